@@ -1,0 +1,1 @@
+"""SQLAlchemy plumbing: the declarative base, types, uids and sessions."""

@@ -1,0 +1,69 @@
+"""The one exception hierarchy of lamin-sa.
+
+Every error raised on purpose by lamin-sa derives from :class:`LaminSAError`. Where
+Python code conventionally expects a builtin type (``ValueError``, ``TypeError``,
+``KeyError``, ``FileExistsError``), the class also derives from it, so both
+``except ln.errors.ValidationError`` and ``except ValueError`` work.
+"""
+
+from __future__ import annotations
+
+
+class LaminSAError(Exception):
+    """Base class of every lamin-sa error."""
+
+
+class ValidationError(LaminSAError, ValueError):
+    """Values or records did not validate against a registry."""
+
+
+class FieldError(LaminSAError, AttributeError):
+    """A query or constructor named a field the registry does not have."""
+
+
+class NoResultFound(LaminSAError, LookupError):
+    """A query that must return one record returned none."""
+
+
+class MultipleResultsFound(LaminSAError, LookupError):
+    """A query that must return one record returned several."""
+
+
+class InstanceNotFound(LaminSAError):
+    """No instance with that name, storage or database is known or reachable."""
+
+
+class InstanceNotConnected(LaminSAError):
+    """An operation needs a connected instance and there is none."""
+
+
+class SchemaVersionError(LaminSAError):
+    """The database schema is behind or ahead of the installed code."""
+
+
+class StorageError(LaminSAError, OSError):
+    """Reading or writing the storage failed."""
+
+
+class InvalidKeyError(LaminSAError, ValueError):
+    """A storage key is empty, escapes the storage root or is reserved."""
+
+
+class IntegrityError(LaminSAError):
+    """A save would break a constraint (for example a record still referenced)."""
+
+
+class SaveError(LaminSAError):
+    """Saving failed; the message says what was and was not stored."""
+
+
+class NotSavedError(LaminSAError, ValueError):
+    """An operation needs a saved record but got an unsaved one."""
+
+
+class ModuleNotMounted(LaminSAError):
+    """The instance does not mount the module a registry belongs to."""
+
+
+class RecordExistsError(LaminSAError, FileExistsError):
+    """A record with the same identity already exists and policy forbids reuse."""

@@ -1,0 +1,661 @@
+"""Core registries (reference §1), tables prefixed ``core_``."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lamin_sa.db.base import metadata, utcnow
+from lamin_sa.models.mixins import (
+    CreatedAt,
+    CreatedBy,
+    IsVersioned,
+    TracksRun,
+    TracksUpdates,
+    current_user_id,
+    fk,
+)
+from lamin_sa.models.record import Record, RelatedRecords
+
+MANY = {"collection_class": RelatedRecords}
+
+
+def _link_table(name: str, left: str, right: str, **cols: Any) -> Table:
+    """A plain many-to-many table with its own id and a unique pair."""
+    lcol, ltarget, lond = left.split(":")
+    rcol, rtarget, rond = right.split(":")
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        Column(lcol, ForeignKey(ltarget, ondelete=lond), nullable=False, index=True),
+        Column(rcol, ForeignKey(rtarget, ondelete=rond), nullable=False, index=True),
+        UniqueConstraint(lcol, rcol),
+    )
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+transform_parent = _link_table(
+    "core_transform_parent",
+    "from_transform_id:core_transform.id:CASCADE",
+    "to_transform_id:core_transform.id:CASCADE",
+)
+transform_ulabel = _link_table(
+    "core_transform_ulabel",
+    "transform_id:core_transform.id:CASCADE",
+    "ulabel_id:core_ulabel.id:RESTRICT",
+)
+ulabel_parent = _link_table(
+    "core_ulabel_parent",
+    "from_ulabel_id:core_ulabel.id:CASCADE",
+    "to_ulabel_id:core_ulabel.id:CASCADE",
+)
+run_paramvalue = _link_table(
+    "core_run_paramvalue",
+    "run_id:core_run.id:CASCADE",
+    "paramvalue_id:core_paramvalue.id:RESTRICT",
+)
+artifact_input = _link_table(
+    "core_artifact_input",
+    "artifact_id:core_artifact.id:CASCADE",
+    "run_id:core_run.id:CASCADE",
+)
+collection_input = _link_table(
+    "core_collection_input",
+    "collection_id:core_collection.id:CASCADE",
+    "run_id:core_run.id:CASCADE",
+)
+artifact_previous_run = _link_table(
+    "core_artifact_previous_run",
+    "artifact_id:core_artifact.id:CASCADE",
+    "run_id:core_run.id:CASCADE",
+)
+collection_previous_run = _link_table(
+    "core_collection_previous_run",
+    "collection_id:core_collection.id:CASCADE",
+    "run_id:core_run.id:CASCADE",
+)
+featureset_feature = _link_table(
+    "core_featureset_feature",
+    "featureset_id:core_featureset.id:CASCADE",
+    "feature_id:core_feature.id:RESTRICT",
+)
+
+
+class Instance(CreatedAt, Record):
+    """The instance's identity (one row) as stored in its own database."""
+
+    __tablename__ = "core_instance"
+    _name_field = "name"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(12), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(150))
+
+
+class Module(Record):
+    """A schema module mounted on the instance (core, bionty, wetlab, ...)."""
+
+    __tablename__ = "core_module"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    mounted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(CreatedAt, TracksUpdates, Record):
+    """A user (local identity; ``lamin-sa login HANDLE``)."""
+
+    __tablename__ = "core_user"
+    _len_uid = 8
+    _name_field = "handle"
+    _required = ("handle",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(8), unique=True, index=True)
+    handle: Mapped[str] = mapped_column(String(30), unique=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(150), index=True)
+
+
+class Storage(TracksRun, TracksUpdates, Record):
+    """A storage location: a local folder or a bucket prefix."""
+
+    __tablename__ = "core_storage"
+    _len_uid = 12
+    _name_field = "root"
+    _required = ("root",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(12), unique=True, index=True)
+    root: Mapped[str] = mapped_column(String(255), unique=True, index=True)
+    description: Mapped[str | None] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(30), index=True, default="local")
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    instance_uid: Mapped[str | None] = mapped_column(String(12), index=True)
+    artifacts: Mapped[list[Artifact]] = relationship(back_populates="storage", **MANY)
+
+
+class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
+    """Code that makes data: a notebook, script, pipeline or function."""
+
+    __tablename__ = "core_transform"
+    _len_uid = 16
+    _len_stem_uid = 12
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(150), index=True)
+    key: Mapped[str | None] = mapped_column(String(120), index=True)
+    description: Mapped[str | None] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(20), index=True, default="pipeline")
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    reference_type: Mapped[str | None] = mapped_column(String(25), index=True)
+    source_code_id: Mapped[int | None] = fk("core_artifact.id", use_alter=True)
+    latest_report_id: Mapped[int | None] = fk("core_artifact.id", use_alter=True)
+    source_code: Mapped[Artifact | None] = relationship(
+        foreign_keys=[source_code_id], back_populates="source_code_of"
+    )
+    latest_report: Mapped[Artifact | None] = relationship(
+        foreign_keys=[latest_report_id], back_populates="latest_report_of"
+    )
+    parents: Mapped[list[Transform]] = relationship(
+        secondary=transform_parent,
+        primaryjoin=lambda: Transform.id == transform_parent.c.from_transform_id,
+        secondaryjoin=lambda: Transform.id == transform_parent.c.to_transform_id,
+        back_populates="children",
+        **MANY,
+    )
+    children: Mapped[list[Transform]] = relationship(
+        secondary=transform_parent,
+        primaryjoin=lambda: Transform.id == transform_parent.c.to_transform_id,
+        secondaryjoin=lambda: Transform.id == transform_parent.c.from_transform_id,
+        back_populates="parents",
+        **MANY,
+    )
+    ulabels: Mapped[list[ULabel]] = relationship(
+        secondary=transform_ulabel, back_populates="transforms", **MANY
+    )
+    runs: Mapped[list[Run]] = relationship(
+        back_populates="transform", passive_deletes=True, **MANY
+    )
+    output_artifacts: Mapped[list[Artifact]] = relationship(
+        back_populates="transform", foreign_keys="Artifact.transform_id", **MANY
+    )
+    output_collections: Mapped[list[Collection]] = relationship(
+        back_populates="transform", foreign_keys="Collection.transform_id", **MANY
+    )
+
+    @property
+    def latest_run(self) -> Run | None:
+        """The most recently started run of this transform."""
+        return Run.filter(transform=self).order_by("-started_at").first()
+
+
+class Run(Record):
+    """One execution of a transform."""
+
+    __tablename__ = "core_run"
+    _len_uid = 20
+    _name_field = "started_at"
+    _required = ("transform",)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    transform_id: Mapped[int] = fk(
+        "core_transform.id", ondelete="CASCADE", nullable=False
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    is_consecutive: Mapped[bool | None] = mapped_column(Boolean)
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    reference_type: Mapped[str | None] = mapped_column(String(25), index=True)
+    report_id: Mapped[int | None] = fk("core_artifact.id", use_alter=True)
+    environment_id: Mapped[int | None] = fk("core_artifact.id", use_alter=True)
+    created_by_id: Mapped[int] = fk(
+        "core_user.id", ondelete="CASCADE", nullable=False, default=current_user_id
+    )
+    transform: Mapped[Transform] = relationship(back_populates="runs")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    report: Mapped[Artifact | None] = relationship(
+        foreign_keys=[report_id], back_populates="report_of"
+    )
+    environment: Mapped[Artifact | None] = relationship(
+        foreign_keys=[environment_id], back_populates="environment_of"
+    )
+    param_values: Mapped[list[ParamValue]] = relationship(
+        secondary=run_paramvalue, back_populates="runs", **MANY
+    )
+    input_artifacts: Mapped[list[Artifact]] = relationship(
+        secondary=artifact_input, back_populates="input_of", **MANY
+    )
+    input_collections: Mapped[list[Collection]] = relationship(
+        secondary=collection_input, back_populates="input_of", **MANY
+    )
+    output_artifacts: Mapped[list[Artifact]] = relationship(
+        back_populates="run", foreign_keys="Artifact.run_id", **MANY
+    )
+    output_collections: Mapped[list[Collection]] = relationship(
+        back_populates="run", foreign_keys="Collection.run_id", **MANY
+    )
+    output_artifacts_with_later_updates: Mapped[list[Artifact]] = relationship(
+        secondary=artifact_previous_run, back_populates="previous_runs", **MANY
+    )
+    output_collections_with_later_updates: Mapped[list[Collection]] = relationship(
+        secondary=collection_previous_run, back_populates="previous_runs", **MANY
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 1 and "transform" not in kwargs:
+            kwargs["transform"] = args[0]
+            args = ()
+        if kwargs.get("transform") is None and kwargs.get("transform_id") is None:
+            raise TypeError("Pass transform parameter")
+        transform = kwargs.get("transform")
+        if transform is not None and transform.id is None:
+            raise ValueError("Please save transform record before creating a run")
+        super().__init__(*args, **kwargs)
+
+
+class Param(TracksRun, TracksUpdates, Record):
+    """A run parameter (``ln.track(params=...)``)."""
+
+    __tablename__ = "core_param"
+    _required = ("name", "dtype")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    dtype: Mapped[str] = mapped_column(String(64), index=True)
+    values: Mapped[list[ParamValue]] = relationship(
+        back_populates="param", passive_deletes=True, **MANY
+    )
+
+
+class ParamValue(CreatedAt, CreatedBy, Record):
+    """A value a run used for a parameter."""
+
+    __tablename__ = "core_paramvalue"
+    _name_field = None
+    _required = ("param",)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    param_id: Mapped[int] = fk("core_param.id", ondelete="CASCADE", nullable=False)
+    value: Mapped[Any] = mapped_column(JSON)
+    param: Mapped[Param] = relationship(back_populates="values")
+    runs: Mapped[list[Run]] = relationship(
+        secondary=run_paramvalue, back_populates="param_values", **MANY
+    )
+
+
+class ULabel(TracksRun, TracksUpdates, Record):
+    """A universal label: a tag, a category, anything without its own registry."""
+
+    __tablename__ = "core_ulabel"
+    _len_uid = 8
+    _required = ("name",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(8), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True, index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    reference_type: Mapped[str | None] = mapped_column(String(25), index=True)
+    parents: Mapped[list[ULabel]] = relationship(
+        secondary=ulabel_parent,
+        primaryjoin=lambda: ULabel.id == ulabel_parent.c.from_ulabel_id,
+        secondaryjoin=lambda: ULabel.id == ulabel_parent.c.to_ulabel_id,
+        back_populates="children",
+        **MANY,
+    )
+    children: Mapped[list[ULabel]] = relationship(
+        secondary=ulabel_parent,
+        primaryjoin=lambda: ULabel.id == ulabel_parent.c.to_ulabel_id,
+        secondaryjoin=lambda: ULabel.id == ulabel_parent.c.from_ulabel_id,
+        back_populates="parents",
+        **MANY,
+    )
+    transforms: Mapped[list[Transform]] = relationship(
+        secondary=transform_ulabel, back_populates="ulabels", **MANY
+    )
+    artifact_links: Mapped[list[ArtifactULabel]] = relationship(
+        back_populates="ulabel", **MANY
+    )
+    collection_links: Mapped[list[CollectionULabel]] = relationship(
+        back_populates="ulabel", **MANY
+    )
+    artifacts: Mapped[list[Artifact]] = relationship(
+        secondary="core_artifact_ulabel", viewonly=True, **MANY
+    )
+    collections: Mapped[list[Collection]] = relationship(
+        secondary="core_collection_ulabel", viewonly=True, **MANY
+    )
+
+
+class Feature(TracksRun, TracksUpdates, Record):
+    """A measured dimension: a column of a DataFrame, a key of obs, a var."""
+
+    __tablename__ = "core_feature"
+    _len_uid = 12
+    _required = ("name", "dtype")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(12), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(150), index=True)
+    dtype: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(30), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    synonyms: Mapped[str | None] = mapped_column(Text)
+    feature_sets: Mapped[list[FeatureSet]] = relationship(
+        secondary=featureset_feature, back_populates="features", **MANY
+    )
+    values: Mapped[list[FeatureValue]] = relationship(
+        back_populates="feature", passive_deletes=True, **MANY
+    )
+
+
+class FeatureValue(TracksRun, Record):
+    """A non-categorical value of a feature annotating an artifact."""
+
+    __tablename__ = "core_featurevalue"
+    _name_field = None
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    feature_id: Mapped[int | None] = fk("core_feature.id", ondelete="CASCADE")
+    value: Mapped[Any] = mapped_column(JSON)
+    feature: Mapped[Feature | None] = relationship(back_populates="values")
+    artifact_links: Mapped[list[ArtifactFeatureValue]] = relationship(
+        back_populates="featurevalue", **MANY
+    )
+    artifacts: Mapped[list[Artifact]] = relationship(
+        secondary="core_artifact_featurevalue", viewonly=True, **MANY
+    )
+
+
+# FeatureSet.registry is a column (reference §1); SQLAlchemy only warns that the
+# name shadows the declarative registry, which lamin-sa never reads from the class.
+warnings.filterwarnings("ignore", message="Attribute name 'registry' should be left")
+
+
+class FeatureSet(TracksRun, Record):
+    """A set of features (or of genes, proteins, ...) measured in an artifact."""
+
+    __tablename__ = "core_featureset"
+    _len_uid = 20
+    _required = ("n", "registry")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(150), index=True)
+    n: Mapped[int] = mapped_column(Integer)
+    dtype: Mapped[str | None] = mapped_column(String(64), index=True)
+    registry: Mapped[str] = mapped_column(String(120), index=True)
+    hash: Mapped[str | None] = mapped_column(String(20), index=True)
+    features: Mapped[list[Feature]] = relationship(
+        secondary=featureset_feature, back_populates="feature_sets", **MANY
+    )
+    artifact_links: Mapped[list[ArtifactFeatureSet]] = relationship(
+        back_populates="featureset", **MANY
+    )
+    collection_links: Mapped[list[CollectionFeatureSet]] = relationship(
+        back_populates="featureset", **MANY
+    )
+    artifacts: Mapped[list[Artifact]] = relationship(
+        secondary="core_artifact_featureset", viewonly=True, **MANY
+    )
+    collections: Mapped[list[Collection]] = relationship(
+        secondary="core_collection_featureset", viewonly=True, **MANY
+    )
+
+
+class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
+    """A dataset or model stored as a file or folder."""
+
+    __tablename__ = "core_artifact"
+    _len_uid = 20
+    _len_stem_uid = 16
+    _name_field = "description"
+    _run_backref = "output_artifacts"
+    _required = ("storage",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    storage_id: Mapped[int] = fk("core_storage.id", nullable=False)
+    key: Mapped[str | None] = mapped_column(String(255), index=True)
+    suffix: Mapped[str] = mapped_column(String(30), index=True, default="")
+    accessor: Mapped[str | None] = mapped_column(String(64), index=True)
+    description: Mapped[str | None] = mapped_column(String(255), index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    hash: Mapped[str | None] = mapped_column(String(86), index=True)
+    hash_type: Mapped[str | None] = mapped_column(String(30), index=True)
+    n_objects: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    n_observations: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    transform_id: Mapped[int | None] = fk("core_transform.id")
+    visibility: Mapped[int] = mapped_column(SmallInteger, default=1, index=True)
+    key_is_virtual: Mapped[bool] = mapped_column(Boolean, default=True)
+    storage: Mapped[Storage] = relationship(back_populates="artifacts")
+    transform: Mapped[Transform | None] = relationship(
+        foreign_keys=[transform_id], back_populates="output_artifacts"
+    )
+    input_of: Mapped[list[Run]] = relationship(
+        secondary=artifact_input, back_populates="input_artifacts", **MANY
+    )
+    previous_runs: Mapped[list[Run]] = relationship(
+        secondary=artifact_previous_run,
+        back_populates="output_artifacts_with_later_updates",
+        **MANY,
+    )
+    ulabel_links: Mapped[list[ArtifactULabel]] = relationship(
+        back_populates="artifact", cascade="all, delete-orphan", **MANY
+    )
+    ulabels: Mapped[list[ULabel]] = relationship(
+        secondary="core_artifact_ulabel", viewonly=True, **MANY
+    )
+    feature_set_links: Mapped[list[ArtifactFeatureSet]] = relationship(
+        back_populates="artifact", cascade="all, delete-orphan", **MANY
+    )
+    feature_sets: Mapped[list[FeatureSet]] = relationship(
+        secondary="core_artifact_featureset", viewonly=True, **MANY
+    )
+    feature_value_links: Mapped[list[ArtifactFeatureValue]] = relationship(
+        back_populates="artifact", cascade="all, delete-orphan", **MANY
+    )
+    feature_values: Mapped[list[FeatureValue]] = relationship(
+        secondary="core_artifact_featurevalue", viewonly=True, **MANY
+    )
+    collection_links: Mapped[list[CollectionArtifact]] = relationship(
+        back_populates="artifact", **MANY
+    )
+    collections: Mapped[list[Collection]] = relationship(
+        secondary="core_collection_artifact", viewonly=True, **MANY
+    )
+    source_code_of: Mapped[list[Transform]] = relationship(
+        foreign_keys="Transform.source_code_id", back_populates="source_code", **MANY
+    )
+    latest_report_of: Mapped[list[Transform]] = relationship(
+        foreign_keys="Transform.latest_report_id",
+        back_populates="latest_report",
+        **MANY,
+    )
+    report_of: Mapped[list[Run]] = relationship(
+        foreign_keys="Run.report_id", back_populates="report", **MANY
+    )
+    environment_of: Mapped[list[Run]] = relationship(
+        foreign_keys="Run.environment_id", back_populates="environment", **MANY
+    )
+    meta_of: Mapped[list[Collection]] = relationship(
+        foreign_keys="Collection.artifact_id", back_populates="artifact", **MANY
+    )
+
+
+class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
+    """An ordered, versioned collection of artifacts."""
+
+    __tablename__ = "core_collection"
+    _len_uid = 20
+    _len_stem_uid = 16
+    _run_backref = "output_collections"
+    _required = ("name",)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(150), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    hash: Mapped[str | None] = mapped_column(String(86), index=True)
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    reference_type: Mapped[str | None] = mapped_column(String(25), index=True)
+    transform_id: Mapped[int | None] = fk("core_transform.id")
+    artifact_id: Mapped[int | None] = fk("core_artifact.id", unique=True)
+    visibility: Mapped[int] = mapped_column(SmallInteger, default=1, index=True)
+    transform: Mapped[Transform | None] = relationship(
+        foreign_keys=[transform_id], back_populates="output_collections"
+    )
+    artifact: Mapped[Artifact | None] = relationship(
+        foreign_keys=[artifact_id], back_populates="meta_of"
+    )
+    input_of: Mapped[list[Run]] = relationship(
+        secondary=collection_input, back_populates="input_collections", **MANY
+    )
+    previous_runs: Mapped[list[Run]] = relationship(
+        secondary=collection_previous_run,
+        back_populates="output_collections_with_later_updates",
+        **MANY,
+    )
+    artifact_links: Mapped[list[CollectionArtifact]] = relationship(
+        back_populates="collection",
+        cascade="all, delete-orphan",
+        order_by="CollectionArtifact.id",
+        **MANY,
+    )
+    artifacts: Mapped[list[Artifact]] = relationship(
+        secondary="core_collection_artifact",
+        order_by="CollectionArtifact.id",
+        viewonly=True,
+        **MANY,
+    )
+    ulabel_links: Mapped[list[CollectionULabel]] = relationship(
+        back_populates="collection", cascade="all, delete-orphan", **MANY
+    )
+    ulabels: Mapped[list[ULabel]] = relationship(
+        secondary="core_collection_ulabel", viewonly=True, **MANY
+    )
+    feature_set_links: Mapped[list[CollectionFeatureSet]] = relationship(
+        back_populates="collection", cascade="all, delete-orphan", **MANY
+    )
+    feature_sets: Mapped[list[FeatureSet]] = relationship(
+        secondary="core_collection_featureset", viewonly=True, **MANY
+    )
+
+
+# ---- link records with extra columns (association objects) -----------------------
+
+
+class LinkRecord(TracksRun, Record):
+    """A link row with its own id and provenance columns."""
+
+    __abstract__ = True
+    _name_field: ClassVar[str | None] = None
+
+
+class ArtifactULabel(LinkRecord):
+    __tablename__ = "core_artifact_ulabel"
+    __table_args__ = (UniqueConstraint("artifact_id", "ulabel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    ulabel_id: Mapped[int] = fk("core_ulabel.id", nullable=False)
+    feature_id: Mapped[int | None] = fk("core_feature.id")
+    ulabel_ref_is_name: Mapped[bool | None] = mapped_column(Boolean)
+    feature_ref_is_name: Mapped[bool | None] = mapped_column(Boolean)
+    artifact: Mapped[Artifact] = relationship(back_populates="ulabel_links")
+    ulabel: Mapped[ULabel] = relationship(back_populates="artifact_links")
+    feature: Mapped[Feature | None] = relationship()
+
+
+class CollectionULabel(LinkRecord):
+    __tablename__ = "core_collection_ulabel"
+    __table_args__ = (UniqueConstraint("collection_id", "ulabel_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    collection_id: Mapped[int] = fk(
+        "core_collection.id", ondelete="CASCADE", nullable=False
+    )
+    ulabel_id: Mapped[int] = fk("core_ulabel.id", nullable=False)
+    feature_id: Mapped[int | None] = fk("core_feature.id")
+    ulabel_ref_is_name: Mapped[bool | None] = mapped_column(Boolean)
+    feature_ref_is_name: Mapped[bool | None] = mapped_column(Boolean)
+    collection: Mapped[Collection] = relationship(back_populates="ulabel_links")
+    ulabel: Mapped[ULabel] = relationship(back_populates="collection_links")
+    feature: Mapped[Feature | None] = relationship()
+
+
+class ArtifactFeatureSet(LinkRecord):
+    __tablename__ = "core_artifact_featureset"
+    __table_args__ = (UniqueConstraint("artifact_id", "featureset_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    featureset_id: Mapped[int] = fk("core_featureset.id", nullable=False)
+    slot: Mapped[str | None] = mapped_column(String(40), index=True)
+    feature_ref_is_semantic: Mapped[bool | None] = mapped_column(Boolean)
+    artifact: Mapped[Artifact] = relationship(back_populates="feature_set_links")
+    featureset: Mapped[FeatureSet] = relationship(back_populates="artifact_links")
+
+
+class CollectionFeatureSet(LinkRecord):
+    __tablename__ = "core_collection_featureset"
+    __table_args__ = (UniqueConstraint("collection_id", "featureset_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    collection_id: Mapped[int] = fk(
+        "core_collection.id", ondelete="CASCADE", nullable=False
+    )
+    featureset_id: Mapped[int] = fk("core_featureset.id", nullable=False)
+    slot: Mapped[str | None] = mapped_column(String(50), index=True)
+    feature_ref_is_semantic: Mapped[bool | None] = mapped_column(Boolean)
+    collection: Mapped[Collection] = relationship(back_populates="feature_set_links")
+    featureset: Mapped[FeatureSet] = relationship(back_populates="collection_links")
+
+
+class CollectionArtifact(LinkRecord):
+    __tablename__ = "core_collection_artifact"
+    __table_args__ = (UniqueConstraint("collection_id", "artifact_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    collection_id: Mapped[int] = fk(
+        "core_collection.id", ondelete="CASCADE", nullable=False
+    )
+    artifact_id: Mapped[int] = fk("core_artifact.id", nullable=False)
+    collection: Mapped[Collection] = relationship(back_populates="artifact_links")
+    artifact: Mapped[Artifact] = relationship(back_populates="collection_links")
+
+
+class ArtifactFeatureValue(LinkRecord):
+    __tablename__ = "core_artifact_featurevalue"
+    __table_args__ = (UniqueConstraint("artifact_id", "featurevalue_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    featurevalue_id: Mapped[int] = fk("core_featurevalue.id", nullable=False)
+    artifact: Mapped[Artifact] = relationship(back_populates="feature_value_links")
+    featurevalue: Mapped[FeatureValue] = relationship(back_populates="artifact_links")
+
+
+__all__ = [
+    "Instance",
+    "Module",
+    "User",
+    "Storage",
+    "Transform",
+    "Run",
+    "Param",
+    "ParamValue",
+    "ULabel",
+    "Feature",
+    "FeatureValue",
+    "FeatureSet",
+    "Artifact",
+    "Collection",
+    "ArtifactULabel",
+    "CollectionULabel",
+    "ArtifactFeatureSet",
+    "CollectionFeatureSet",
+    "CollectionArtifact",
+    "ArtifactFeatureValue",
+]

@@ -1,0 +1,314 @@
+"""The behaviour every registry shares: construction, saving, repr, related records.
+
+Model methods stay thin: queries go through :mod:`lamin_sa.query`, bulk saves through
+:mod:`lamin_sa.models.save`. Upper layers are imported inside methods so that the
+layering (db → models → query → services) holds at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import RelationshipDirection, collections
+
+from lamin_sa.db.base import Base
+from lamin_sa.db.uid import base62
+from lamin_sa.errors import FieldError, NotSavedError
+
+if TYPE_CHECKING:
+    from lamin_sa.query.queryset import QuerySet
+
+logger = logging.getLogger("lamin_sa")
+
+
+def format_value(value: Any) -> str:
+    """Render a field value the way reprs show it."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return repr(value)
+
+
+class Record(Base):
+    """A registry: a model class with Django-like query and save methods.
+
+    Constructors take keyword arguments only. Unknown fields and missing required
+    fields raise clear errors; the database is not queried until ``save()``.
+    """
+
+    __abstract__ = True
+
+    #: uid length; 0 means the registry has no uid.
+    _len_uid: ClassVar[int] = 0
+    #: length of the uid stem shared by versions (versioned registries only).
+    _len_stem_uid: ClassVar[int] = 0
+    #: the default field for lookup/search/validate and name-based dedup.
+    _name_field: ClassVar[str | None] = "name"
+    #: fields that must be passed to the constructor.
+    _required: ClassVar[tuple[str, ...]] = ()
+    #: fields the constructor does not accept.
+    _private_fields: ClassVar[frozenset[str]] = frozenset({"id"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cls = type(self)
+        if args:
+            raise ValueError(
+                f"{cls.__name__}: please provide keyword arguments, not plain "
+                f"arguments (got {len(args)} positional)."
+            )
+        allowed = cls._init_fields()
+        unknown = [k for k in kwargs if k not in allowed]
+        if unknown:
+            raise FieldError(
+                f"{cls.__name__} got unknown field(s) {unknown}; valid keyword "
+                f"arguments are: {', '.join(sorted(allowed))}."
+            )
+        missing = [
+            f
+            for f in cls._required
+            if kwargs.get(f) is None and kwargs.get(f"{f}_id") is None
+        ]
+        if missing:
+            raise TypeError(f"{cls.__name__}: {missing} are required.")
+        if cls._len_uid and kwargs.get("uid") is None:
+            kwargs["uid"] = base62(cls._len_uid)
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def _init_fields(cls) -> frozenset[str]:
+        cached = cls.__dict__.get("_init_fields_cache")
+        if cached is None:
+            mapper = sa_inspect(cls)
+            names = {c.key for c in mapper.column_attrs}
+            names |= {
+                r.key
+                for r in mapper.relationships
+                if r.direction is RelationshipDirection.MANYTOONE and not r.viewonly
+            }
+            cached = frozenset(names - cls._private_fields)
+            cls._init_fields_cache = cached  # type: ignore[attr-defined]
+        return cached
+
+    # ---- identity -------------------------------------------------------------
+
+    @classmethod
+    def registry_name(cls) -> str:
+        """``<module>.<Class>`` (core classes have no prefix), as in ``Feature.dtype``."""
+        module = cls.__table__.name.split("_", 1)[0]  # type: ignore[attr-defined]
+        return cls.__name__ if module == "core" else f"{module}.{cls.__name__}"
+
+    @property
+    def is_saved(self) -> bool:
+        """Whether the record is stored in the database."""
+        state = sa_inspect(self)
+        return state.persistent or state.detached
+
+    # ---- saving ---------------------------------------------------------------
+
+    def save(self) -> Self:
+        """Insert or update the record and return it.
+
+        A new record whose unique name (or uid) is already stored becomes that
+        stored record, with a warning.
+        """
+        from lamin_sa.models.save import save_records
+
+        save_records([self])
+        return self
+
+    def delete(self) -> None:
+        """Delete the record from the database."""
+        from lamin_sa.models.save import delete_records
+
+        delete_records([self])
+
+    # ---- queries (class level) ------------------------------------------------
+
+    @classmethod
+    def filter(cls, *queries: Any, **expressions: Any) -> QuerySet:
+        """Query records with Django-style lookups, e.g. ``name__icontains="x"``."""
+        from lamin_sa.query.queryset import QuerySet
+
+        return QuerySet(cls).filter(*queries, **expressions)
+
+    @classmethod
+    def exclude(cls, *queries: Any, **expressions: Any) -> QuerySet:
+        """Query records that do not match the lookups."""
+        from lamin_sa.query.queryset import QuerySet
+
+        return QuerySet(cls).exclude(*queries, **expressions)
+
+    @classmethod
+    def all(cls) -> QuerySet:
+        """All records (for Artifact and Collection: all visible ones)."""
+        return cls.filter()
+
+    @classmethod
+    def get(cls, idlike: int | str | None = None, **expressions: Any) -> Self:
+        """Get one record by id, uid, uid prefix or field lookups.
+
+        For versioned registries a uid stem or prefix gives the latest version.
+
+        Raises:
+            NoResultFound: nothing matches.
+            MultipleResultsFound: several records match.
+        """
+        from lamin_sa.query.queryset import QuerySet
+
+        return QuerySet(cls).get(idlike, **expressions)
+
+    @classmethod
+    def df(cls, include: str | list[str] | None = None, **kwargs: Any) -> Any:
+        """A pandas DataFrame of the registry, newest first, indexed by id."""
+        from lamin_sa.query.queryset import QuerySet
+
+        return QuerySet(cls).df(include=include, **kwargs)
+
+    # ---- rendering ------------------------------------------------------------
+
+    def _repr_fields(self) -> list[tuple[str, Any]]:
+        mapper = sa_inspect(type(self))
+        fks, plain = [], []
+        for attr in mapper.column_attrs:
+            key = attr.key
+            if key in ("id", "created_at"):
+                continue
+            value = self.__dict__.get(key)
+            if value is None:
+                continue
+            (fks if attr.columns[0].foreign_keys else plain).append((key, value))
+        return plain + fks
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={format_value(v)}" for k, v in self._repr_fields())
+        return f"{type(self).__name__}({fields})"
+
+    def describe(self) -> str:
+        """Log and return a description of the record and its provenance."""
+        from lamin_sa.models.describe import describe
+
+        return describe(self)
+
+
+class RelatedRecords:
+    """A to-many relationship on a record, with Django related-manager methods.
+
+    It iterates and indexes like a list of the loaded records; ``add``, ``remove``
+    and ``clear`` write to the database at once; ``all``, ``filter``, ``df``,
+    ``list`` and ``count`` query it.
+    """
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._items: list[Any] = list(items)
+
+    # SQLAlchemy's own collection protocol (never called by users).
+    @collections.collection.appender
+    def _sa_add(self, item: Any) -> None:
+        self._items.append(item)
+
+    @collections.collection.remover
+    def _sa_discard(self, item: Any) -> None:
+        self._items.remove(item)
+
+    @collections.collection.iterator
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> Any:
+        return self._items[index]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RelatedRecords):
+            return self._items == other._items
+        if isinstance(other, list):
+            return self._items == other
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    # ---- manager API ----------------------------------------------------------
+
+    def _owner_and_key(self) -> tuple[Any, str]:
+        adapter = getattr(self, "_sa_adapter", None)
+        if adapter is None:
+            raise NotSavedError("This collection is not attached to a record.")
+        return adapter.owner_state.obj(), adapter.attr.key
+
+    def add(self, *records: Any, **link_fields: Any) -> None:
+        """Link records (saved ones) to the owner and store the links at once."""
+        from lamin_sa.models.links import add_related
+
+        owner, key = self._owner_and_key()
+        add_related(owner, key, _flatten(records), link_fields)
+
+    def remove(self, *records: Any) -> None:
+        """Unlink records from the owner and store that at once."""
+        from lamin_sa.models.links import remove_related
+
+        owner, key = self._owner_and_key()
+        remove_related(owner, key, _flatten(records))
+
+    def clear(self) -> None:
+        """Unlink all records from the owner."""
+        self.remove(*self.all())
+
+    def all(self) -> QuerySet:
+        """The related records as a QuerySet."""
+        from lamin_sa.models.links import related_queryset
+
+        owner, key = self._owner_and_key()
+        return related_queryset(owner, key)
+
+    def filter(self, *queries: Any, **expressions: Any) -> QuerySet:
+        """Filter the related records."""
+        return self.all().filter(*queries, **expressions)
+
+    def exclude(self, *queries: Any, **expressions: Any) -> QuerySet:
+        """Exclude from the related records."""
+        return self.all().exclude(*queries, **expressions)
+
+    def df(self, include: str | list[str] | None = None, **kwargs: Any) -> Any:
+        """The related records as a DataFrame."""
+        return self.all().df(include=include, **kwargs)
+
+    def list(self, field: str | None = None) -> list[Any]:
+        """The related records, or one field of them, as a list."""
+        return self.all().list(field)
+
+    def count(self) -> int:
+        """The number of related records (one COUNT query)."""
+        return self.all().count()
+
+    def first(self) -> Any:
+        """The first related record or None."""
+        return self.all().first()
+
+    def exists(self) -> bool:
+        """Whether any record is related."""
+        return self.all().exists()
+
+
+def _flatten(records: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for r in records:
+        if isinstance(r, list | tuple | set | RelatedRecords) or (
+            hasattr(r, "statement") and hasattr(r, "all")
+        ):
+            out.extend(r)
+        else:
+            out.append(r)
+    return out
