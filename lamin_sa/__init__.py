@@ -1,0 +1,94 @@
+"""lamin-sa: an open data framework for biology on SQLAlchemy and Alembic.
+
+Usage::
+
+    import lamin_sa as ln
+
+    ln.init(storage="./lamin-intro", modules=["bionty"])
+    ln.ULabel(name="my label").save()
+    ln.ULabel.filter(name__startswith="my").df()
+
+Public names are imported lazily so that ``import lamin_sa`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    # registries
+    "User": "lamin_sa.models.core",
+    "Storage": "lamin_sa.models.core",
+    "Transform": "lamin_sa.models.core",
+    "Run": "lamin_sa.models.core",
+    "Param": "lamin_sa.models.core",
+    "ParamValue": "lamin_sa.models.core",
+    "ULabel": "lamin_sa.models.core",
+    "Feature": "lamin_sa.models.core",
+    "FeatureValue": "lamin_sa.models.core",
+    "FeatureSet": "lamin_sa.models.core",
+    "Artifact": "lamin_sa.models.core",
+    "Collection": "lamin_sa.models.core",
+    "Base": "lamin_sa.db.base",
+    "metadata": "lamin_sa.db.base",
+    # queries
+    "Q": "lamin_sa.query.q",
+    "QuerySet": "lamin_sa.query.queryset",
+    # instances and settings
+    "init": "lamin_sa.instance",
+    "connect": "lamin_sa.instance",
+    "close": "lamin_sa.instance",
+    "login": "lamin_sa.instance",
+    "settings": "lamin_sa.settings",
+    "use_session": "lamin_sa.api",
+    "save": "lamin_sa.api",
+    "view": "lamin_sa.api",
+}
+_SUBMODULES = {"errors", "migrate", "models", "db", "query", "storage"}
+
+__all__ = sorted([*_LAZY, *_SUBMODULES])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY or name in _SUBMODULES:
+        # the api module installs auto-connect to the last used instance
+        importlib.import_module("lamin_sa.api")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"lamin_sa.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'lamin_sa' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from lamin_sa.api import save, use_session, view
+    from lamin_sa.db.base import Base, metadata
+    from lamin_sa.instance import close, connect, init, login
+    from lamin_sa.models.core import (
+        Artifact,
+        Collection,
+        Feature,
+        FeatureSet,
+        FeatureValue,
+        Param,
+        ParamValue,
+        Run,
+        Storage,
+        Transform,
+        ULabel,
+        User,
+    )
+    from lamin_sa.query.q import Q
+    from lamin_sa.query.queryset import QuerySet
+    from lamin_sa.settings import settings

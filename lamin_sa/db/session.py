@@ -96,9 +96,20 @@ _global: DBContext | None = None
 _local: ContextVar[DBContext | None] = ContextVar("lamin_sa_db_context", default=None)
 
 
+_autoconnect: Any = None
+
+
+def set_autoconnect(hook: Any) -> None:
+    """Install the callable that connects the last used instance on first use."""
+    global _autoconnect
+    _autoconnect = hook
+
+
 def current() -> DBContext:
     """Return the active context (a host session block, else the instance's)."""
     ctx = _local.get() or _global
+    if ctx is None and _autoconnect is not None and _autoconnect():
+        ctx = _global
     if ctx is None:
         raise InstanceNotConnected(
             "No lamin-sa instance is connected: run `lamin-sa init --storage DIR` "
@@ -108,7 +119,7 @@ def current() -> DBContext:
 
 
 def current_or_none() -> DBContext | None:
-    """Return the active context or None."""
+    """Return the active context or None (never auto-connects)."""
     return _local.get() or _global
 
 

@@ -75,6 +75,8 @@ class Record(Base):
             raise TypeError(f"{cls.__name__}: {missing} are required.")
         if cls._len_uid and kwargs.get("uid") is None:
             kwargs["uid"] = base62(cls._len_uid)
+            # a fresh random uid cannot be stored already: skip that dedup check
+            self.__dict__["_lamin_auto_uid"] = True
         for key, value in kwargs.items():
             setattr(self, key, value)
 

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from lamin_sa.db.session import current, write_transaction
+from lamin_sa.db.sql import in_values
 from lamin_sa.errors import IntegrityError
 
 logger = logging.getLogger("lamin_sa")
@@ -49,16 +51,23 @@ def _resolve_existing(session: Any, records: list[Any]) -> list[Any]:
         taken: set[int] = set()
         for col in _unique_columns(cls):
             key = mapper.get_property_by_column(col).key
-            pending = [r for r in group if id(r) not in taken]
+            pending = [
+                r
+                for r in group
+                if id(r) not in taken
+                and not (key == "uid" and r.__dict__.get("_lamin_auto_uid"))
+            ]
             values = {getattr(r, key) for r in pending} - {None}
             if not values:
                 continue
             stored: dict[Any, Any] = {}
-            for chunk in _chunks(sorted(values, key=str), 900):
-                for row in session.execute(
-                    select(cls.__table__).where(col.in_(chunk))  # type: ignore[attr-defined]
-                ).mappings():
-                    stored[row[col.key]] = row
+            dialect = session.get_bind().dialect.name
+            for row in session.execute(
+                select(cls.__table__).where(  # type: ignore[attr-defined]
+                    in_values(col, values, dialect)
+                )
+            ).mappings():
+                stored[row[col.key]] = row
             seen: dict[Any, Any] = {}
             for r in pending:
                 value = getattr(r, key)
@@ -96,9 +105,139 @@ def _become_stored(session: Any, record: Any, row: Any, key: str, value: Any) ->
     )
 
 
-def _chunks(values: list[Any], n: int) -> Iterable[list[Any]]:
-    for i in range(0, len(values), n):
-        yield values[i : i + n]
+_BULK_MIN = 20
+
+
+def _bulk_insert(session: Any, records: list[Any]) -> list[Any]:
+    """Insert plain new records with one multi-row INSERT per registry.
+
+    Records that set to-many collections or refer to unsaved records are returned
+    for the unit of work; the others become persistent records in ``session``.
+    """
+    by_class: dict[type, list[Any]] = defaultdict(list)
+    rest: list[Any] = []
+    for r in records:
+        by_class[type(r)].append(r)
+    for cls, group in by_class.items():
+        if len(group) < _BULK_MIN:
+            rest.extend(group)
+            continue
+        plan = _bulk_plan(cls)
+        simple = [r for r in group if _flatten_to_one(r, plan)]
+        rest.extend(r for r in group if r not in simple) if len(simple) < len(
+            group
+        ) else None
+        if not simple:
+            continue
+        defaults = {key: fn() for key, fn in plan["defaults"]}
+        rows = []
+        for r in simple:
+            state = r.__dict__
+            row = {}
+            for key, col in plan["columns"]:
+                value = state.get(key)
+                if value is None and key in defaults:
+                    # committed right after the insert, so no history needed
+                    value = state[key] = defaults[key]
+                row[col] = value
+            rows.append(row)
+        _insert_rows(session, cls, plan["pk"], simple, rows)
+    return rest
+
+
+def _insert_rows(
+    session: Any, cls: type, pk: str, records: list[Any], rows: list[dict[str, Any]]
+) -> None:
+    table = cls.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and conn.get_execution_options().get(
+        "lamin_write"
+    ):
+        # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
+        # maximum are ours, and a plain executemany is far faster than RETURNING.
+        start = conn.execute(select(func.coalesce(func.max(table.c[pk]), 0))).scalar()
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        for row, id_ in zip(rows, ids, strict=True):
+            row[pk] = id_
+        conn.execute(insert(table), rows)
+    else:
+        ids = list(
+            conn.execute(
+                insert(table).returning(table.c[pk], sort_by_parameter_order=True),
+                rows,
+            ).scalars()
+        )
+    mapper = sa_inspect(cls)
+    states = []
+    for r, id_ in zip(records, ids, strict=True):
+        r.__dict__[pk] = id_
+        state = instance_state(r)
+        state.key = mapper._identity_key_from_state(state)
+        state._commit_all(state.dict)
+        states.append(state)
+    # Attach as persistent without a per-object cascade walk (what add() does).
+    for state in states:
+        session._before_attach(state, state.obj())
+        session.identity_map.add(state)
+        session._after_attach(state, state.obj())
+
+
+_PLANS: dict[type, dict[str, Any]] = {}
+
+
+def _bulk_plan(cls: type) -> dict[str, Any]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        mapper = sa_inspect(cls)
+        pk = mapper.primary_key[0].key
+        columns, defaults = [], []
+        for attr in mapper.column_attrs:
+            col = attr.columns[0]
+            if col.key == pk:
+                continue
+            columns.append((attr.key, col.key))
+            default = col.default
+            if default is not None:
+                if default.is_callable:
+                    defaults.append((attr.key, lambda d=default: d.arg(None)))
+                elif default.is_scalar:
+                    defaults.append((attr.key, lambda d=default: d.arg))
+        to_one = []
+        for rel in mapper.relationships:
+            if rel.direction.name == "MANYTOONE" and not rel.viewonly:
+                ((local, remote),) = rel.local_remote_pairs
+                to_one.append(
+                    (rel.key, mapper.get_property_by_column(local).key, remote.key)
+                )
+        to_many = [r.key for r in mapper.relationships if r.uselist]
+        plan = {
+            "pk": pk,
+            "columns": columns,
+            "defaults": defaults,
+            "to_one": to_one,
+            "to_many": to_many,
+        }
+        _PLANS[cls] = plan
+    return plan
+
+
+def _flatten_to_one(record: Any, plan: dict[str, Any]) -> bool:
+    """Copy ids of assigned to-one records into FK columns; False if not possible."""
+    state = record.__dict__
+    if any(key in state for key in plan["to_many"]):
+        return False
+    for key, fk_key, remote_key in plan["to_one"]:
+        if key in state:
+            target = state[key]
+            if target is None:
+                continue
+            value = getattr(target, remote_key, None)
+            if value is None:
+                return False
+            state_fk = state.get(fk_key)
+            if state_fk is None:
+                setattr(record, fk_key, value)
+    return True
 
 
 def save_records(records: Iterable[Any]) -> None:
@@ -113,12 +252,11 @@ def save_records(records: Iterable[Any]) -> None:
     ctx = current()
     try:
         with write_transaction(ctx) as session:
-            new = [r for r in records if sa_inspect(r).transient]
+            new = [r for r in records if instance_state(r).transient]
             fresh = _resolve_existing(session, new)
-            session.add_all(fresh)
+            session.add_all(_bulk_insert(session, fresh))
             for r in records:
-                state = sa_inspect(r)
-                if state.detached:
+                if instance_state(r).detached:
                     session.add(r)
             session.flush()
     except sa_exc.IntegrityError as e:

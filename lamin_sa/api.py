@@ -1,0 +1,101 @@
+"""Top-level functions of the public API that are not registries."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lamin_sa.db import session as dbs
+from lamin_sa.instance import autoconnect
+from lamin_sa.models.record import Record
+
+dbs.set_autoconnect(autoconnect)
+
+
+def save(records: Iterable[Record]) -> None:
+    """Save many records in one transaction with bulk inserts.
+
+    New records whose unique name or uid is already stored become the stored
+    records (with a warning). Returns None, like LaminDB.
+
+    Raises:
+        ValueError: a single record was passed (use ``record.save()``).
+    """
+    if isinstance(records, Record):
+        raise ValueError("Please use record.save() to save a single record.")
+    from lamin_sa.models.save import save_records
+
+    save_records(records)
+
+
+@contextlib.contextmanager
+def use_session(
+    session: Session, *, user: str | None = None, run_id: int | None = None
+) -> Iterator[dbs.DBContext]:
+    """Run lamin-sa calls inside a host application's SQLAlchemy session.
+
+    lamin-sa never commits the host's session: writes run in SAVEPOINTs and the
+    host commits or rolls back. New records are attributed to ``user`` (a handle;
+    default: the local user), registered in ``core_user`` on first use.
+
+    Args:
+        session: The host's session, bound to a database migrated with
+            ``lamin_sa.migrate.upgrade``.
+        user: The handle new records are attributed to.
+        run_id: The run new records are attributed to.
+    """
+    from lamin_sa.models.core import User
+    from lamin_sa.settings import UserSettings
+
+    local = UserSettings.load()
+    handle = user or local.handle
+    user_id = session.scalars(select(User.id).where(User.handle == handle)).first()
+    if user_id is None:
+        from lamin_sa.db.uid import hash_to_uid
+
+        row = User(handle=handle, uid=hash_to_uid(f"user:{handle}", 8))
+        with session.begin_nested():
+            session.add(row)
+        user_id = row.id
+    with dbs.use_session(session, user_id=user_id, run_id=run_id) as ctx:
+        yield ctx
+
+
+def view(n: int = 7) -> dict[str, Any]:
+    """The latest ``n`` records of every core registry, as DataFrames."""
+    from lamin_sa.models import core
+
+    out = {}
+    for name in core.__all__:
+        model = getattr(core, name)
+        if getattr(model, "_name_field", None) is None or name in ("Instance", "Module"):
+            continue
+        out[name] = model.filter().order_by("-id")[:n].df()
+    return out
+
+
+def upgrade_instance() -> dict[str, str]:
+    """Upgrade the last used instance's mounted modules; return their status.
+
+    Works when the schema is behind the code (where connecting refuses).
+    """
+    from lamin_sa import migrate
+    from lamin_sa.instance import unchecked_connection
+
+    with unchecked_connection() as conn:
+        migrate.upgrade(conn, modules=migrate.mounted_modules(conn) or ["core"])
+        conn.commit()
+        return {k: str(v) for k, v in migrate.status(conn).items()}
+
+
+def instance_schema_status() -> dict[str, str]:
+    """Per module: the stored revision against the installed code's head."""
+    from lamin_sa import migrate
+    from lamin_sa.instance import unchecked_connection
+
+    with unchecked_connection() as conn:
+        return {k: str(v) for k, v in migrate.status(conn).items()}

@@ -1,0 +1,142 @@
+"""The ``lamin-sa`` command line: each command calls one library function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from lamin_sa.errors import LaminSAError
+
+
+def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except (LaminSAError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group()
+@click.version_option(package_name="lamin-sa")
+def main() -> None:
+    """lamin-sa: data, code and biological meaning in one queryable place."""
+
+
+@main.command()
+@click.option("--storage", required=True, help="Local folder or s3://bucket/prefix.")
+@click.option("--db", default=None, help="PostgreSQL URL; default: SQLite.")
+@click.option(
+    "--modules", "--schema", "modules", default="", help="e.g. bionty,wetlab"
+)
+@click.option("--name", default=None, help="Instance name (default: folder name).")
+def init(storage: str, db: str | None, modules: str, name: str | None) -> None:
+    """Create an instance (or connect to it if it exists)."""
+    from lamin_sa.instance import init as init_instance
+
+    settings = _run(init_instance, storage=storage, db=db, modules=modules, name=name)
+    click.echo(f"connected lamin-sa: {settings.name} (storage {settings.storage_root})")
+
+
+@main.command()
+@click.argument("target")
+def connect(target: str) -> None:
+    """Connect to an instance by name, storage folder or database URL."""
+    from lamin_sa.instance import connect as connect_instance
+
+    settings = _run(connect_instance, target)
+    click.echo(f"connected lamin-sa: {settings.name}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(as_json: bool) -> None:
+    """Show the user, the connected instance and its schema status."""
+    from lamin_sa.instance import autoconnect, info as instance_info
+
+    _run(autoconnect)
+    data = _run(instance_info)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"user: {data['user']}")
+    inst = data["instance"]
+    if inst is None:
+        click.echo("instance: none connected")
+    else:
+        for key in ("name", "uid", "db", "storage", "modules"):
+            click.echo(f"{key}: {inst[key]}")
+        for module, state in inst["schema"].items():
+            click.echo(f"schema {module}: {state}")
+    click.echo(f"known instances: {', '.join(data['known_instances']) or 'none'}")
+
+
+@main.command()
+def close() -> None:
+    """Disconnect and stop auto-connecting."""
+    from lamin_sa.instance import close as close_instance
+
+    _run(close_instance)
+    click.echo("closed")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
+def delete(name: str, force: bool) -> None:
+    """Delete an instance's registration and SQLite database (data files kept)."""
+    from lamin_sa.instance import delete as delete_instance
+
+    if not force and not click.confirm(f"Delete instance {name!r}?", default=False):
+        click.echo("aborted")
+        return
+    _run(delete_instance, name)
+    click.echo(f"deleted instance {name}")
+
+
+@main.command()
+@click.argument("handle")
+@click.option("--name", default=None, help="Your full name.")
+def login(handle: str, name: str | None) -> None:
+    """Set the local user identity."""
+    from lamin_sa.instance import login as login_user
+
+    user = _run(login_user, handle, name=name)
+    click.echo(f"logged in as {user.handle}")
+
+
+@main.group()
+def migrate() -> None:
+    """Schema migrations of the connected instance."""
+
+
+@migrate.command("upgrade")
+def migrate_upgrade() -> None:
+    """Upgrade every mounted module to the installed code's schema."""
+    from lamin_sa.api import upgrade_instance
+
+    for module, state in _run(upgrade_instance).items():
+        click.echo(f"{module}: {state}")
+
+
+@migrate.command("status")
+def migrate_status() -> None:
+    """Show each module's current revision against the code's head."""
+    from lamin_sa.api import instance_schema_status
+
+    for module, state in _run(instance_schema_status).items():
+        click.echo(f"{module}: {state}")
+
+
+@migrate.command("history")
+@click.option("--module", default=None, help="Only this module's revisions.")
+def migrate_history(module: str | None) -> None:
+    """List the migration revisions shipped with lamin-sa."""
+    from lamin_sa.migrate import history
+
+    for entry in _run(history, module):
+        click.echo(str(entry))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,465 @@
+"""Instances: ``init``, ``connect``, ``close``, ``delete`` and ``login``.
+
+An instance is a database (SQLite file or PostgreSQL) plus a default storage root.
+Its settings are registered under the user's lamin-sa home so it can be connected to
+by name; the database itself records the instance's identity, its users, its
+storage roots and its mounted modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.orm import Session
+
+from lamin_sa.db import session as dbs
+from lamin_sa.db.uid import base62, hash_to_uid
+from lamin_sa.errors import InstanceNotConnected, InstanceNotFound, LaminSAError
+from lamin_sa.settings import (
+    InstanceSettings,
+    UserSettings,
+    current_instance_name,
+    set_current_instance,
+    slugify,
+    strip_password,
+)
+
+logger = logging.getLogger("lamin_sa")
+
+SQLITE_NAME = "lamin.db"
+
+
+class _Connected:
+    """The process's connected instance: settings, engine and context."""
+
+    def __init__(self, settings: InstanceSettings, engine: Engine, ctx: Any) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.ctx = ctx
+
+
+_connected: _Connected | None = None
+
+
+def connected_instance() -> InstanceSettings | None:
+    """The connected instance's settings, or None (never auto-connects)."""
+    return None if _connected is None else _connected.settings
+
+
+def current_instance() -> InstanceSettings:
+    """The connected instance's settings; auto-connects to the last used one."""
+    if _connected is None:
+        autoconnect()
+    if _connected is None:
+        raise InstanceNotConnected(
+            "No instance is connected: run `lamin-sa init --storage DIR` or "
+            "`ln.connect(NAME)`."
+        )
+    return _connected.settings
+
+
+def autoconnect() -> bool:
+    """Connect to the last used instance if there is one; return whether it did."""
+    if _connected is not None:
+        return True
+    name = current_instance_name()
+    if name is None or InstanceSettings.load(name) is None:
+        return False
+    connect(name)
+    return True
+
+
+# ---- storage roots --------------------------------------------------------------
+
+
+def _normalize_root(storage: str | Path) -> str:
+    text = str(storage)
+    if "://" in text and not text.startswith("file://"):
+        return text.rstrip("/")
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    return Path(text).expanduser().resolve().as_posix()
+
+
+def _storage_type(root: str) -> str:
+    return root.split("://", 1)[0] if "://" in root else "local"
+
+
+def _default_name(root: str, db: str | None) -> str:
+    if db is not None and not db.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(dbs.normalize_url(db)).database
+        if database:
+            return slugify(database)
+    if "://" in root:
+        return slugify(root.split("://", 1)[1].split("/")[0])
+    return slugify(Path(root).name)
+
+
+def _sqlite_url(root: str, name: str) -> str:
+    if _storage_type(root) == "local":
+        folder = Path(root) / ".lamindb"
+    else:
+        # A remote root cannot hold a live SQLite file; keep it in the user's home.
+        from lamin_sa.settings import home_dir
+
+        folder = home_dir() / "instances" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(folder / SQLITE_NAME).as_posix()}"
+
+
+def with_password(url: str) -> str:
+    # Passwords are never stored; take them from the environment at connect time.
+    password = os.environ.get("LAMIN_SA_DB_PASSWORD")
+    if not password or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(dbs.normalize_url(url))
+    if parsed.password:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+# ---- init / connect -------------------------------------------------------------
+
+
+def init(
+    *,
+    storage: str | Path,
+    db: str | None = None,
+    modules: list[str] | str | None = None,
+    name: str | None = None,
+) -> InstanceSettings:
+    """Create an instance, or connect to it if it exists.
+
+    Args:
+        storage: Default storage root: a local folder or ``s3://bucket/prefix``.
+        db: ``None`` for SQLite (inside ``<storage>/.lamindb/``) or a PostgreSQL URL.
+        modules: Schema modules to mount besides core, e.g. ``["bionty"]``.
+        name: Instance name; defaults to the storage folder's (or database's) name.
+
+    Returns:
+        The instance's settings.
+    """
+    root = _normalize_root(storage)
+    name = slugify(name) if name else _default_name(root, db)
+    modules = _module_list(modules)
+    existing = InstanceSettings.load(name)
+    if existing is not None:
+        if existing.storage_root != root:
+            raise LaminSAError(
+                f"An instance named {name!r} already exists with storage "
+                f"{existing.storage_root!r}; connect to it with ln.connect({name!r}) "
+                "or pass another name=."
+            )
+        logger.info("instance %s exists, connecting", name)
+        return connect(name, modules=modules)
+    url = db if db is not None else _sqlite_url(root, name)
+    url = dbs.normalize_url(url)
+    engine = dbs.make_engine(with_password(url))
+    from lamin_sa import migrate
+
+    with engine.connect() as conn:
+        migrate.upgrade(conn, modules=modules)
+        conn.commit()
+    with Session(engine) as session:
+        from lamin_sa.models.core import Instance
+
+        stored = session.scalars(select(Instance)).first()
+        if stored is None:
+            uid = hash_to_uid(f"instance:{name}:{base62(12)}", 12)
+            session.add(Instance(uid=uid, name=name))
+            session.commit()
+        else:
+            uid = stored.uid
+    engine.dispose()
+    settings = InstanceSettings(
+        name=name, uid=uid, db=strip_password(url), storage_root=root, modules=modules
+    )
+    settings.store()
+    connect(name, _url=url)
+    _register_storage(root, is_default=True)
+    logger.info("initialized instance %s (storage %s)", name, root)
+    return settings
+
+
+def _module_list(modules: list[str] | str | None) -> list[str]:
+    if modules is None:
+        names: list[str] = []
+    elif isinstance(modules, str):
+        names = [m.strip() for m in modules.split(",") if m.strip()]
+    else:
+        names = list(modules)
+    return ["core", *[m for m in dict.fromkeys(names) if m != "core"]]
+
+
+def connect(
+    target: str | Path | None = None,
+    *,
+    modules: list[str] | str | None = None,
+    session: Session | None = None,
+    _url: str | None = None,
+) -> InstanceSettings:
+    """Connect to an instance by name, storage path or database URL.
+
+    Args:
+        target: A registered instance name, a local storage folder of an instance,
+            or a database URL. ``None`` reconnects to the last used instance.
+        modules: Modules to mount in addition to those already mounted.
+        session: Use this host SQLAlchemy session (embedding) instead of creating
+            one; lamin-sa then never commits it.
+
+    Returns:
+        The instance's settings.
+    """
+    global _connected
+    if target is None:
+        target = current_instance_name()
+        if target is None:
+            raise InstanceNotFound(
+                "No instance to reconnect to: pass a name, a storage folder or a "
+                "database URL."
+            )
+    settings = _resolve(str(target)) if _url is None else InstanceSettings.load(
+        str(target)
+    )
+    assert settings is not None
+    url = _url or settings.db
+    close(_forget_current=False)
+    engine = dbs.make_engine(with_password(url))
+    from lamin_sa import migrate
+
+    wanted = _module_list(modules) if modules else None
+    with engine.connect() as conn:
+        mounted = migrate.mounted_modules(conn)
+        if wanted and set(wanted) - set(mounted):
+            migrate.upgrade(conn, modules=[*mounted, *wanted])
+            conn.commit()
+            mounted = migrate.mounted_modules(conn)
+        migrate.check(conn, mounted)
+    if mounted != settings.modules:
+        settings.modules = list(mounted)
+        settings.store()
+    own = session is None
+    sess = session or dbs.session_factory(bind=engine)
+    ctx = dbs.DBContext(session=sess, autocommit=own)
+    dbs.set_global(ctx)
+    _connected = _Connected(settings, engine, ctx)
+    try:
+        ctx.user_id = _register_user(ctx)
+    except Exception:
+        close()
+        raise
+    set_current_instance(settings.name)
+    logger.info("connected lamin-sa: %s", settings.name)
+    return settings
+
+
+def _resolve(target: str) -> InstanceSettings:
+    by_name = InstanceSettings.load(target)
+    if by_name is not None:
+        return by_name
+    if "://" in target and not target.startswith(("s3://", "file://", "gs://")):
+        return _settings_from_db(dbs.normalize_url(target), None)
+    root = _normalize_root(target)
+    for inst in InstanceSettings.all():
+        if inst.storage_root == root:
+            return inst
+    if _storage_type(root) == "local":
+        db_file = Path(root) / ".lamindb" / SQLITE_NAME
+        if db_file.exists():
+            return _settings_from_db(f"sqlite:///{db_file.as_posix()}", root)
+    known = ", ".join(i.name for i in InstanceSettings.all()) or "none"
+    raise InstanceNotFound(
+        f"No instance {target!r}: not a registered name (known: {known}), not an "
+        "instance's storage folder and not a database URL. Create one with "
+        "`lamin-sa init --storage DIR`."
+    )
+
+
+def _settings_from_db(url: str, root: str | None) -> InstanceSettings:
+    """Register an instance that exists in a database but not in this home."""
+    from lamin_sa.models.core import Instance, Storage
+
+    engine = dbs.make_engine(with_password(url))
+    try:
+        with Session(engine) as session:
+            try:
+                inst = session.scalars(select(Instance)).first()
+                storage = session.scalars(
+                    select(Storage).where(Storage.instance_uid.is_not(None))
+                ).first()
+            except Exception as e:  # no lamin-sa tables there
+                raise InstanceNotFound(
+                    f"{strip_password(url)} holds no lamin-sa instance: create one "
+                    "with `lamin-sa init --storage DIR --db URL`."
+                ) from e
+    finally:
+        engine.dispose()
+    if inst is None:
+        raise InstanceNotFound(f"{strip_password(url)} holds no lamin-sa instance.")
+    settings = InstanceSettings(
+        name=inst.name,
+        uid=inst.uid,
+        db=strip_password(url),
+        storage_root=root or (storage.root if storage else ""),
+    )
+    settings.store()
+    return settings
+
+
+def _register_user(ctx: dbs.DBContext) -> int:
+    from lamin_sa.models.core import User
+
+    user = UserSettings.load()
+    session = ctx.session
+    row = session.scalars(select(User).where(User.handle == user.handle)).first()
+    if row is None:
+        with dbs.write_transaction(ctx):
+            row = User(handle=user.handle, uid=user.uid, name=user.name)
+            session.add(row)
+    else:
+        dbs.end_read(ctx)
+    return row.id
+
+
+def _register_storage(root: str, *, is_default: bool) -> Any:
+    from lamin_sa.models.core import Storage
+
+    settings = current_instance()
+    ctx = dbs.current()
+    row = ctx.session.scalars(select(Storage).where(Storage.root == root)).first()
+    if row is None:
+        row = Storage(
+            root=root,
+            type=_storage_type(root),
+            instance_uid=settings.uid if is_default else None,
+        )
+        with dbs.write_transaction(ctx) as session:
+            session.add(row)
+    else:
+        dbs.end_read(ctx)
+    if local_root := (row.root if row.type == "local" else None):
+        marker = Path(local_root) / ".lamindb" / "_is_initialized"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        if not marker.exists():
+            marker.write_text(row.uid)
+    return row
+
+
+def close(*, _forget_current: bool = True) -> None:
+    """Disconnect from the instance (and stop auto-connecting to it)."""
+    global _connected
+    if _connected is not None:
+        if _connected.ctx.autocommit:
+            _connected.ctx.session.close()
+        _connected.engine.dispose()
+        if dbs.current_or_none() is _connected.ctx:
+            dbs.set_global(None)
+        _connected = None
+    if _forget_current:
+        set_current_instance(None)
+
+
+def delete(name: str) -> None:
+    """Delete an instance: its registration and, for SQLite, its database file.
+
+    Artifacts' data in the storage root are kept. PostgreSQL databases are not
+    dropped (drop them with your database tools).
+    """
+    settings = InstanceSettings.load(name)
+    if settings is None:
+        raise InstanceNotFound(f"No instance named {name!r}.")
+    if _connected is not None and _connected.settings.name == name:
+        close()
+    if settings.dialect == "sqlite":
+        path = Path(settings.db.split("sqlite:///", 1)[1])
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(
+            path.name + "-shm"
+        )):
+            p.unlink(missing_ok=True)
+        marker = Path(settings.storage_root) / ".lamindb" / "_is_initialized"
+        marker.unlink(missing_ok=True)
+    else:
+        logger.warning(
+            "kept the PostgreSQL database %s; drop it yourself if no longer needed",
+            settings.db,
+        )
+    settings.forget()
+    if current_instance_name() == name:
+        set_current_instance(None)
+
+
+def login(handle: str, *, name: str | None = None) -> UserSettings:
+    """Set the local user identity; registers it in the connected instance."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,30}", handle):
+        raise ValueError(
+            "A handle has 1 to 30 letters, digits, '_', '.' or '-', e.g. 'jdoe'."
+        )
+    user = UserSettings(handle=handle, uid=hash_to_uid(f"user:{handle}", 8), name=name)
+    user.store()
+    if _connected is not None:
+        _connected.ctx.user_id = _register_user(_connected.ctx)
+    return user
+
+
+def info() -> dict[str, Any]:
+    """A summary of the user, the connected instance and the known instances."""
+    inst = connected_instance()
+    out: dict[str, Any] = {
+        "user": UserSettings.load().handle,
+        "instance": None,
+        "known_instances": [i.name for i in InstanceSettings.all()],
+    }
+    if inst is not None:
+        from lamin_sa import migrate
+
+        assert _connected is not None
+        with _connected.engine.connect() as conn:
+            status = migrate.status(conn)
+        out["instance"] = {
+            "name": inst.name,
+            "uid": inst.uid,
+            "db": strip_password(inst.db),
+            "storage": inst.storage_root,
+            "modules": inst.modules,
+            "schema": {k: str(v) for k, v in status.items()},
+        }
+    return out
+
+
+def engine() -> Engine:
+    """The connected instance's engine."""
+    current_instance()
+    assert _connected is not None
+    return _connected.engine
+
+
+@contextlib.contextmanager
+def unchecked_connection() -> Iterator[Connection]:
+    """A connection to the last used instance that skips the schema check.
+
+    Used to inspect or upgrade an instance whose schema differs from the code.
+    """
+    name = current_instance_name()
+    settings = InstanceSettings.load(name) if name else None
+    if settings is None:
+        raise InstanceNotConnected(
+            "No instance selected: `lamin-sa connect NAME` (or `lamin-sa init`)."
+        )
+    engine_ = dbs.make_engine(with_password(settings.db))
+    try:
+        with engine_.connect() as conn:
+            yield conn
+    finally:
+        engine_.dispose()
