@@ -49,7 +49,38 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {"errors", "migrate", "models", "db", "query", "storage"}
 
-__all__ = sorted([*_LAZY, *_SUBMODULES])
+__all__ = [
+    "Artifact",
+    "Base",
+    "Collection",
+    "Feature",
+    "FeatureSet",
+    "FeatureValue",
+    "Param",
+    "ParamValue",
+    "Q",
+    "QuerySet",
+    "Run",
+    "Storage",
+    "Transform",
+    "ULabel",
+    "User",
+    "close",
+    "connect",
+    "db",
+    "errors",
+    "init",
+    "login",
+    "metadata",
+    "migrate",
+    "models",
+    "query",
+    "save",
+    "settings",
+    "storage",
+    "use_session",
+    "view",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -72,7 +72,10 @@ def view(n: int = 7) -> dict[str, Any]:
     out = {}
     for name in core.__all__:
         model = getattr(core, name)
-        if getattr(model, "_name_field", None) is None or name in ("Instance", "Module"):
+        if getattr(model, "_name_field", None) is None or name in (
+            "Instance",
+            "Module",
+        ):
             continue
         out[name] = model.filter().order_by("-id")[:n].df()
     return out

@@ -26,9 +26,7 @@ def main() -> None:
 @main.command()
 @click.option("--storage", required=True, help="Local folder or s3://bucket/prefix.")
 @click.option("--db", default=None, help="PostgreSQL URL; default: SQLite.")
-@click.option(
-    "--modules", "--schema", "modules", default="", help="e.g. bionty,wetlab"
-)
+@click.option("--modules", "--schema", "modules", default="", help="e.g. bionty,wetlab")
 @click.option("--name", default=None, help="Instance name (default: folder name).")
 def init(storage: str, db: str | None, modules: str, name: str | None) -> None:
     """Create an instance (or connect to it if it exists)."""
@@ -52,7 +50,8 @@ def connect(target: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(as_json: bool) -> None:
     """Show the user, the connected instance and its schema status."""
-    from lamin_sa.instance import autoconnect, info as instance_info
+    from lamin_sa.instance import autoconnect
+    from lamin_sa.instance import info as instance_info
 
     _run(autoconnect)
     data = _run(instance_info)

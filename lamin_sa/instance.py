@@ -228,8 +228,8 @@ def connect(
                 "No instance to reconnect to: pass a name, a storage folder or a "
                 "database URL."
             )
-    settings = _resolve(str(target)) if _url is None else InstanceSettings.load(
-        str(target)
+    settings = (
+        _resolve(str(target)) if _url is None else InstanceSettings.load(str(target))
     )
     assert settings is not None
     url = _url or settings.db
@@ -382,9 +382,11 @@ def delete(name: str) -> None:
         close()
     if settings.dialect == "sqlite":
         path = Path(settings.db.split("sqlite:///", 1)[1])
-        for p in (path, path.with_name(path.name + "-wal"), path.with_name(
-            path.name + "-shm"
-        )):
+        for p in (
+            path,
+            path.with_name(path.name + "-wal"),
+            path.with_name(path.name + "-shm"),
+        ):
             p.unlink(missing_ok=True)
         marker = Path(settings.storage_root) / ".lamindb" / "_is_initialized"
         marker.unlink(missing_ok=True)

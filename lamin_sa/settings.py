@@ -1,5 +1,4 @@
-"""User-level settings: where instances are registered, who the user is, and the
-behaviour switches of ``ln.settings``.
+"""User-level settings: registered instances, the user, behaviour switches.
 
 Files live under ``$LAMIN_SA_HOME`` (default: the platform's user config dir):
 ``user.json``, ``current.json`` (the auto-connect instance) and

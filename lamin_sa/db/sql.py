@@ -14,7 +14,9 @@ from sqlalchemy.types import String
 LARGE_IN = 200
 
 
-def in_values(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
+def in_values(
+    column: Any, values: Collection[Any], dialect: str
+) -> ColumnElement[bool]:
     """``column IN values`` that stays one bound parameter for long lists.
 
     SQLite expands the values from a JSON array with ``json_each``; Postgres
@@ -28,9 +30,5 @@ def in_values(column: Any, values: Collection[Any], dialect: str) -> ColumnEleme
         return column == func.any(
             bindparam(None, values, type_=postgresql.ARRAY(item_type))
         )
-    each = func.json_each(type_coerce(json.dumps(values), String)).table_valued(
-        "value"
-    )
+    each = func.json_each(type_coerce(json.dumps(values), String)).table_valued("value")
     return column.in_(select(each.c.value))
-
-

@@ -563,7 +563,9 @@ class ArtifactULabel(LinkRecord):
     __tablename__ = "core_artifact_ulabel"
     __table_args__ = (UniqueConstraint("artifact_id", "ulabel_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    artifact_id: Mapped[int] = fk(
+        "core_artifact.id", ondelete="CASCADE", nullable=False
+    )
     ulabel_id: Mapped[int] = fk("core_ulabel.id", nullable=False)
     feature_id: Mapped[int | None] = fk("core_feature.id")
     ulabel_ref_is_name: Mapped[bool | None] = mapped_column(Boolean)
@@ -593,7 +595,9 @@ class ArtifactFeatureSet(LinkRecord):
     __tablename__ = "core_artifact_featureset"
     __table_args__ = (UniqueConstraint("artifact_id", "featureset_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    artifact_id: Mapped[int] = fk(
+        "core_artifact.id", ondelete="CASCADE", nullable=False
+    )
     featureset_id: Mapped[int] = fk("core_featureset.id", nullable=False)
     slot: Mapped[str | None] = mapped_column(String(40), index=True)
     feature_ref_is_semantic: Mapped[bool | None] = mapped_column(Boolean)
@@ -631,7 +635,9 @@ class ArtifactFeatureValue(LinkRecord):
     __tablename__ = "core_artifact_featurevalue"
     __table_args__ = (UniqueConstraint("artifact_id", "featurevalue_id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    artifact_id: Mapped[int] = fk("core_artifact.id", ondelete="CASCADE", nullable=False)
+    artifact_id: Mapped[int] = fk(
+        "core_artifact.id", ondelete="CASCADE", nullable=False
+    )
     featurevalue_id: Mapped[int] = fk("core_featurevalue.id", nullable=False)
     artifact: Mapped[Artifact] = relationship(back_populates="feature_value_links")
     featurevalue: Mapped[FeatureValue] = relationship(back_populates="artifact_links")

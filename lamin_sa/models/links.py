@@ -57,10 +57,13 @@ def add_related(
     ctx = current()
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
-            (owner_col, left), = [(a, b) for a, b in prop.synchronize_pairs]
-            (target_col, right), = [(a, b) for a, b in prop.secondary_synchronize_pairs]
-            owner_value = getattr(owner, sa_inspect(type(owner)).get_property_by_column(
-                owner_col).key)
+            ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
+            ((target_col, right),) = [
+                (a, b) for a, b in prop.secondary_synchronize_pairs
+            ]
+            owner_value = getattr(
+                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
+            )
             target_key = sa_inspect(target).get_property_by_column(target_col).key
             values = {getattr(r, target_key) for r in records}
             existing = set(
@@ -76,9 +79,10 @@ def add_related(
             if rows:
                 session.execute(insert(prop.secondary), rows)
         elif prop.direction is RelationshipDirection.ONETOMANY:
-            (owner_col, fk_col), = prop.local_remote_pairs
-            owner_value = getattr(owner, sa_inspect(type(owner)).get_property_by_column(
-                owner_col).key)
+            ((owner_col, fk_col),) = prop.local_remote_pairs
+            owner_value = getattr(
+                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
+            )
             session.execute(
                 update(fk_col.table)
                 .where(fk_col.table.c.id.in_([r.id for r in records]))
@@ -99,15 +103,15 @@ def remove_related(owner: Any, key: str, records: list[Any]) -> None:
     ctx = current()
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
-            (_, left), = prop.synchronize_pairs
-            (_, right), = prop.secondary_synchronize_pairs
+            ((_, left),) = prop.synchronize_pairs
+            ((_, right),) = prop.secondary_synchronize_pairs
             session.execute(
                 delete(prop.secondary).where(
                     left == owner.id, right.in_([r.id for r in records])
                 )
             )
         elif prop.direction is RelationshipDirection.ONETOMANY:
-            (_, fk_col), = prop.local_remote_pairs
+            ((_, fk_col),) = prop.local_remote_pairs
             if not fk_col.nullable:
                 raise TypeError(
                     f"Cannot unlink: {fk_col.table.name}.{fk_col.key} is required; "

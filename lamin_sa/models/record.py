@@ -99,7 +99,7 @@ class Record(Base):
 
     @classmethod
     def registry_name(cls) -> str:
-        """``<module>.<Class>`` (core classes have no prefix), as in ``Feature.dtype``."""
+        """`<module>.<Class>` (core: no prefix), as used in ``Feature.dtype``."""
         module = cls.__table__.name.split("_", 1)[0]  # type: ignore[attr-defined]
         return cls.__name__ if module == "core" else f"{module}.{cls.__name__}"
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import func, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
@@ -24,9 +24,11 @@ def _unique_columns(cls: type) -> list[Any]:
     table = cls.__table__  # type: ignore[attr-defined]
     cols = [c for c in table.columns if c.unique and not c.primary_key]
     for constraint in table.constraints:
-        if getattr(constraint, "columns", None) is not None and len(
-            constraint.columns
-        ) == 1 and constraint.__class__.__name__ == "UniqueConstraint":
+        if (
+            getattr(constraint, "columns", None) is not None
+            and len(constraint.columns) == 1
+            and constraint.__class__.__name__ == "UniqueConstraint"
+        ):
             col = next(iter(constraint.columns))
             if not col.primary_key and col not in cols:
                 cols.append(col)
@@ -260,9 +262,7 @@ def save_records(records: Iterable[Any]) -> None:
                     session.add(r)
             session.flush()
     except sa_exc.IntegrityError as e:
-        raise IntegrityError(
-            f"Nothing was saved: {_constraint_message(e)}"
-        ) from e
+        raise IntegrityError(f"Nothing was saved: {_constraint_message(e)}") from e
 
 
 def delete_records(records: Iterable[Any]) -> None:

@@ -1,0 +1,169 @@
+"""lamin-sa benchmarks: prints a table and writes benchmarks/results/<date>.json.
+
+Each benchmark names its target (from the issue that asked for it). Run with
+`make bench`. Timings never go into test assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS: list[dict[str, object]] = []
+
+
+def record(name: str, value: float, unit: str, target: str, ok: bool) -> None:
+    RESULTS.append(
+        {
+            "name": name,
+            "value": round(value, 4),
+            "unit": unit,
+            "target": target,
+            "ok": ok,
+        }
+    )
+
+
+def median_time(fn: Callable[[], object], repeat: int = 50, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_import() -> None:
+    code = "import lamin_sa"
+    walls = []
+    for _ in range(7):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        walls.append(time.perf_counter() - t)
+    base = []
+    for _ in range(7):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        base.append(time.perf_counter() - t)
+    wall = statistics.median(walls)
+    record(
+        "import lamin_sa wall (incl. interpreter start)",
+        wall,
+        "s",
+        "<= 0.3 s",
+        wall <= 0.3,
+    )
+    record("  interpreter start alone", statistics.median(base), "s", "-", True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource, lamin_sa; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rss_mb = int(out.stdout.strip()) / 1024
+    record("import lamin_sa peak RSS", rss_mb, "MB", "<= 60 MB", rss_mb <= 60)
+
+
+def bench_core(tmp: Path) -> None:
+    import lamin_sa as ln
+    from lamin_sa.models.core import Artifact, ArtifactULabel, Storage, ULabel
+
+    ln.init(storage=tmp / "bench-core")
+    labels = [ULabel(name=f"label-{i}") for i in range(10_000)]
+    t = time.perf_counter()
+    ln.save(labels)
+    dt = time.perf_counter() - t
+    rate = 10_000 / dt
+    record(
+        "ln.save 10,000 new ULabels (SQLite)",
+        rate,
+        "records/s",
+        ">= 50,000/s",
+        rate >= 50_000,
+    )
+
+    storage = Storage.get(root=(tmp / "bench-core").resolve().as_posix())
+    arts = [
+        Artifact(
+            storage=storage,
+            description=f"dataset {i} {'rna' if i % 3 else 'atac'}",
+            suffix=".parquet",
+            size=i,
+            hash=f"h{i}",
+        )
+        for i in range(1_000)
+    ]
+    ln.save(arts)
+    target_label = labels[0]
+    links = [ArtifactULabel(artifact=a, ulabel=target_label) for a in arts[::2]]
+    ln.save(links)
+
+    def relational() -> object:
+        return ln.Artifact.filter(
+            ulabels=target_label, description__icontains="rna"
+        ).all()
+
+    assert len(relational()) > 0
+    t_rel = median_time(relational) * 1000
+    record(
+        "filter(ulabels=label, description__icontains) over 1,000 artifacts",
+        t_rel,
+        "ms (median)",
+        "<= 1.6 ms",
+        t_rel <= 1.6,
+    )
+
+    def frame() -> object:
+        return ln.Artifact.filter().df()
+
+    assert len(frame()) == 1_000
+    t_df = median_time(frame, repeat=30) * 1000
+    record(".df() of 1,000 artifacts", t_df, "ms (median)", "<= 8 ms", t_df <= 8)
+    ln.close()
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="lamin-bench-"))
+    os.environ["LAMIN_SA_HOME"] = str(tmp / "home")
+    os.environ["LAMIN_SA_CACHE_DIR"] = str(tmp / "cache")
+    bench_import()
+    bench_core(tmp)
+    width = max(len(str(r["name"])) for r in RESULTS)
+    print(f"{'benchmark'.ljust(width)}  {'value':>12}  unit              target")
+    for r in RESULTS:
+        flag = "" if r["ok"] else "  <-- misses target"
+        print(
+            f"{str(r['name']).ljust(width)}  {r['value']:>12}  "
+            f"{str(r['unit']).ljust(16)}  {r['target']}{flag}"
+        )
+    out_dir = Path(__file__).parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload = {
+        "when": stamp,
+        "python": sys.version.split()[0],
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "results": RESULTS,
+    }
+    (out_dir / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
+    print(f"wrote {out_dir / (stamp + '.json')}")
+
+
+if __name__ == "__main__":
+    main()

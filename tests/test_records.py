@@ -1,0 +1,176 @@
+"""Record construction, saving, dedup at save time, repr and describe."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import event, func, select
+
+import lamin_sa as ln
+import lamin_sa.models as m
+from lamin_sa.errors import FieldError, IntegrityError
+
+
+def test_constructor_errors(ctx):
+    with pytest.raises(ValueError, match="keyword arguments"):
+        m.ULabel("a")
+    with pytest.raises(FieldError, match="valid keyword arguments are: .*name"):
+        m.ULabel(x=1)
+    with pytest.raises(TypeError, match=r"\['name'\] are required"):
+        m.ULabel()
+    with pytest.raises(TypeError, match=r"\['name'\] are required"):
+        m.ULabel(description="no name")
+    with pytest.raises(ValueError, match="keyword arguments"):
+        m.User("arg")
+    with pytest.raises(TypeError, match="Pass transform parameter"):
+        m.Run()
+    with pytest.raises(ValueError, match="save transform record"):
+        m.Run(transform=m.Transform(name="unsaved"))
+
+
+def test_constructor_does_not_query(ctx):
+    statements = []
+    engine = ctx.session.get_bind()
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        labels = [m.ULabel(name=f"x{i}") for i in range(50)]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []
+    assert len({lab.uid for lab in labels}) == 50
+    assert all(len(lab.uid) == 8 for lab in labels)
+
+
+def test_uid_lengths(ctx):
+    t = m.Transform(name="t").save()
+    r = m.Run(transform=t).save()
+    s = m.Storage(root="/tmp/x").save()
+    assert (len(t.uid), len(r.uid), len(s.uid)) == (16, 20, 12)
+    assert len(m.Feature(name="f", dtype="int").uid) == 12
+    assert len(m.FeatureSet(n=0, registry="Feature").uid) == 20
+    assert len(m.Collection(name="c").uid) == 20
+
+
+def test_save_returns_self_and_provenance(ctx):
+    label = m.ULabel(name="a")
+    assert label.save() is label
+    assert label.id is not None
+    assert label.created_by_id == ctx.user_id
+    assert label.created_by.handle == "testuser1"
+    assert label.created_at.tzinfo is not None
+    assert label.run_id is None
+
+
+def test_existing_name_resolves_at_save(ctx, caplog):
+    first = m.ULabel(name="same", description="one").save()
+    again = m.ULabel(name="same", description="two")
+    with caplog.at_level(logging.WARNING, logger="lamin_sa"):
+        again.save()
+    assert again.id == first.id
+    assert again.uid == first.uid
+    assert again.description == "one"
+    assert "existing ULabel record with same name" in caplog.text
+    assert ctx.session.scalar(select(func.count()).select_from(m.ULabel)) == 1
+
+
+def test_bulk_save_resolves_in_bulk(ctx, caplog):
+    ln.save([m.ULabel(name=f"l{i}") for i in range(100)])
+    statements: list[str] = []
+    engine = ctx.session.get_bind()
+    listener = lambda *a: statements.append(a[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        batch = [m.ULabel(name=f"l{i}") for i in range(50, 250)]
+        ln.save(batch)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 3
+    assert ctx.session.scalar(select(func.count()).select_from(m.ULabel)) == 250
+    stored = {lab.name: lab.id for lab in m.ULabel.filter()}
+    assert all(lab.id == stored[lab.name] for lab in batch)
+
+
+def test_bulk_save_updates_and_is_idempotent(ctx):
+    labels = [m.ULabel(name=f"u{i}") for i in range(30)]
+    ln.save(labels)
+    labels[3].description = "changed"
+    ln.save(labels)
+    ctx.session.expire_all()
+    assert m.ULabel.get(name="u3").description == "changed"
+    assert m.ULabel.filter().count() == 30
+
+
+def test_save_single_record_via_ln_save_refused(ctx):
+    with pytest.raises(ValueError, match="record.save"):
+        ln.save(m.ULabel(name="x"))
+
+
+def test_duplicate_names_in_one_batch(ctx):
+    with pytest.raises(IntegrityError, match="share name"):
+        ln.save([m.ULabel(name="d"), m.ULabel(name="d")])
+    assert m.ULabel.filter().count() == 0
+
+
+def test_delete_protected(ctx):
+    label = m.ULabel(name="keep").save()
+    s = m.Storage(root="/tmp/s").save()
+    a = m.Artifact(storage=s, description="a", suffix=".csv").save()
+    m.ArtifactULabel(artifact=a, ulabel=label).save()
+    with pytest.raises(IntegrityError, match="still referenced"):
+        label.delete()
+    assert m.ULabel.filter(name="keep").count() == 1
+    a.delete()
+    label.delete()
+    assert m.ULabel.filter(name="keep").count() == 0
+
+
+def test_repr(ctx):
+    label = m.ULabel(name="rep", uid="abcdefgh", description="d").save()
+    text = repr(label)
+    assert text.startswith("ULabel(uid='abcdefgh', name='rep', description='d'")
+    assert "updated_at=" in text and " UTC" in text
+    assert text.endswith(f"created_by_id={ctx.user_id})")
+    assert "id=" not in text.replace("_id=", "").replace("uid=", "")
+
+
+def test_describe(ctx):
+    t = m.Transform(name="script", type="script").save()
+    r = m.Run(transform=t).save()
+    text = r.describe()
+    assert text.startswith("Run(")
+    assert "Provenance:" in text
+    assert "transform: Transform(" in text and "created_by: User(" in text
+
+
+def test_related_managers(ctx):
+    parent = m.ULabel(name="is_perturbation").save()
+    kids = [m.ULabel(name="DMSO"), m.ULabel(name="IFNG")]
+    ln.save(kids)
+    for kid in kids:
+        kid.parents.add(parent)
+    assert sorted(parent.children.list("name")) == ["DMSO", "IFNG"]
+    assert parent.children.count() == 2
+    assert list(kids[0].parents) == [parent]
+    kids[0].parents.remove(parent)
+    assert parent.children.list("name") == ["IFNG"]
+    assert parent.children.filter(name__startswith="I").count() == 1
+    df = parent.children.df()
+    assert list(df["name"]) == ["IFNG"]
+    with pytest.raises(TypeError, match="holds ULabel records"):
+        parent.children.add(m.Transform(name="t").save())
+    with pytest.raises(ValueError, match="Save the ULabel first"):
+        parent.children.add(m.ULabel(name="unsaved"))
+
+
+def test_collection_artifacts_ordered(ctx):
+    s = m.Storage(root="/tmp/c").save()
+    arts = [m.Artifact(storage=s, description=f"a{i}", suffix="") for i in range(4)]
+    ln.save(arts)
+    c = m.Collection(name="c").save()
+    for a in reversed(arts):
+        c.artifacts.add(a)
+    assert c.artifacts.list("description") == ["a3", "a2", "a1", "a0"]
+    assert list(c.artifacts.df()["description"]) == ["a3", "a2", "a1", "a0"]
+    assert [a.description for a in c.artifacts] == ["a3", "a2", "a1", "a0"]
