@@ -17,7 +17,7 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,6 +27,7 @@ HASH_LENGTH = 22
 SET_HASH_LENGTH = 20
 FIRST_LAST_SIZE = 50 * 1024 * 1024  # 50 MiB, the md5 / sha1-fl threshold
 CHUNK_SIZE = 8 * 1024 * 1024  # 8 MiB read size
+_MAX_PENDING = 8  # chunks queued for the background hasher (~64 MiB)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -79,15 +80,24 @@ def hash_from_hashes(hashes: Iterable[str]) -> str:
 class StreamHasher:
     """Hash a byte stream chunk by chunk, with :func:`hash_file` semantics.
 
-    The total size is only known at the end, so the hasher keeps the most recent
-    50 MiB of chunks (by reference, no copies) and hashes lazily: for a stream up
-    to 50 MiB it computes md5 once at :meth:`hexdigest` time; as soon as the
-    stream exceeds 50 MiB it hashes the first 50 MiB with sha1 and from then on
-    only keeps the tail. Memory stays below 50 MiB plus one chunk, and every byte
-    is hashed at most once (the first and last 50 MiB may overlap).
+    If the total ``size`` is known in advance (a local file), the hash is computed
+    on the fly: md5 of everything up to 50 MiB, otherwise sha1 of just the first
+    and the last 50 MiB; with ``threaded=True`` this happens in a background
+    thread so that hashing overlaps with I/O (hashlib releases the GIL).
+
+    If the size is unknown, the hasher keeps the most recent 50 MiB of chunks (by
+    reference, no copies) and hashes lazily: md5 at :meth:`result` time for
+    streams up to 50 MiB; once the stream exceeds 50 MiB the first 50 MiB are
+    hashed with sha1 and only the tail is kept. Memory stays below 50 MiB plus one
+    chunk, and each byte is hashed at most once per digest.
 
     Chunks must not be mutated after being fed: pass ``bytes`` (as returned by
     ``file.read(n)``); ``bytearray`` and ``memoryview`` chunks are copied.
+
+    Args:
+        size: The total number of bytes that will be fed, if known.
+        threaded: Hash in a background thread (only with a known ``size``); call
+            :meth:`close` when abandoning the hasher before :meth:`result`.
 
     Example:
         >>> h = StreamHasher()
@@ -96,13 +106,26 @@ class StreamHasher:
         ('z80ghJXVZe9m59_5-Ydk2g', 'md5')
     """
 
-    __slots__ = ("_chunks", "_buffered", "_head", "size")
-
-    def __init__(self) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._head: bytes | None = None  # sha1 digest of the first 50 MiB
+    def __init__(self, size: int | None = None, *, threaded: bool = False) -> None:
         self.size = 0
+        self._expected = size
+        self._chunks: deque[bytes] = deque()  # unknown size: the recent chunks
+        self._buffered = 0
+        self._head: bytes | None = None  # unknown size: sha1 of the first 50 MiB
+        self._segments: list[tuple[Any, int, int]] = []  # known size: (h, lo, hi)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+        if size is not None:
+            if size <= FIRST_LAST_SIZE:
+                self._segments = [(hashlib.md5(), 0, size)]
+            else:
+                last = size - FIRST_LAST_SIZE
+                self._segments = [
+                    (hashlib.sha1(), 0, FIRST_LAST_SIZE),
+                    (hashlib.sha1(), last, size),
+                ]
+            if threaded:
+                self._pool = ThreadPoolExecutor(1, "lamin-sa-hash")
 
     def update(self, chunk: bytes | bytearray | memoryview) -> None:
         """Feed the next chunk of the stream."""
@@ -110,9 +133,42 @@ class StreamHasher:
             return
         if not isinstance(chunk, bytes):
             chunk = bytes(chunk)
+        start = self.size
+        self.size += len(chunk)
+        if self._expected is None:
+            self._update_unknown(chunk)
+            return
+        for hasher, lo, hi in self._segments:
+            a, b = max(start, lo), min(self.size, hi)
+            if a >= b:
+                continue
+            piece = memoryview(chunk)[a - start : b - start]
+            if self._pool is None:
+                hasher.update(piece)
+            else:
+                self._pending.append(self._pool.submit(hasher.update, piece))
+        while len(self._pending) > _MAX_PENDING:
+            self._pending.popleft().result()
+
+    def skip(self, n: int) -> None:
+        """Advance over ``n`` bytes that no digest needs (copied elsewhere).
+
+        Only possible with a known ``size``, for bytes between the first and the
+        last 50 MiB.
+
+        Raises:
+            ValueError: The skipped range is needed by the hash.
+        """
+        start, end = self.size, self.size + n
+        if self._expected is None or any(
+            max(start, lo) < min(end, hi) for _, lo, hi in self._segments
+        ):
+            raise ValueError(f"Bytes {start}-{end} are needed for the hash.")
+        self.size = end
+
+    def _update_unknown(self, chunk: bytes) -> None:
         self._chunks.append(chunk)
         self._buffered += len(chunk)
-        self.size += len(chunk)
         if self._head is None:
             if self.size <= FIRST_LAST_SIZE:
                 return
@@ -122,15 +178,40 @@ class StreamHasher:
             self._buffered -= len(self._chunks.popleft())
 
     def result(self) -> tuple[str, str]:
-        """Return ``(hash, hash_type)`` of everything fed so far."""
-        if self._head is None:
+        """Return ``(hash, hash_type)`` of everything fed.
+
+        Raises:
+            StorageError: A known ``size`` was given but a different number of
+                bytes was fed (the source changed while it was read).
+        """
+        if self._expected is not None:
+            while self._pending:
+                self._pending.popleft().result()
+            self.close()
+            if self.size != self._expected:
+                raise StorageError(
+                    f"Expected {self._expected} bytes but read {self.size}: the "
+                    "source changed while it was read. Retry once it is complete."
+                )
+            digests = [hasher.digest() for hasher, _, _ in self._segments]
+        elif self._head is None:
             md5 = hashlib.md5()
             for chunk in self._chunks:
                 md5.update(chunk)
-            return b64(md5.digest()), "md5"
-        tail = _sha1_of(self._chunks, self._buffered - FIRST_LAST_SIZE, FIRST_LAST_SIZE)
-        digest = hashlib.sha1(self._head + tail).digest()
+            digests = [md5.digest()]
+        else:
+            skip = self._buffered - FIRST_LAST_SIZE
+            digests = [self._head, _sha1_of(self._chunks, skip, FIRST_LAST_SIZE)]
+        if len(digests) == 1:
+            return b64(digests[0]), "md5"
+        digest = hashlib.sha1(digests[0] + digests[1]).digest()
         return b64(digest)[:HASH_LENGTH], "sha1-fl"
+
+    def close(self) -> None:
+        """Stop the background thread (idempotent); pending work is dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _sha1_of(chunks: Iterable[bytes], skip: int, length: int) -> bytes:

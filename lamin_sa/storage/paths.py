@@ -85,7 +85,8 @@ def _normalize(path: str | os.PathLike[str]) -> tuple[str, str]:
                 raise ValueError(f"{text!r} is not an absolute file:// URL.")
             text = unquote(rest)
         return "file", Path(text).expanduser().resolve().as_posix()
-    _, bucket, key = split_url(text)
+    bucket, _, key = text.split("://", 1)[1].partition("/")
+    key = key.rstrip("/")
     if not bucket:
         raise ValueError(f"{text!r} has no bucket; use {protocol}://bucket[/prefix].")
     segments = key.split("/") if key else []
@@ -203,7 +204,8 @@ def validate_key(key: str, *, allow_internal: bool = False) -> str:
         raise InvalidKeyError(
             f"Key {key!r} looks like a URL; pass a path relative to the storage root."
         )
-    if stripped.startswith(("/", "~")) or (len(stripped) > 1 and stripped[1] == ":"):
+    is_drive = len(stripped) > 1 and stripped[1] == ":" and stripped[0].isalpha()
+    if stripped.startswith("/") or is_drive:
         raise InvalidKeyError(
             f"Key {key!r} is absolute; pass a path relative to the storage root."
         )
