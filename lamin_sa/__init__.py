@@ -42,12 +42,11 @@ _LAZY: dict[str, str] = {
     "connect": "lamin_sa.instance",
     "close": "lamin_sa.instance",
     "login": "lamin_sa.instance",
-    "settings": "lamin_sa.settings",
     "use_session": "lamin_sa.api",
     "save": "lamin_sa.api",
     "view": "lamin_sa.api",
 }
-_SUBMODULES = {"errors", "migrate", "models", "db", "query", "storage"}
+_SUBMODULES = {"errors", "migrate", "models", "db", "query", "settings", "storage"}
 
 __all__ = [
     "Artifact",
@@ -122,4 +121,4 @@ if TYPE_CHECKING:
     )
     from lamin_sa.query.q import Q
     from lamin_sa.query.queryset import QuerySet
-    from lamin_sa.settings import settings
+    from lamin_sa import settings

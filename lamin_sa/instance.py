@@ -238,13 +238,20 @@ def connect(
     from lamin_sa import migrate
 
     wanted = _module_list(modules) if modules else None
+    # Remember the target even if the schema check fails, so that
+    # `lamin-sa migrate upgrade` knows which instance to upgrade.
+    set_current_instance(settings.name)
     with engine.connect() as conn:
         mounted = migrate.mounted_modules(conn)
         if wanted and set(wanted) - set(mounted):
             migrate.upgrade(conn, modules=[*mounted, *wanted])
             conn.commit()
             mounted = migrate.mounted_modules(conn)
-        migrate.check(conn, mounted)
+        try:
+            migrate.check(conn, mounted)
+        except Exception:
+            engine.dispose()
+            raise
     if mounted != settings.modules:
         settings.modules = list(mounted)
         settings.store()

@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import re
+import sys
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,7 @@ def strip_password(url: str) -> str:
 
     if url.startswith("sqlite"):
         return url
-    return make_url(url).set(password=None).render_as_string(hide_password=False)
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)
 
 
 def slugify(name: str) -> str:
@@ -263,6 +265,30 @@ class Settings:
 
 
 settings = Settings()
+
+
+class _SettingsModule(types.ModuleType):
+    """Makes this module itself behave as ``ln.settings``.
+
+    Python sets the package attribute ``lamin_sa.settings`` to this module when it
+    is first imported, so the module forwards attribute access to the Settings
+    object: ``ln.settings.verbosity = "info"`` works however it was reached.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(settings, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(Settings, name) or name in settings.__dict__:
+            setattr(settings, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __repr__(self) -> str:
+        return repr(settings)
+
+
+sys.modules[__name__].__class__ = _SettingsModule
 
 
 def _install_log_handler() -> None:

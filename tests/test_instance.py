@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 import lamin_sa as ln
 from lamin_sa import instance as inst
 from lamin_sa.errors import InstanceNotFound, SchemaVersionError
 from lamin_sa.settings import home_dir
 from tests.conftest import BACKENDS, PG_URL, reset_postgres
+from tests.test_migrations import newer_code  # noqa: F401
 
 
 @pytest.fixture
@@ -106,16 +105,27 @@ def test_password_never_stored(tmp_path, closed):
     assert "s3cret" not in repr(settings)
 
 
-def test_schema_behind_gives_one_clear_error(tmp_path, closed):
-    root = tmp_path / "behind"
-    ln.init(storage=root)
+def test_schema_behind_and_ahead_give_one_clear_error(
+    tmp_path, closed, newer_code, monkeypatch
+):
+    from lamin_sa import migrate
+
+    installed = migrate.alembic_dir()
+    ln.init(storage=tmp_path / "versions")
     inst.close()
-    engine = inst.dbs.make_engine(f"sqlite:///{root / '.lamindb' / 'lamin.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE lamin_sa_alembic_version SET version_num = 'f00d'"))
-    engine.dispose()
-    with pytest.raises(SchemaVersionError, match="lamin-sa migrate"):
-        ln.connect("behind")
+    # the installed code gets a newer core revision: the instance is behind
+    monkeypatch.setattr(migrate, "alembic_dir", lambda: newer_code)
+    with pytest.raises(SchemaVersionError, match="lamin-sa migrate upgrade"):
+        ln.connect("versions")
+    from lamin_sa.api import upgrade_instance
+
+    assert upgrade_instance()["core"].startswith("up to date")
+    ln.connect("versions")
+    inst.close()
+    # back to the older code: the instance is ahead of it
+    monkeypatch.setattr(migrate, "alembic_dir", lambda: installed)
+    with pytest.raises(SchemaVersionError, match="pip install -U lamin-sa"):
+        ln.connect("versions")
 
 
 def test_login_registers_user(tmp_path, closed):

@@ -115,13 +115,12 @@ def test_duplicate_names_in_one_batch(ctx):
 
 def test_delete_protected(ctx):
     label = m.ULabel(name="keep").save()
-    s = m.Storage(root="/tmp/s").save()
-    a = m.Artifact(storage=s, description="a", suffix=".csv").save()
-    m.ArtifactULabel(artifact=a, ulabel=label).save()
+    t = m.Transform(name="uses label").save()
+    t.ulabels.add(label)
     with pytest.raises(IntegrityError, match="still referenced"):
         label.delete()
     assert m.ULabel.filter(name="keep").count() == 1
-    a.delete()
+    t.delete()  # cascades its link rows
     label.delete()
     assert m.ULabel.filter(name="keep").count() == 0
 

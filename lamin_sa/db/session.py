@@ -8,6 +8,7 @@ application can activate its own session for a block with :func:`use_session`.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -20,6 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from lamin_sa.errors import InstanceNotConnected
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+# Constructing a record with a to-one relation to a stored record (Run(transform=t))
+# puts it in t's reverse collection before it is saved; that is expected here.
+warnings.filterwarnings(
+    "ignore", message=r".*not in session, add operation along .* will not proceed"
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -33,7 +33,22 @@ from lamin_sa.models.mixins import (
 )
 from lamin_sa.models.record import Record, RelatedRecords
 
-MANY = {"collection_class": RelatedRecords}
+# To-many sides leave deletes to the database's ON DELETE rules (RESTRICT protects,
+# CASCADE removes links) instead of the ORM nulling foreign keys of loaded rows.
+# Reverse sides are not synced in memory from the to-one side (Run(transform=t)
+# leaves t.runs alone until t.runs is loaded from the database).
+MANY: dict[str, Any] = {
+    "collection_class": RelatedRecords,
+    "passive_deletes": "all",
+    "sync_backref": False,
+}
+OWNED: dict[str, Any] = {
+    "collection_class": RelatedRecords,
+    "passive_deletes": True,
+    "cascade": "all, delete-orphan",
+    "sync_backref": False,
+}
+VIEW: dict[str, Any] = {"collection_class": RelatedRecords, "viewonly": True}
 
 
 def _link_table(name: str, left: str, right: str, **cols: Any) -> Table:
@@ -188,7 +203,7 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
         secondary=transform_ulabel, back_populates="transforms", **MANY
     )
     runs: Mapped[list[Run]] = relationship(
-        back_populates="transform", passive_deletes=True, **MANY
+        back_populates="transform", **MANY
     )
     output_artifacts: Mapped[list[Artifact]] = relationship(
         back_populates="transform", foreign_keys="Artifact.transform_id", **MANY
@@ -277,7 +292,7 @@ class Param(TracksRun, TracksUpdates, Record):
     name: Mapped[str] = mapped_column(String(100), index=True)
     dtype: Mapped[str] = mapped_column(String(64), index=True)
     values: Mapped[list[ParamValue]] = relationship(
-        back_populates="param", passive_deletes=True, **MANY
+        back_populates="param", **MANY
     )
 
 
@@ -332,10 +347,10 @@ class ULabel(TracksRun, TracksUpdates, Record):
         back_populates="ulabel", **MANY
     )
     artifacts: Mapped[list[Artifact]] = relationship(
-        secondary="core_artifact_ulabel", viewonly=True, **MANY
+        secondary="core_artifact_ulabel", **VIEW
     )
     collections: Mapped[list[Collection]] = relationship(
-        secondary="core_collection_ulabel", viewonly=True, **MANY
+        secondary="core_collection_ulabel", **VIEW
     )
 
 
@@ -356,7 +371,7 @@ class Feature(TracksRun, TracksUpdates, Record):
         secondary=featureset_feature, back_populates="features", **MANY
     )
     values: Mapped[list[FeatureValue]] = relationship(
-        back_populates="feature", passive_deletes=True, **MANY
+        back_populates="feature", **MANY
     )
 
 
@@ -373,7 +388,7 @@ class FeatureValue(TracksRun, Record):
         back_populates="featurevalue", **MANY
     )
     artifacts: Mapped[list[Artifact]] = relationship(
-        secondary="core_artifact_featurevalue", viewonly=True, **MANY
+        secondary="core_artifact_featurevalue", **VIEW
     )
 
 
@@ -405,10 +420,10 @@ class FeatureSet(TracksRun, Record):
         back_populates="featureset", **MANY
     )
     artifacts: Mapped[list[Artifact]] = relationship(
-        secondary="core_artifact_featureset", viewonly=True, **MANY
+        secondary="core_artifact_featureset", **VIEW
     )
     collections: Mapped[list[Collection]] = relationship(
-        secondary="core_collection_featureset", viewonly=True, **MANY
+        secondary="core_collection_featureset", **VIEW
     )
 
 
@@ -449,28 +464,28 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
         **MANY,
     )
     ulabel_links: Mapped[list[ArtifactULabel]] = relationship(
-        back_populates="artifact", cascade="all, delete-orphan", **MANY
+        back_populates="artifact", **OWNED
     )
     ulabels: Mapped[list[ULabel]] = relationship(
-        secondary="core_artifact_ulabel", viewonly=True, **MANY
+        secondary="core_artifact_ulabel", **VIEW
     )
     feature_set_links: Mapped[list[ArtifactFeatureSet]] = relationship(
-        back_populates="artifact", cascade="all, delete-orphan", **MANY
+        back_populates="artifact", **OWNED
     )
     feature_sets: Mapped[list[FeatureSet]] = relationship(
-        secondary="core_artifact_featureset", viewonly=True, **MANY
+        secondary="core_artifact_featureset", **VIEW
     )
     feature_value_links: Mapped[list[ArtifactFeatureValue]] = relationship(
-        back_populates="artifact", cascade="all, delete-orphan", **MANY
+        back_populates="artifact", **OWNED
     )
     feature_values: Mapped[list[FeatureValue]] = relationship(
-        secondary="core_artifact_featurevalue", viewonly=True, **MANY
+        secondary="core_artifact_featurevalue", **VIEW
     )
     collection_links: Mapped[list[CollectionArtifact]] = relationship(
         back_populates="artifact", **MANY
     )
     collections: Mapped[list[Collection]] = relationship(
-        secondary="core_collection_artifact", viewonly=True, **MANY
+        secondary="core_collection_artifact", **VIEW
     )
     source_code_of: Mapped[list[Transform]] = relationship(
         foreign_keys="Transform.source_code_id", back_populates="source_code", **MANY
@@ -489,6 +504,107 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
     meta_of: Mapped[list[Collection]] = relationship(
         foreign_keys="Collection.artifact_id", back_populates="artifact", **MANY
     )
+
+    # ---- behaviour (lamin_sa.artifact) ----------------------------------------
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Artifact:
+        from lamin_sa.artifact.create import new_artifact
+
+        return new_artifact(cls, args, kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create an artifact from a path (local, ``s3://``, file or folder).
+
+        ``Artifact(data, key=None, description=None, version=None,
+        is_new_version_of=None, run=None)``; ``revises`` is an alias of
+        ``is_new_version_of``. If the data's hash is stored already, the stored
+        record is returned (see ``ln.settings.upon_artifact_create_if_hash_exists``).
+        Without ``data``, fields are set as for any record.
+        """
+        from lamin_sa.artifact.create import init_artifact
+
+        init_artifact(self, args, kwargs, super().__init__)
+
+    @classmethod
+    def from_df(cls, df: Any, **kwargs: Any) -> Artifact:
+        """An artifact from a DataFrame, stored as ``.parquet``."""
+        from lamin_sa.artifact.create import from_df
+
+        return from_df(cls, df, **kwargs)
+
+    @classmethod
+    def from_anndata(cls, adata: Any, **kwargs: Any) -> Artifact:
+        """An artifact from AnnData (``.h5ad``; ``.zarr`` via key or format)."""
+        from lamin_sa.artifact.create import from_anndata
+
+        return from_anndata(cls, adata, **kwargs)
+
+    @classmethod
+    def from_dir(
+        cls, path: Any, key: str | None = None, *, run: Any = None
+    ) -> list[Artifact]:
+        """One unsaved artifact per file below a folder."""
+        from lamin_sa.artifact.create import from_dir
+
+        return from_dir(cls, path, key, run=run)
+
+    @classmethod
+    def get(cls, idlike: int | str | None = None, **expressions: Any) -> Artifact:
+        """Get one artifact; several versions of one family give the latest."""
+        from lamin_sa.artifact.versions import get_latest
+
+        return get_latest(cls, idlike, **expressions)
+
+    def save(self) -> Artifact:  # type: ignore[override]
+        """Store data and metadata atomically and return the artifact."""
+        from lamin_sa.artifact.store import save_artifact
+
+        return save_artifact(self)
+
+    @property
+    def path(self) -> Any:
+        """Local source before save; ``<root>/<key>`` (Path or URL) after."""
+        from lamin_sa.artifact.access import artifact_path
+
+        return artifact_path(self)
+
+    def cache(self) -> Any:
+        """A local path with the data (cloud objects synced to the cache)."""
+        from lamin_sa.artifact.access import cache
+
+        return cache(self)
+
+    def load(self, **kwargs: Any) -> Any:
+        """Load the data into memory by suffix (kwargs go to the reader)."""
+        from lamin_sa.artifact.access import load
+
+        return load(self, **kwargs)
+
+    def open(self, **kwargs: Any) -> Any:
+        """Open lazily: backed AnnData, or a pyarrow dataset for parquet/csv."""
+        from lamin_sa.artifact.access import open_artifact
+
+        return open_artifact(self, **kwargs)
+
+    def replace(self, data: Any, run: Any = None, format: str | None = None) -> None:
+        """Replace the data (swapped on the next ``save()``; uid and key stay)."""
+        from lamin_sa.artifact.access import replace
+
+        replace(self, data, run=run, format=format)
+
+    def delete(  # type: ignore[override]
+        self, permanent: bool | None = None, storage: bool | None = None
+    ) -> None:
+        """Move to the trash; ``permanent=True`` deletes row and managed data."""
+        from lamin_sa.artifact.trash import delete_artifact
+
+        delete_artifact(self, permanent=permanent, storage=storage)
+
+    def restore(self) -> None:
+        """Move the artifact out of the trash."""
+        from lamin_sa.artifact.trash import restore
+
+        restore(self)
 
 
 class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
@@ -525,27 +641,25 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
     )
     artifact_links: Mapped[list[CollectionArtifact]] = relationship(
         back_populates="collection",
-        cascade="all, delete-orphan",
         order_by="CollectionArtifact.id",
-        **MANY,
+        **OWNED,
     )
     artifacts: Mapped[list[Artifact]] = relationship(
         secondary="core_collection_artifact",
         order_by="CollectionArtifact.id",
-        viewonly=True,
-        **MANY,
+        **VIEW,
     )
     ulabel_links: Mapped[list[CollectionULabel]] = relationship(
-        back_populates="collection", cascade="all, delete-orphan", **MANY
+        back_populates="collection", **OWNED
     )
     ulabels: Mapped[list[ULabel]] = relationship(
-        secondary="core_collection_ulabel", viewonly=True, **MANY
+        secondary="core_collection_ulabel", **VIEW
     )
     feature_set_links: Mapped[list[CollectionFeatureSet]] = relationship(
-        back_populates="collection", cascade="all, delete-orphan", **MANY
+        back_populates="collection", **OWNED
     )
     feature_sets: Mapped[list[FeatureSet]] = relationship(
-        secondary="core_collection_featureset", viewonly=True, **MANY
+        secondary="core_collection_featureset", **VIEW
     )
 
 

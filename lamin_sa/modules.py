@@ -1,0 +1,240 @@
+"""The registry of schema modules: core, bionty, wetlab and third-party modules.
+
+A module owns the tables whose names start with its ``table_prefix`` and the
+migration branch labelled with its ``name``. Built-in modules are registered here;
+third-party packages register theirs under the entry-point group
+``lamin_sa.modules``, each entry point loading a :class:`Module`::
+
+    [project.entry-points."lamin_sa.modules"]
+    mylab = "lamin_mylab:module"
+
+A third-party module ships its migration scripts itself and names their folder by
+an absolute ``versions_dir``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from lamin_sa.errors import LaminSAError, ModuleNotMounted
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "lamin_sa.modules"
+
+
+def _no_models() -> None:
+    """Load nothing (a module without models)."""
+
+
+@dataclass(frozen=True)
+class Module:
+    """A schema module: its tables, its migration branch and its models.
+
+    Attributes:
+        name: The module's name; also its migration branch label.
+        table_prefix: Every table of the module starts with this prefix (the key of
+            migration ownership), e.g. ``"bionty_"``.
+        versions_dir: The folder of the module's migration scripts: a folder name
+            under lamin-sa's ``alembic/versions/``, or an absolute path.
+        requires: Modules that must be mounted before this one (core is implied).
+        load_models: Imports the module's models so that their tables join
+            ``lamin_sa.db.base.metadata``.
+    """
+
+    name: str
+    table_prefix: str
+    versions_dir: str
+    requires: tuple[str, ...] = ()
+    load_models: Callable[[], None] = field(default=_no_models, compare=False)
+
+    def owns_table(self, table_name: str) -> bool:
+        """Whether a table belongs to this module (by its name's prefix)."""
+        return table_name.startswith(self.table_prefix)
+
+
+class _ImportModels:
+    """Imports a package holding a module's models (built-in modules)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def __call__(self) -> None:
+        importlib.import_module(self.package)
+
+    def __repr__(self) -> str:
+        return f"import {self.package}"
+
+
+BUILTIN_MODULES: tuple[Module, ...] = (
+    Module("core", "core_", "core", (), _ImportModels("lamin_sa.models")),
+    Module("bionty", "bionty_", "bionty", (), _ImportModels("lamin_sa.bionty")),
+    Module(
+        "wetlab", "wetlab_", "wetlab", ("bionty",), _ImportModels("lamin_sa.wetlab")
+    ),
+)
+
+_registry: dict[str, Module] | None = None
+
+
+def _discover() -> dict[str, Module]:
+    registry = {m.name: m for m in BUILTIN_MODULES}
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            module = ep.load()
+        except Exception:  # a broken plugin must not break lamin-sa
+            logger.warning(
+                "could not load lamin-sa module %r from %s",
+                ep.name,
+                ep.value,
+                exc_info=True,
+            )
+            continue
+        if not isinstance(module, Module):
+            logger.warning(
+                "entry point %r (%s) is not a lamin_sa.modules.Module; skipped",
+                ep.name,
+                ep.value,
+            )
+            continue
+        if module.name in registry:
+            logger.warning(
+                "module %r from %s clashes with a registered module; skipped",
+                module.name,
+                ep.value,
+            )
+            continue
+        registry[module.name] = module
+    return registry
+
+
+def registered_modules() -> dict[str, Module]:
+    """Return every known module by name: the built-ins, then the entry points.
+
+    Returns:
+        A new dict; ``core`` comes first.
+    """
+    global _registry
+    if _registry is None:
+        _registry = _discover()
+    return dict(_registry)
+
+
+def register_module(module: Module, *, replace: bool = False) -> None:
+    """Register a module programmatically (host apps, tests).
+
+    Args:
+        module: The module to add.
+        replace: Replace a registered module of the same name instead of failing.
+
+    Raises:
+        LaminSAError: A module of that name is registered and ``replace`` is False.
+    """
+    global _registry
+    registry = registered_modules()
+    if module.name in registry and not replace:
+        raise LaminSAError(f"A module named {module.name!r} is already registered.")
+    registry[module.name] = module
+    _registry = registry
+
+
+def get_module(name: str) -> Module:
+    """Return the registered module called ``name``.
+
+    Raises:
+        ModuleNotMounted: No module of that name is known; the message lists the
+            known ones.
+    """
+    registry = registered_modules()
+    try:
+        return registry[name]
+    except KeyError:
+        raise ModuleNotMounted(
+            f"Unknown lamin-sa module {name!r}; known modules: "
+            f"{', '.join(registry)}. Third-party modules register under the "
+            f"entry-point group {ENTRY_POINT_GROUP!r}."
+        ) from None
+
+
+def resolve(names: Iterable[str]) -> list[Module]:
+    """Return the modules to mount for ``names``, in mounting order.
+
+    ``core`` comes first, then every module after the modules it requires.
+
+    Raises:
+        ModuleNotMounted: A name (or a requirement) is unknown.
+        LaminSAError: Requirements form a cycle.
+    """
+    ordered: dict[str, Module] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise LaminSAError(f"Module requirements form a cycle at {name!r}.")
+        visiting.add(name)
+        module = get_module(name)
+        for required in ("core", *module.requires):
+            if required != name:
+                visit(required)
+        visiting.discard(name)
+        ordered[name] = module
+
+    visit("core")
+    for name in names:
+        visit(name)
+    return list(ordered.values())
+
+
+def load_models(
+    names: Iterable[str] | None = None, *, skip_missing: bool = False
+) -> list[str]:
+    """Import the models of modules so that their tables join the metadata.
+
+    Args:
+        names: Module names; ``None`` means every registered module. Core is always
+            loaded.
+        skip_missing: Skip a built-in module whose model package does not exist
+            (yet) instead of raising ``ModuleNotFoundError``.
+
+    Returns:
+        The names of the modules whose models were loaded.
+    """
+    modules = resolve(registered_modules() if names is None else names)
+    loaded = []
+    for module in modules:
+        try:
+            module.load_models()
+        except ModuleNotFoundError as exc:
+            package = getattr(module.load_models, "package", None)
+            if not (skip_missing and package is not None and exc.name == package):
+                raise
+            logger.debug("module %s has no models (%s missing)", module.name, package)
+            continue
+        loaded.append(module.name)
+    return loaded
+
+
+def module_for_table(table_name: str) -> Module | None:
+    """Return the registered module that owns a table, by the longest prefix."""
+    owners = [m for m in registered_modules().values() if m.owns_table(table_name)]
+    return max(owners, key=lambda m: len(m.table_prefix), default=None)
+
+
+__all__ = [
+    "BUILTIN_MODULES",
+    "ENTRY_POINT_GROUP",
+    "Module",
+    "get_module",
+    "load_models",
+    "module_for_table",
+    "register_module",
+    "registered_modules",
+    "resolve",
+]
