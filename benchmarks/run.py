@@ -115,9 +115,9 @@ def bench_core(tmp: Path) -> None:
     ln.save(links)
 
     def relational() -> object:
-        return ln.Artifact.filter(
-            ulabels=target_label, description__icontains="rna"
-        ).all()
+        return list(
+            ln.Artifact.filter(ulabels=target_label, description__icontains="rna")
+        )
 
     assert len(relational()) > 0
     t_rel = median_time(relational) * 1000
@@ -130,7 +130,7 @@ def bench_core(tmp: Path) -> None:
     )
 
     def frame() -> object:
-        return ln.Artifact.filter().df()
+        return ln.Artifact.df()
 
     assert len(frame()) == 1_000
     t_df = median_time(frame, repeat=30) * 1000

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, with_parent
+from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
 from lamin_sa.db.session import current, write_transaction
 from lamin_sa.errors import NotSavedError
@@ -134,7 +134,7 @@ def related_queryset(owner: Any, key: str) -> QuerySet:
     prop = _relationship(owner, key)
     _require_saved([owner], type(owner).__name__)
     qs = QuerySet(prop.mapper.class_, implicit_visibility=False)
-    qs = qs._where(with_parent(owner, getattr(type(owner), key)))
+    qs = qs._where(prop._with_parent(owner, alias_secondary=False))
     if prop.order_by:
         qs = qs._order(*prop.order_by)
     return qs

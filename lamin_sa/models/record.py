@@ -204,6 +204,9 @@ class RelatedRecords:
     ``list`` and ``count`` query it.
     """
 
+    # behaves as a list for SQLAlchemy (assigning a list works) despite add()
+    __emulates__ = list
+
     def __init__(self, items: Iterable[Any] = ()) -> None:
         self._items: list[Any] = list(items)
 

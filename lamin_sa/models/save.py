@@ -161,7 +161,7 @@ def _insert_rows(
         ids = list(range(start + 1, start + 1 + len(rows)))
         for row, id_ in zip(rows, ids, strict=True):
             row[pk] = id_
-        conn.execute(insert(table), rows)
+        _executemany_sqlite(conn, table, rows)
     else:
         ids = list(
             conn.execute(
@@ -182,6 +182,40 @@ def _insert_rows(
         session._before_attach(state, state.obj())
         session.identity_map.add(state)
         session._after_attach(state, state.obj())
+
+
+def _memo(proc: Any) -> Any:
+    """Reuse the last conversion: batch defaults (timestamps) repeat one object."""
+    if proc is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, proc(value)
+        return last[1]
+
+    return convert
+
+
+def _executemany_sqlite(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One compiled INSERT run through the driver's executemany.
+
+    Type conversion happens once per value with the columns' own bind processors;
+    this skips SQLAlchemy's per-row parameter bookkeeping (the bulk-save hot path).
+    """
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    order = list(compiled.positiontup or [])
+    procs = [_memo(table.c[name].type.bind_processor(dialect)) for name in order]
+    data = [
+        tuple(
+            p(row[name]) if p is not None and row[name] is not None else row[name]
+            for name, p in zip(order, procs, strict=True)
+        )
+        for row in rows
+    ]
+    conn.exec_driver_sql(compiled.string, data)
 
 
 _PLANS: dict[type, dict[str, Any]] = {}

@@ -1,0 +1,169 @@
+"""Lookups: the ``__<lookup>`` suffixes of Django-style filter keywords.
+
+A lookup is a function ``(column, value) -> boolean SQL expression``. The registry
+:data:`LOOKUPS` maps names to functions; modules add their own with
+:func:`register_lookup`. Every value becomes a bound parameter; the LIKE-based
+lookups escape ``%`` and ``_`` so they match literally, and the case-insensitive
+ones compare ``lower()`` of both sides, which behaves the same on SQLite and
+PostgreSQL (for ASCII letters; SQLite's ``lower()`` leaves other letters as they
+are).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Select, func
+from sqlalchemy.sql.elements import ColumnElement
+
+from lamin_sa.errors import ValidationError
+
+LookupFn = Callable[[ColumnElement[Any], Any], ColumnElement[bool]]
+
+#: name -> function; the compiler consults it for every ``__<name>`` suffix.
+LOOKUPS: dict[str, LookupFn] = {}
+
+
+def register_lookup(name: str) -> Callable[[LookupFn], LookupFn]:
+    """Register a lookup under ``name`` (a decorator).
+
+    Args:
+        name: The suffix used in filter keywords, e.g. ``"regex"`` for
+            ``name__regex=...``. It must not contain ``__``.
+
+    Example:
+        >>> @register_lookup("ne")
+        ... def _ne(column, value):
+        ...     return column != value
+    """
+    if "__" in name or not name:
+        raise ValueError(f"Invalid lookup name {name!r}.")
+
+    def decorator(fn: LookupFn) -> LookupFn:
+        LOOKUPS[name] = fn
+        return fn
+
+    return decorator
+
+
+def as_in_values(value: Any) -> list[Any] | Select[Any]:
+    """Normalize the value of an ``__in`` lookup to a list or a sub-select.
+
+    Raises:
+        ValidationError: ``value`` is a plain string or not iterable.
+    """
+    if isinstance(value, Select):
+        return value
+    to_select = getattr(value, "_as_id_select", None)
+    if to_select is not None:
+        return to_select()  # type: ignore[no-any-return]
+    if isinstance(value, str | bytes):
+        raise ValidationError(
+            f"__in needs a list, tuple, set or QuerySet, not a string ({value!r}); "
+            f"write __in=[{value!r}] for one value."
+        )
+    if isinstance(value, dict):
+        raise ValidationError("__in needs a list, tuple, set or QuerySet, not a dict.")
+    if not isinstance(value, Iterable):
+        raise ValidationError(
+            f"__in needs a list, tuple, set or QuerySet, got {type(value).__name__}."
+        )
+    return list(value)
+
+
+def _text(value: Any, lookup: str) -> str:
+    if value is None:
+        raise ValidationError(f"__{lookup} needs a string, got None.")
+    return value if isinstance(value, str) else str(value)
+
+
+@register_lookup("exact")
+def _exact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    if value is None:
+        return column.is_(None)
+    return column == value
+
+
+@register_lookup("iexact")
+def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    if value is None:
+        return column.is_(None)
+    return func.lower(column) == func.lower(_text(value, "iexact"))
+
+
+@register_lookup("contains")
+def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.contains(_text(value, "contains"), autoescape=True)
+
+
+@register_lookup("icontains")
+def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.icontains(_text(value, "icontains"), autoescape=True)
+
+
+@register_lookup("startswith")
+def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.startswith(_text(value, "startswith"), autoescape=True)
+
+
+@register_lookup("istartswith")
+def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.istartswith(_text(value, "istartswith"), autoescape=True)
+
+
+@register_lookup("endswith")
+def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.endswith(_text(value, "endswith"), autoescape=True)
+
+
+@register_lookup("iendswith")
+def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.iendswith(_text(value, "iendswith"), autoescape=True)
+
+
+@register_lookup("in")
+def _in(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    values = as_in_values(value)
+    if isinstance(values, Select):
+        return column.in_(values.scalar_subquery())
+    return column.in_(values)
+
+
+@register_lookup("gt")
+def _gt(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column > value
+
+
+@register_lookup("gte")
+def _gte(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column >= value
+
+
+@register_lookup("lt")
+def _lt(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column < value
+
+
+@register_lookup("lte")
+def _lte(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column <= value
+
+
+@register_lookup("range")
+def _range(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError(f"__range needs a (low, high) pair, got {value!r}.")
+    bounds = list(value)
+    if len(bounds) != 2:
+        raise ValidationError(f"__range needs a (low, high) pair, got {value!r}.")
+    return column.between(bounds[0], bounds[1])
+
+
+@register_lookup("isnull")
+def _isnull(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value else column.is_not(None)
+
+
+#: lookups whose result is already two-valued (never SQL NULL) for NULL columns.
+NULL_SAFE = frozenset({"isnull"})

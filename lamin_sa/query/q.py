@@ -1,0 +1,100 @@
+"""``Q`` objects: lookups combined with ``|`` (OR), ``&`` (AND) and ``~`` (NOT)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, not_, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from lamin_sa.query.compiler import compile_lookups
+
+
+class Q:
+    """A reusable condition over keyword lookups.
+
+    The keywords of one ``Q`` form one group: conditions sharing a to-many prefix
+    must hold for the same related row. Positional ``Q`` arguments are AND-ed with
+    the keywords.
+
+    Args:
+        *children: Other ``Q`` objects to AND with the keywords.
+        **expressions: Django-style lookups, e.g. ``name__icontains="x"``.
+
+    Example:
+        >>> ln.ULabel.filter(Q(name="a") | ~Q(parents__name="b"))
+    """
+
+    __slots__ = ("connector", "children", "expressions", "negated")
+
+    AND = "AND"
+    OR = "OR"
+
+    def __init__(self, *children: Q, **expressions: Any) -> None:
+        for child in children:
+            if not isinstance(child, Q):
+                raise TypeError(f"Q() takes Q objects and keywords, got {child!r}.")
+        self.connector: str = Q.AND
+        self.children: tuple[Q, ...] = children
+        self.expressions: dict[str, Any] = expressions
+        self.negated: bool = False
+
+    @classmethod
+    def _combine(cls, connector: str, children: tuple[Q, ...]) -> Q:
+        q = cls(*children)
+        q.connector = connector
+        return q
+
+    def __or__(self, other: Q) -> Q:
+        if not isinstance(other, Q):
+            return NotImplemented
+        return Q._combine(Q.OR, (self, other))
+
+    def __and__(self, other: Q) -> Q:
+        if not isinstance(other, Q):
+            return NotImplemented
+        return Q._combine(Q.AND, (self, other))
+
+    def __invert__(self) -> Q:
+        q = Q._combine(self.connector, self.children)
+        q.expressions = self.expressions
+        q.negated = not self.negated
+        return q
+
+    def keys(self) -> Iterator[str]:
+        """Every keyword name in this Q and its children."""
+        yield from self.expressions
+        for child in self.children:
+            yield from child.keys()
+
+    def resolve(self, model: type, negated: bool = False) -> ColumnElement[bool]:
+        """Compile into a SQLAlchemy criterion on ``model``.
+
+        Args:
+            model: The mapped class the keywords start from.
+            negated: Whether an enclosing NOT applies (see
+                :func:`~lamin_sa.query.compiler.compile_lookups`).
+        """
+        inner_negated = negated or self.negated
+        parts: list[ColumnElement[bool]] = []
+        if self.expressions:
+            parts.append(
+                compile_lookups(model, self.expressions, negated=inner_negated)
+            )
+        parts.extend(child.resolve(model, inner_negated) for child in self.children)
+        if not parts:
+            crit: ColumnElement[bool] = true()
+        elif len(parts) == 1:
+            crit = parts[0]
+        elif self.connector == Q.OR:
+            crit = or_(*parts)
+        else:
+            crit = and_(*parts)
+        return not_(crit) if self.negated else crit
+
+    def __repr__(self) -> str:
+        inner = [repr(c) for c in self.children]
+        inner += [f"{k}={v!r}" for k, v in self.expressions.items()]
+        text = f" {self.connector} ".join(inner) if inner else ""
+        return f"~Q({text})" if self.negated else f"Q({text})"
