@@ -50,7 +50,7 @@ def build_graph(ctx: Any) -> SimpleNamespace:
     g.t_nb = m.Transform(name="intro notebook", type="notebook", key="intro.ipynb")
     g.t_pipe = m.Transform(name="My Pipeline", type="pipeline", created_by=g.u2)
     g.t_child = m.Transform(name="child script", type="script")
-    g.t_child.parents = {g.t_nb, g.t_pipe}
+    g.t_child.parents = [g.t_nb, g.t_pipe]
     s.add_all([g.t_nb, g.t_pipe, g.t_child])
     s.flush()
     g.r1 = m.Run(transform=g.t_nb, reference="r1")
@@ -63,9 +63,9 @@ def build_graph(ctx: Any) -> SimpleNamespace:
     g.feat2 = m.Feature(name="feat2", dtype="cat")
     g.feat3 = m.Feature(name="feat3", dtype="cat")
     g.fs1 = m.FeatureSet(name="fs1", n=2, registry="Feature")
-    g.fs1.features = {g.feat1, g.feat2}
+    g.fs1.features = [g.feat1, g.feat2]
     g.fs2 = m.FeatureSet(name="fs2", n=1, registry="Feature")
-    g.fs2.features = {g.feat3}
+    g.fs2.features = [g.feat3]
     s.add_all([g.feat1, g.feat2, g.feat3, g.fs1, g.fs2])
 
     names = [
@@ -83,14 +83,14 @@ def build_graph(ctx: Any) -> SimpleNamespace:
         "O'Reilly",
         "orphan",
     ]
-    g.labels = {name: m.ULabel(name=name) for name in names}
+    g.labels = [name: m.ULabel(name=name) for name in names]
     L = g.labels
-    L["human"].parents = {L["is_species"]}
-    L["mouse"].parents = {L["is_species"]}
-    L["liver"].parents = {L["is_tissue"]}
-    L["brain"].parents = {L["is_tissue"]}
-    L["hepatocyte"].parents = {L["liver"]}
-    L["mixed"].parents = {L["is_species"], L["is_tissue"]}
+    L["human"].parents = [L["is_species"]]
+    L["mouse"].parents = [L["is_species"]]
+    L["liver"].parents = [L["is_tissue"]]
+    L["brain"].parents = [L["is_tissue"]]
+    L["hepatocyte"].parents = [L["liver"]]
+    L["mixed"].parents = [L["is_species"], L["is_tissue"]]
     s.add_all(L.values())
     s.flush()
 
