@@ -83,7 +83,7 @@ def build_graph(ctx: Any) -> SimpleNamespace:
         "O'Reilly",
         "orphan",
     ]
-    g.labels = [name: m.ULabel(name=name) for name in names]
+    g.labels = {name: m.ULabel(name=name) for name in names}
     L = g.labels
     L["human"].parents = [L["is_species"]]
     L["mouse"].parents = [L["is_species"]]
@@ -127,7 +127,7 @@ def build_graph(ctx: Any) -> SimpleNamespace:
     g.a12 = artifact("a12", "hidden human", visibility=0)
     g.a13 = artifact("a13", None, transform=g.t_nb)
     s.flush()
-    g.r3.input_artifacts = {g.a1}
+    g.r3.input_artifacts = [g.a1]
     links = [
         (g.a1, "human", g.feat1),
         (g.a1, "liver", g.feat2),
