@@ -3,8 +3,10 @@ LAMIN_SA_TEST_PG_URL is set, again on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -43,15 +45,68 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield PG_URL
 
 
-@pytest.fixture
-def ctx(db_url: str):
-    """A database with the core schema, a user, and an active lamin-sa context."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file migrated once; each test gets a copy."""
+    from lamin_sa import migrate
+    from lamin_sa.db.session import make_engine
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        migrate.upgrade(conn, modules=["core"])
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return str(path)
+
+
+def _migrated_postgres(url: str) -> None:
+    """Bring the Postgres test database to an empty, migrated core schema."""
+    from lamin_sa import migrate
+    from lamin_sa.db.session import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = migrate.lamin_tables() & set(
+                conn.dialect.get_table_names(conn)
+            )
+            conn.rollback()
+            if migrate.status(conn)["core"].state != "up to date":
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+                conn.commit()
+                migrate.upgrade(conn, modules=["core"])
+            else:
+                keep = {"core_module"}
+                names = ", ".join(sorted(t for t in tables if t not in keep))
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
+def migrated_url(backend: str, folder, sqlite_template: str) -> str:
+    """A database URL with an empty, migrated core schema on ``backend``."""
+    import shutil
+
+    if backend == "sqlite":
+        path = folder / "test.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    assert PG_URL is not None
+    _migrated_postgres(PG_URL)
+    return PG_URL
+
+
+@contextlib.contextmanager
+def open_context(url: str) -> Iterator[Any]:
+    """An active lamin-sa context on ``url`` with the user ``testuser1``."""
     import lamin_sa.models as m
     from lamin_sa.db import session as dbs
-    from lamin_sa.db.base import metadata
 
-    engine = dbs.make_engine(db_url)
-    metadata.create_all(engine)
+    engine = dbs.make_engine(url)
     session = dbs.session_factory(bind=engine)
     context = dbs.DBContext(session=session)
     dbs.set_global(context)
@@ -65,3 +120,10 @@ def ctx(db_url: str):
         dbs.set_global(None)
         session.close()
         engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def ctx(request: pytest.FixtureRequest, tmp_path, sqlite_template: str):
+    """A migrated core schema, a user, and an active lamin-sa context."""
+    with open_context(migrated_url(request.param, tmp_path, sqlite_template)) as c:
+        yield c

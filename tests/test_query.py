@@ -19,7 +19,7 @@ import lamin_sa.models as m
 from lamin_sa.errors import FieldError, NotSavedError, ValidationError
 from lamin_sa.query import LOOKUPS, Q, register_lookup
 from lamin_sa.query.compiler import parse_key
-from tests.conftest import BACKENDS, PG_URL, reset_postgres
+from tests.conftest import BACKENDS, migrated_url, open_context
 
 INJECTION = "'; DROP TABLE core_artifact; --"
 QUOTED = 'O\'Reilly "quoted"'
@@ -585,37 +585,17 @@ def test_enough_cases() -> None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def graph_db(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Any:
+def graph_db(
+    request: pytest.FixtureRequest, tmp_path_factory: Any, sqlite_template: str
+) -> Any:
     """One fixture graph per backend for all the read-only filter cases.
 
-    Built like conftest's ``ctx`` (fresh schema, a user, an active context), but
-    module-scoped: rebuilding the graph for each of the ~120 cases would make the
+    Module-scoped: rebuilding the graph for each of the ~120 cases would make the
     PostgreSQL run ten times slower.
     """
-    from lamin_sa.db import session as dbs
-    from lamin_sa.db.base import metadata
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('query') / 'graph.db'}"
-    else:
-        assert PG_URL is not None
-        reset_postgres(PG_URL)
-        url = PG_URL
-    engine = dbs.make_engine(url)
-    metadata.create_all(engine)
-    session = dbs.session_factory(bind=engine)
-    context = dbs.DBContext(session=session)
-    dbs.set_global(context)
-    user = m.User(handle="testuser1", name="Test User1", uid="testuid1")
-    session.add(user)
-    session.commit()
-    context.user_id = user.id
-    try:
-        yield context, build_graph(context)
-    finally:
-        dbs.set_global(None)
-        session.close()
-        engine.dispose()
+    folder = tmp_path_factory.mktemp("query")
+    with open_context(migrated_url(request.param, folder, sqlite_template)) as c:
+        yield c, build_graph(c)
 
 
 @pytest.fixture
