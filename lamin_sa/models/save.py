@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -174,7 +175,7 @@ def _insert_rows(
     for r, id_ in zip(records, ids, strict=True):
         r.__dict__[pk] = id_
         state = instance_state(r)
-        state.key = mapper._identity_key_from_state(state)
+        state.key = mapper.identity_key_from_primary_key((id_,))
         state._commit_all(state.dict)
         states.append(state)
     # Attach as persistent without a per-object cascade walk (what add() does).
@@ -207,7 +208,10 @@ def _executemany_sqlite(conn: Any, table: Any, rows: list[dict[str, Any]]) -> No
     dialect = conn.dialect
     compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
     order = list(compiled.positiontup or [])
-    procs = [_memo(table.c[name].type.bind_processor(dialect)) for name in order]
+    procs = [
+        _memo(table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in order
+    ]
     data = [
         tuple(
             p(row[name]) if p is not None and row[name] is not None else row[name]
@@ -286,6 +290,10 @@ def save_records(records: Iterable[Any]) -> None:
     if not records:
         return
     ctx = current()
+    # Bulk saves create many objects at once; the cyclic GC would rescan them all
+    # several times (a third of the run time for 10,000 records).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         with write_transaction(ctx) as session:
             new = [r for r in records if instance_state(r).transient]
@@ -297,6 +305,9 @@ def save_records(records: Iterable[Any]) -> None:
             session.flush()
     except sa_exc.IntegrityError as e:
         raise IntegrityError(f"Nothing was saved: {_constraint_message(e)}") from e
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def delete_records(records: Iterable[Any]) -> None:
