@@ -81,7 +81,11 @@ def bench_import() -> None:
 
 
 def bench_core(tmp: Path) -> None:
+    from sqlalchemy import insert
+
     import lamin_sa as ln
+    from lamin_sa.db.session import current
+    from lamin_sa.db.uid import base62
     from lamin_sa.models.core import Artifact, ArtifactULabel, Storage, ULabel
 
     ln.init(storage=tmp / "bench-core")
@@ -99,35 +103,46 @@ def bench_core(tmp: Path) -> None:
     )
 
     storage = Storage.get(root=(tmp / "bench-core").resolve().as_posix())
-    arts = [
-        Artifact(
-            storage=storage,
-            description=f"dataset {i} {'rna' if i % 3 else 'atac'}",
-            suffix=".parquet",
-            size=i,
-            hash=f"h{i}",
-        )
-        for i in range(1_000)
-    ]
-    ln.save(arts)
-    target_label = labels[0]
-    links = [ArtifactULabel(artifact=a, ulabel=target_label) for a in arts[::2]]
+    # 1,000 artifact rows (the query benchmarks need rows, not files)
+    session = current().session
+    session.execute(
+        insert(Artifact),
+        [
+            {
+                "uid": base62(20),
+                "storage_id": storage.id,
+                "description": f"dataset {i} {'rna' if i % 3 else 'atac'}",
+                "suffix": ".parquet",
+                "size": i,
+                "hash": f"h{i}",
+                "created_by_id": current().user_id,
+            }
+            for i in range(1_000)
+        ],
+    )
+    session.commit()
+    arts = list(Artifact.filter().order_by("id"))
+    # a selective label (on 50 artifacts) and a broad one (on 500)
+    selective, broad = labels[0], labels[1]
+    links = [ArtifactULabel(artifact=a, ulabel=selective) for a in arts[::20]]
+    links += [ArtifactULabel(artifact=a, ulabel=broad) for a in arts[::2]]
     ln.save(links)
 
-    def relational() -> object:
-        return list(
-            ln.Artifact.filter(ulabels=target_label, description__icontains="rna")
-        )
+    for label, what in ((selective, "selective"), (broad, "broad")):
 
-    assert len(relational()) > 0
-    t_rel = median_time(relational) * 1000
-    record(
-        "filter(ulabels=label, description__icontains) over 1,000 artifacts",
-        t_rel,
-        "ms (median)",
-        "<= 1.6 ms",
-        t_rel <= 1.6,
-    )
+        def relational(label: object = label) -> list[object]:
+            return list(ln.Artifact.filter(ulabels=label, description__icontains="rna"))
+
+        n = len(relational())
+        t_rel = median_time(relational) * 1000
+        record(
+            f"filter(ulabels=label, description__icontains), 1,000 artifacts, "
+            f"{what}: {n} rows",
+            t_rel,
+            "ms (median)",
+            "<= 1.6 ms",
+            t_rel <= 1.6,
+        )
 
     def frame() -> object:
         return ln.Artifact.df()
