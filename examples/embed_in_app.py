@@ -32,6 +32,8 @@ class Sample(HostBase):
 
 def main(url: str) -> None:
     engine = create_engine(url)
+    with engine.connect() as conn:
+        migrate.upgrade(conn, modules=["core"])  # lamin-sa's tables, own commits
     with engine.begin() as conn:
         # the host's own schema and its own Alembic bookkeeping
         conn.execute(
@@ -42,7 +44,6 @@ def main(url: str) -> None:
         )
         conn.execute(text("DELETE FROM alembic_version"))
         conn.execute(text("INSERT INTO alembic_version VALUES ('host0001')"))
-        migrate.upgrade(conn, modules=["core"])  # lamin-sa's tables
         HostBase.metadata.create_all(conn)
 
     with Session(engine) as session, ln.use_session(session, user="host-app"):

@@ -38,9 +38,10 @@ def use_session(
 ) -> Iterator[dbs.DBContext]:
     """Run lamin-sa calls inside a host application's SQLAlchemy session.
 
-    lamin-sa never commits the host's session: writes run in SAVEPOINTs and the
-    host commits or rolls back. New records are attributed to ``user`` (a handle;
-    default: the local user), registered in ``core_user`` on first use.
+    lamin-sa never commits the host's session: writes are flushed into the
+    host's transaction and the host commits or rolls back. New records are
+    attributed to ``user`` (a handle; default: the local user), registered in
+    ``core_user`` on first use.
 
     Args:
         session: The host's session, bound to a database migrated with
@@ -58,8 +59,8 @@ def use_session(
         from lamin_sa.db.uid import hash_to_uid
 
         row = User(handle=handle, uid=hash_to_uid(f"user:{handle}", 8))
-        with session.begin_nested():
-            session.add(row)
+        session.add(row)
+        session.flush()
         user_id = row.id
     with dbs.use_session(session, user_id=user_id, run_id=run_id) as ctx:
         yield ctx

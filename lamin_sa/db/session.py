@@ -173,14 +173,15 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     """Run a block of writes in one transaction of the active context.
 
     In the instance's own session the block commits at the end and rolls back on
-    error; SQLite takes its write lock up front. In a host's session the block runs
-    in a SAVEPOINT and the host decides when to commit.
+    error; SQLite takes its write lock up front. In a host's session the block is
+    flushed into the host's transaction and the host commits or rolls back (no
+    SAVEPOINT: pysqlite's default transaction handling turns RELEASE into COMMIT).
     """
     ctx = ctx or current()
     session = ctx.session
     if not ctx.autocommit:
-        with session.begin_nested():
-            yield session
+        yield session
+        session.flush()
         return
     if session.in_transaction():
         session.commit()
