@@ -145,3 +145,13 @@ def test_installed_wheel_creates_and_reports_a_schema(installed: Installed) -> N
     assert Path(out["alembic_dir"]) == package / "_alembic"
     assert out["core"] == "up to date"
     assert out["history"]
+
+
+def test_installed_cli_inits_an_instance(installed: Installed) -> None:
+    storage = installed.workdir / "wheel-instance"
+    result = installed.run("lamin-sa", "init", "--storage", str(storage))
+    assert result.returncode == 0, result.stderr
+    assert "connected lamin-sa: wheel-instance" in result.stdout
+    assert (storage / ".lamindb" / "lamin.db").exists()
+    info = installed.run("lamin-sa", "info")
+    assert "schema core: up to date" in info.stdout, info.stderr
