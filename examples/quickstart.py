@@ -6,11 +6,8 @@ folder). Re-running it is safe: existing records are reused.
 
 from __future__ import annotations
 
-import logging
-
 import lamin_sa as ln
 
-logging.basicConfig(format="%(message)s")
 ln.settings.verbosity = "info"
 
 # 1. Set up an instance: a SQLite database + a local storage folder.
@@ -34,6 +31,6 @@ print(transform.runs.count(), "run(s) of", transform)
 print(ln.ULabel.filter(parents__name="is_perturbation").list("name"))
 print(ln.ULabel.filter(ln.Q(name="DMSO") | ln.Q(name__startswith="IF")).count())
 print(ln.Run.filter(transform__name__icontains="quick").df())
-print(ln.ULabel.get(name="DMSO").describe())
+ln.ULabel.get(name="DMSO").describe()
 
 print("quickstart done")

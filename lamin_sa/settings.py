@@ -291,12 +291,24 @@ class _SettingsModule(types.ModuleType):
 sys.modules[__name__].__class__ = _SettingsModule
 
 
+class _Formatter(logging.Formatter):
+    """One short line per message, marked by level as LaminDB does."""
+
+    MARKS = {logging.DEBUG: "🐛", logging.INFO: "💡", logging.WARNING: "❗"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        mark = self.MARKS.get(record.levelno, "❌")
+        return f"{mark} {record.getMessage()}"
+
+
 def _install_log_handler() -> None:
     log = logging.getLogger("lamin_sa")
     if not log.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname).1s %(message)s"))
+        handler.setFormatter(_Formatter())
         log.addHandler(handler)
+        # our handler prints; the root logger does not print it twice
+        log.propagate = False
 
 
 _install_log_handler()

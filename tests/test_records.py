@@ -173,3 +173,11 @@ def test_collection_artifacts_ordered(ctx):
     assert c.artifacts.list("description") == ["a3", "a2", "a1", "a0"]
     assert list(c.artifacts.df()["description"]) == ["a3", "a2", "a1", "a0"]
     assert [a.description for a in c.artifacts] == ["a3", "a2", "a1", "a0"]
+
+
+def test_transform_with_stored_name_and_version_is_reused(ctx):
+    first = m.Transform(name="x", version="1", key="x.py").save()
+    again = m.Transform(name="x", version="1", key="x.py").save()
+    other = m.Transform(name="x", version="2", key="x.py").save()
+    assert again.id == first.id and other.id != first.id
+    assert m.Transform.filter(name="x").count() == 2

@@ -47,6 +47,9 @@ class Record(Base):
     _len_stem_uid: ClassVar[int] = 0
     #: the default field for lookup/search/validate and name-based dedup.
     _name_field: ClassVar[str | None] = "name"
+    #: fields that identify a stored record besides unique columns (save-time
+    #: dedup: a new record with a stored natural key becomes the stored record).
+    _natural_key: ClassVar[tuple[str, ...] | None] = None
     #: fields that must be passed to the constructor.
     _required: ClassVar[tuple[str, ...]] = ()
     #: fields the constructor does not accept.
@@ -173,13 +176,18 @@ class Record(Base):
     # ---- rendering ------------------------------------------------------------
 
     def _repr_fields(self) -> list[tuple[str, Any]]:
-        mapper = sa_inspect(type(self))
+        state = sa_inspect(self)
+        mapper = state.mapper
+        # a stored record shows its stored values (one refresh if some expired)
+        loaded = (
+            self.__dict__ if state.transient or not state.expired_attributes else None
+        )
         fks, plain = [], []
         for attr in mapper.column_attrs:
             key = attr.key
             if key in ("id", "created_at"):
                 continue
-            value = self.__dict__.get(key)
+            value = loaded.get(key) if loaded is not None else getattr(self, key)
             if value is None:
                 continue
             (fks if attr.columns[0].foreign_keys else plain).append((key, value))

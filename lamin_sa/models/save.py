@@ -39,56 +39,76 @@ def _unique_columns(cls: type) -> list[Any]:
     return cols
 
 
-def _resolve_existing(session: Any, records: list[Any]) -> list[Any]:
-    """Turn new records whose unique name or uid is stored into that stored record.
+def _identity_keys(cls: type) -> list[tuple[str, ...]]:
+    """Field tuples that identify a stored record: the natural key, unique columns."""
+    keys: list[tuple[str, ...]] = []
+    natural = getattr(cls, "_natural_key", None)
+    if natural:
+        keys.append(tuple(natural))
+    keys += [(col.key,) for col in _unique_columns(cls)]
+    return keys
 
-    One query per registry and unique column, whatever the number of records.
-    Returns the records that are really new.
+
+def _resolve_existing(session: Any, records: list[Any]) -> list[Any]:
+    """Turn new records whose identity is stored into that stored record.
+
+    The identity is the registry's natural key (e.g. Transform name + version) or
+    a unique column (name, handle, root, a passed uid). One query per registry and
+    key, whatever the number of records. Returns the records that are really new.
     """
     by_class: dict[type, list[Any]] = defaultdict(list)
     for r in records:
         by_class[type(r)].append(r)
     fresh: list[Any] = []
+    dialect = session.get_bind().dialect.name
     for cls, group in by_class.items():
-        mapper = sa_inspect(cls)
+        table = cls.__table__  # type: ignore[attr-defined]
         taken: set[int] = set()
-        for col in _unique_columns(cls):
-            key = mapper.get_property_by_column(col).key
+        for fields in _identity_keys(cls):
+            first = fields[0]
             pending = [
                 r
                 for r in group
                 if id(r) not in taken
-                and not (key == "uid" and r.__dict__.get("_lamin_auto_uid"))
+                and not (first == "uid" and r.__dict__.get("_lamin_auto_uid"))
             ]
-            values = {getattr(r, key) for r in pending} - {None}
+            values = {getattr(r, first) for r in pending} - {None}
             if not values:
                 continue
-            stored: dict[Any, Any] = {}
-            dialect = session.get_bind().dialect.name
-            for row in session.execute(
-                select(cls.__table__).where(  # type: ignore[attr-defined]
-                    in_values(col, values, dialect)
-                )
-            ).mappings():
-                stored[row[col.key]] = row
-            seen: dict[Any, Any] = {}
+            stored: dict[tuple[Any, ...], Any] = {}
+            query = select(table).where(in_values(table.c[first], values, dialect))
+            for row in session.execute(query).mappings():
+                stored.setdefault(tuple(row[f] for f in fields), row)
+            seen: set[tuple[Any, ...]] = set()
             for r in pending:
-                value = getattr(r, key)
-                if value in stored:
-                    _become_stored(session, r, stored[value], key, value)
+                key = tuple(getattr(r, f) for f in fields)
+                if key[0] is None:
+                    continue
+                if key in stored:
+                    _become_stored(session, r, stored[key], fields, key)
                     taken.add(id(r))
-                elif value in seen:
+                elif key in seen:
                     raise IntegrityError(
-                        f"Two new {cls.__name__} records share {key}={value!r}; "
-                        "save only one of them."
+                        f"Two new {cls.__name__} records share "
+                        f"{_describe_key(fields, key)}; save only one of them."
                     )
-                elif value is not None:
-                    seen[value] = r
+                else:
+                    seen.add(key)
         fresh.extend(r for r in group if id(r) not in taken)
     return fresh
 
 
-def _become_stored(session: Any, record: Any, row: Any, key: str, value: Any) -> None:
+def _describe_key(fields: tuple[str, ...], key: tuple[Any, ...]) -> str:
+    return ", ".join(f"{f}={v!r}" for f, v in zip(fields, key, strict=True))
+
+
+def _become_stored(
+    session: Any,
+    record: Any,
+    row: Any,
+    fields: tuple[str, ...],
+    key: tuple[Any, ...],
+) -> None:
     mapper = sa_inspect(type(record))
     identity = mapper.identity_key_from_primary_key(
         [row[c.key] for c in mapper.primary_key]
@@ -101,10 +121,9 @@ def _become_stored(session: Any, record: Any, row: Any, key: str, value: Any) ->
     make_transient_to_detached(record)
     session.add(record)
     logger.warning(
-        "returning existing %s record with same %s: %r",
+        "returning existing %s record with same %s",
         type(record).__name__,
-        key,
-        value,
+        _describe_key(fields, key),
     )
 
 
