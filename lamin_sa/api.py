@@ -27,9 +27,21 @@ def save(records: Iterable[Record]) -> None:
     """
     if isinstance(records, Record):
         raise ValueError("Please use record.save() to save a single record.")
+    from lamin_sa.models.core import Artifact, Collection
     from lamin_sa.models.save import save_records
 
-    save_records(records)
+    records = list(records)
+    artifacts = [r for r in records if isinstance(r, Artifact)]
+    collections = [r for r in records if isinstance(r, Collection)]
+    others = [r for r in records if not isinstance(r, Artifact | Collection)]
+    # labels, features, ... first: artifacts and collections may refer to them
+    save_records(others)
+    if artifacts:
+        from lamin_sa.artifact import save_artifacts
+
+        save_artifacts(artifacts)
+    for collection in collections:
+        collection.save()
 
 
 @contextlib.contextmanager

@@ -137,5 +137,73 @@ def migrate_history(module: str | None) -> None:
         click.echo(str(entry))
 
 
+# ---- artifacts (lamin_sa.artifact.commands) -------------------------------------
+
+
+@main.command("save")
+@click.argument("path")
+@click.option("--key", default=None, help="Key of the artifact, e.g. data/x.csv.")
+@click.option("--description", default=None, help="Description of the artifact.")
+def save_artifact(path: str, key: str | None, description: str | None) -> None:
+    """Save a file or folder (local or s3://) as an artifact."""
+    from lamin_sa.artifact.commands import save_path
+
+    artifact = _run(save_path, path, key=key, description=description)
+    click.echo(f"saved artifact {artifact.uid} ({artifact.path})")
+
+
+@main.command("get")
+@click.argument("uid_or_key")
+def get_artifact(uid_or_key: str) -> None:
+    """Print the local (cached) path of an artifact."""
+    from lamin_sa.artifact.commands import get_path
+
+    click.echo(str(_run(get_path, uid_or_key)))
+
+
+@main.command("ls")
+@click.option("--key-prefix", default=None, help="Only keys starting with this.")
+def ls_artifacts(key_prefix: str | None) -> None:
+    """List artifacts (latest versions)."""
+    from lamin_sa.artifact.commands import list_artifacts
+
+    for row in _run(list_artifacts, key_prefix):
+        label = row["key"] or row["description"] or ""
+        version = f" v{row['version']}" if row["version"] else ""
+        click.echo(f"{row['uid']}  {label}{version}  {row['size'] or 0} bytes")
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The local cache of remote objects."""
+
+
+@cache_group.command("clear")
+def cache_clear() -> None:
+    """Delete everything in the cache directory."""
+    from lamin_sa.artifact.commands import clear_cache
+
+    click.echo(f"removed {_run(clear_cache)} cached files")
+
+
+# ---- lineage (lamin_sa.lineage.graph) -------------------------------------------
+
+
+@main.command("lineage")
+@click.argument("uid")
+@click.option(
+    "-o",
+    "--output",
+    default="lineage.svg",
+    show_default=True,
+    help="Picture to write: .svg, .png, .pdf (needs graphviz) or .dot.",
+)
+def lineage(uid: str, output: str) -> None:
+    """Draw the lineage of an artifact, collection, run or transform."""
+    from lamin_sa.lineage.graph import lineage_file
+
+    click.echo(f"wrote {_run(lineage_file, uid, output)}")
+
+
 if __name__ == "__main__":
     main()

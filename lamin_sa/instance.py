@@ -362,6 +362,27 @@ def _register_storage(root: str, *, is_default: bool) -> Any:
     return row
 
 
+def set_storage(root: str | Path) -> Any:
+    """Switch the connected instance's default storage (registering it if new).
+
+    Args:
+        root: A local folder or ``s3://bucket/prefix``. Credentials come from the
+            standard AWS configuration and are never stored.
+
+    Returns:
+        The Storage record.
+    """
+    settings = current_instance()
+    root = _normalize_root(root)
+    if _storage_type(root) == "local":
+        Path(root).mkdir(parents=True, exist_ok=True)
+    row = _register_storage(root, is_default=True)
+    settings.storage_root = root
+    settings.store()
+    logger.info("default storage is now %s", root)
+    return row
+
+
 def close(*, _forget_current: bool = True) -> None:
     """Disconnect from the instance (and stop auto-connecting to it)."""
     global _connected

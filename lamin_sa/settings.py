@@ -185,6 +185,19 @@ def set_current_instance(name: str | None) -> None:
         _write_json(path, {"instance": name})
 
 
+@dataclass
+class TransformSettings:
+    """``ln.settings.transform``: pin the uid of the tracked script or notebook.
+
+    Optional: ``ln.track()`` identifies scripts and notebooks by key and source
+    hash. Setting both pins the transform uid to
+    ``stem_uid + hash_to_uid(version, 4)`` (LaminDB's convention).
+    """
+
+    stem_uid: str | None = None
+    version: str | None = None
+
+
 class Settings:
     """``ln.settings``: the connected instance, the user and behaviour switches."""
 
@@ -192,6 +205,8 @@ class Settings:
         self._verbosity = "warning"
         self._cache_dir: Path | None = None
         self.track_run_inputs: bool = True
+        self.transform = TransformSettings()
+        self.silence_file_run_transform_warning: bool = False
         self.upon_create_search_names: bool = True
         self.artifact_use_virtual_keys: bool = True
         self.upon_file_create_skip_size_hash: bool = False
@@ -212,8 +227,14 @@ class Settings:
 
     @property
     def storage(self) -> str:
-        """The default storage root of the connected instance."""
+        """The default storage root; set it to switch (``"s3://bucket/prefix"``)."""
         return self.instance.storage_root
+
+    @storage.setter
+    def storage(self, root: str | Path) -> None:
+        from lamin_sa.instance import set_storage
+
+        set_storage(root)
 
     @property
     def cache_dir(self) -> Path:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lamin_sa.db.base import metadata, utcnow
 from lamin_sa.models.mixins import (
+    CanValidate,
     CreatedAt,
     CreatedBy,
     IsVersioned,
@@ -133,7 +134,7 @@ class Module(Record):
     mounted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class User(CreatedAt, TracksUpdates, Record):
+class User(CanValidate, CreatedAt, TracksUpdates, Record):
     """A user (local identity; ``lamin-sa login HANDLE``)."""
 
     __tablename__ = "core_user"
@@ -169,6 +170,7 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
     __tablename__ = "core_transform"
     _len_uid = 16
     _len_stem_uid = 12
+    _natural_key = ("name", "key", "version")
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(16), unique=True, index=True)
     name: Mapped[str | None] = mapped_column(String(150), index=True)
@@ -202,9 +204,7 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
     ulabels: Mapped[list[ULabel]] = relationship(
         secondary=transform_ulabel, back_populates="transforms", **MANY
     )
-    runs: Mapped[list[Run]] = relationship(
-        back_populates="transform", **MANY
-    )
+    runs: Mapped[list[Run]] = relationship(back_populates="transform", **MANY)
     output_artifacts: Mapped[list[Artifact]] = relationship(
         back_populates="transform", foreign_keys="Artifact.transform_id", **MANY
     )
@@ -216,6 +216,26 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
     def latest_run(self) -> Run | None:
         """The most recently started run of this transform."""
         return Run.filter(transform=self).order_by("-started_at").first()
+
+    def view_parents(
+        self,
+        field: str | None = None,
+        with_children: bool = False,
+        distance: int = 5,
+        **kwargs: Any,
+    ) -> Any:
+        """Draw the transforms this one used data from (``parents``).
+
+        Args:
+            field: The field labelling nodes (default: key, else name).
+            with_children: Also draw the transforms that used its data.
+            distance: Steps to walk in each direction.
+            **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
+                (see :func:`lamin_sa.lineage.graph.view_parents`).
+        """
+        from lamin_sa.lineage.graph import view_parents
+
+        return view_parents(self, field, with_children, distance, **kwargs)
 
 
 class Run(Record):
@@ -282,12 +302,34 @@ class Run(Record):
             raise ValueError("Please save transform record before creating a run")
         super().__init__(*args, **kwargs)
 
+    def view_lineage(self, **kwargs: Any) -> Any:
+        """Draw the data this run used and made, and the runs before and after.
+
+        Args:
+            **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
+                (see :func:`lamin_sa.lineage.graph.view_lineage`).
+        """
+        from lamin_sa.lineage.graph import view_lineage
+
+        return view_lineage(self, **kwargs)
+
+    @property
+    def lineage(self) -> Any:
+        """Up- and downstream data, runs and transforms as recursive SQL.
+
+        ``run.lineage.ancestors().artifacts()``, ``.descendants().runs()``...
+        """
+        from lamin_sa.lineage.sql import LineageAccessor
+
+        return LineageAccessor(self)
+
 
 class Param(TracksRun, TracksUpdates, Record):
     """A run parameter (``ln.track(params=...)``)."""
 
     __tablename__ = "core_param"
     _required = ("name", "dtype")
+    _natural_key = ("name",)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     dtype: Mapped[str] = mapped_column(String(64), index=True)
@@ -311,7 +353,7 @@ class ParamValue(CreatedAt, CreatedBy, Record):
     )
 
 
-class ULabel(TracksRun, TracksUpdates, Record):
+class ULabel(CanValidate, TracksRun, TracksUpdates, Record):
     """A universal label: a tag, a category, anything without its own registry."""
 
     __tablename__ = "core_ulabel"
@@ -354,7 +396,7 @@ class ULabel(TracksRun, TracksUpdates, Record):
     )
 
 
-class Feature(TracksRun, TracksUpdates, Record):
+class Feature(CanValidate, TracksRun, TracksUpdates, Record):
     """A measured dimension: a column of a DataFrame, a key of obs, a var."""
 
     __tablename__ = "core_feature"
@@ -373,6 +415,31 @@ class Feature(TracksRun, TracksUpdates, Record):
     values: Mapped[list[FeatureValue]] = relationship(
         back_populates="feature", **MANY
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create a feature: ``Feature(name=..., dtype=..., unit=None, ...)``.
+
+        ``dtype`` is required: ``number``, ``int``, ``float``, ``bool``, ``str``,
+        ``cat``, ``cat[ULabel|bionty.CellType]``, a Python type (int, float, bool;
+        str/object → ``cat``) or a list of registries (→ ``cat[A|B]``).
+
+        Raises:
+            ValueError: positional arguments, a missing or invalid dtype.
+        """
+        from lamin_sa.curate.features import init_feature
+
+        init_feature(self, args, kwargs, super().__init__)
+
+    @classmethod
+    def from_df(cls, df: Any, field: Any = None) -> list[Feature]:
+        """One feature per column; stored features with the same name are reused.
+
+        Dtypes: categorical and string columns → ``cat``; numbers → ``int`` or
+        ``float`` (digits stripped from the numpy name); ``bool``.
+        """
+        from lamin_sa.curate.features import features_from_df
+
+        return features_from_df(cls, df, field)
 
 
 class FeatureValue(TracksRun, Record):
@@ -397,7 +464,7 @@ class FeatureValue(TracksRun, Record):
 warnings.filterwarnings("ignore", message="Attribute name 'registry' should be left")
 
 
-class FeatureSet(TracksRun, Record):
+class FeatureSet(CanValidate, TracksRun, Record):
     """A set of features (or of genes, proteins, ...) measured in an artifact."""
 
     __tablename__ = "core_featureset"
@@ -425,6 +492,88 @@ class FeatureSet(TracksRun, Record):
     collections: Mapped[list[Collection]] = relationship(
         secondary="core_collection_featureset", **VIEW
     )
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FeatureSet:
+        from lamin_sa.curate.features import new_feature_set
+
+        return new_feature_set(cls, args, kwargs)  # type: ignore[no-any-return]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """``FeatureSet(features, dtype=None, name=None)``.
+
+        ``features`` are saved records of one registry. If a feature set with
+        the same members (same hash of member uids) is stored, the constructor
+        returns that stored record. Without ``features``, fields are set as for
+        any record (``FeatureSet(n=..., registry=...)``).
+
+        Raises:
+            ValueError: unsaved members ("Can only construct feature sets from
+                validated features"), or a registry without feature sets.
+            TypeError: members of several registries.
+        """
+        from lamin_sa.curate.features import init_feature_set
+
+        init_feature_set(self, args, kwargs, super().__init__)
+
+    def save(self) -> FeatureSet:  # type: ignore[override]
+        """Store the set and its member links; same members → the stored set."""
+        from lamin_sa.curate.features import save_feature_set
+
+        return save_feature_set(self)  # type: ignore[no-any-return]
+
+    @property
+    def members(self) -> Any:
+        """The members as a QuerySet of their registry (a list before saving)."""
+        from lamin_sa.curate.features import members
+
+        return members(self)
+
+    @classmethod
+    def from_values(  # type: ignore[override]
+        cls,
+        values: Any,
+        field: Any = None,
+        type: str | None = None,
+        name: str | None = None,
+        *,
+        mute: bool = False,
+        raise_validation_error: bool = True,
+    ) -> FeatureSet | None:
+        """A feature set of the stored records whose ``field`` matches ``values``.
+
+        Args:
+            values: The values, e.g. column names.
+            field: The field, e.g. ``Feature.name`` (default) or ``Gene.symbol``.
+            type: The dtype for non-Feature registries (default ``number``).
+            name: The set's name.
+            mute: Do not log.
+            raise_validation_error: Raise if some values do not validate.
+
+        Raises:
+            ValidationError: values that do not validate (listed).
+        """
+        from lamin_sa.curate.features import feature_set_from_values
+
+        return feature_set_from_values(  # type: ignore[no-any-return]
+            cls,
+            values,
+            field,
+            type,
+            name,
+            mute=mute,
+            raise_validation_error=raise_validation_error,
+        )
+
+    @classmethod
+    def from_df(
+        cls, df: Any, field: Any = None, name: str | None = None, *, mute: bool = False
+    ) -> FeatureSet | None:
+        """A feature set of the validated columns of ``df``; None if none validate."""
+        from lamin_sa.curate.features import feature_set_from_df
+
+        return feature_set_from_df(  # type: ignore[no-any-return]
+            cls, df, field, name, mute=mute
+        )
 
 
 class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
@@ -661,6 +810,68 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
     feature_sets: Mapped[list[FeatureSet]] = relationship(
         secondary="core_collection_featureset", **VIEW
     )
+
+    # ---- behaviour (lamin_sa.artifact.collection) -----------------------------
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Collection:
+        from lamin_sa.artifact.collection import new_collection
+
+        return new_collection(cls, args, kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create a collection of saved artifacts.
+
+        ``Collection(artifacts, name=..., description=None, version=None,
+        is_new_version_of=None, meta=None, reference=None, reference_type=None,
+        run=None)``. A visible collection with the same artifacts (same set hash)
+        is returned instead of a new one.
+        """
+        from lamin_sa.artifact.collection import init_collection
+
+        init_collection(self, args, kwargs, super().__init__)
+
+    def save(self) -> Collection:  # type: ignore[override]
+        """Save the collection and its ordered members; return it."""
+        from lamin_sa.artifact.collection import save_collection
+
+        return save_collection(self)
+
+    def ordered_artifacts(self) -> list[Artifact]:
+        """The member artifacts in the order they were passed."""
+        from lamin_sa.artifact.collection import ordered_artifacts
+
+        return ordered_artifacts(self)
+
+    def load(self, join: str = "outer", **kwargs: Any) -> Any:
+        """Concatenate the members' DataFrames or AnnData objects."""
+        from lamin_sa.artifact.collection import load_collection
+
+        return load_collection(self, join=join, **kwargs)
+
+    def cache(self) -> list[Any]:
+        """Local paths of the members' data."""
+        from lamin_sa.artifact.collection import cache_collection
+
+        return cache_collection(self)
+
+    @classmethod
+    def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:
+        """Get one collection; several versions of one family give the latest."""
+        from lamin_sa.artifact.versions import get_latest
+
+        return get_latest(cls, idlike, **expressions)
+
+    def delete(self, permanent: bool | None = None) -> None:  # type: ignore[override]
+        """Move to the trash; ``permanent=True`` deletes the row (artifacts stay)."""
+        from lamin_sa.artifact.trash import delete_collection
+
+        delete_collection(self, permanent=permanent)
+
+    def restore(self) -> None:
+        """Move the collection (and its meta artifact) out of the trash."""
+        from lamin_sa.artifact.trash import restore
+
+        restore(self)
 
 
 # ---- link records with extra columns (association objects) -----------------------

@@ -109,3 +109,171 @@ class IsVersioned:
     def versions(self) -> Any:
         """All versions of this record (same uid stem) as a QuerySet."""
         return type(self).filter(uid__startswith=self.stem_uid)  # type: ignore[attr-defined]
+
+
+class CanValidate:
+    """Validate, standardize, look up and search values of a registry's fields.
+
+    Class methods work on the whole registry; the same methods on a QuerySet
+    work on its rows. Every call works on whole columns with a bounded number of
+    queries (see :mod:`lamin_sa.curate.validate`).
+    """
+
+    @classmethod
+    def validate(cls, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Whether each value is stored in ``field`` (case-sensitive, exact).
+
+        Args:
+            values: A column of values (list, array, Series) or one string.
+            field: A field name or attribute (default: the name field).
+            mute: Do not log.
+
+        Returns:
+            A numpy bool array in input order, or a bool for one string.
+        """
+        from lamin_sa.curate.validate import validate
+
+        return validate(cls, values, field, mute=mute)
+
+    @classmethod
+    def inspect(cls, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Validated and non-validated values, logging case and synonym hints.
+
+        Returns:
+            An :class:`~lamin_sa.curate.validate.InspectResult` with
+            ``validated``, ``non_validated``, ``frac_validated`` and
+            ``synonyms_mapper`` (also as ``result["validated"]``).
+        """
+        from lamin_sa.curate.validate import inspect
+
+        return inspect(cls, values, field, mute=mute)
+
+    @classmethod
+    def standardize(
+        cls,
+        values: Any,
+        field: Any = None,
+        *,
+        return_field: Any = None,
+        return_mapper: bool = False,
+        case_sensitive: bool = False,
+        mute: bool = False,
+        keep: str | bool = "first",
+        synonyms_field: str | None = "synonyms",
+    ) -> Any:
+        """Map values to canonical field values via synonyms and case.
+
+        Args:
+            values: A column of values or one string.
+            field: The canonical field (default: the name field).
+            return_field: Return this field of the matched records instead.
+            return_mapper: Return ``{input: standardized}`` of changed values.
+            case_sensitive: Match case exactly.
+            mute: Do not log.
+            keep: ``"first"``, ``"last"`` or False (all) for ambiguous matches.
+            synonyms_field: The ``|``-joined synonyms column.
+
+        Returns:
+            A list in input order, the mapper, or a string for one string.
+        """
+        from lamin_sa.curate.validate import standardize
+
+        return standardize(
+            cls,
+            values,
+            field,
+            return_field=return_field,
+            return_mapper=return_mapper,
+            case_sensitive=case_sensitive,
+            mute=mute,
+            keep=keep,
+            synonyms_field=synonyms_field,
+        )
+
+    @classmethod
+    def from_values(
+        cls, values: Any, field: Any = None, *, mute: bool = False
+    ) -> list[Any]:
+        """The stored records matching the values (synonym-aware); never creates.
+
+        Args:
+            values: A column of values or one string.
+            field: The field to match (default: the name field).
+            mute: Do not log unmatched values.
+        """
+        from lamin_sa.curate.validate import from_values
+
+        return from_values(cls, values, field, mute=mute)
+
+    @classmethod
+    def lookup(cls, field: Any = None, return_field: Any = None) -> Any:
+        """Attribute access to records by a field's values.
+
+        Attribute names are the values lower-cased, runs of characters outside
+        ``[0-9a-zA-Z_]`` replaced by ``_``, and ``ln_``-prefixed unless they start
+        with a letter (or are keywords). ``.dict()`` maps raw values.
+
+        Args:
+            field: The field (default: the name field; User: handle).
+            return_field: Give this field instead of the record.
+        """
+        from lamin_sa.curate.validate import lookup
+
+        return lookup(cls, field, return_field)
+
+    @classmethod
+    def search(
+        cls,
+        string: str,
+        *,
+        field: Any = None,
+        limit: int | None = 20,
+        case_sensitive: bool = False,
+    ) -> Any:
+        """Records ranked by match: exact, synonym, prefix, word, substring, fuzzy.
+
+        Returns:
+            A QuerySet in rank order whose ``df()`` has a ``score`` column.
+        """
+        from lamin_sa.curate.search import search
+
+        return search(
+            cls, string, field=field, limit=limit, case_sensitive=case_sensitive
+        )
+
+    def add_synonym(
+        self, synonym: str | list[str], force: bool = False, save: bool | None = None
+    ) -> None:
+        """Add one or more synonyms.
+
+        Args:
+            synonym: A synonym or a list; empty strings are ignored.
+            force: Add even if another record uses the synonym.
+            save: Save the record (default: if it is stored already).
+
+        Raises:
+            ValidationError: a synonym contains ``|`` or is used by another
+                record (the message names it).
+            NotImplementedError: the registry has no ``synonyms`` field.
+        """
+        from lamin_sa.curate.validate import add_synonym
+
+        add_synonym(self, synonym, force=force, save=save)
+
+    def remove_synonym(
+        self, synonym: str | list[str], save: bool | None = None
+    ) -> None:
+        """Remove one or more synonyms (absent ones are ignored)."""
+        from lamin_sa.curate.validate import remove_synonym
+
+        remove_synonym(self, synonym, save=save)
+
+    def set_abbr(self, value: str, save: bool | None = None) -> None:
+        """Set the abbreviation and add it as a synonym.
+
+        Raises:
+            NotImplementedError: the registry has no ``abbr`` field.
+        """
+        from lamin_sa.curate.validate import set_abbr
+
+        set_abbr(self, value, save=save)

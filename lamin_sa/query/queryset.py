@@ -110,6 +110,7 @@ class QuerySet:
         "_implicit_visibility",
         "_cache",
         "_stmt",
+        "_annotations",
     )
 
     def __init__(self, model: type, implicit_visibility: bool = True) -> None:
@@ -123,6 +124,8 @@ class QuerySet:
         self._implicit_visibility = implicit_visibility and self._info.has_visibility
         self._cache: list[Any] | None = None
         self._stmt: Select[Any] | None = None
+        #: extra computed columns ``(name, SQL expression)`` that ``df()`` appends.
+        self._annotations: tuple[tuple[str, Any], ...] = ()
 
     def _clone(self) -> QuerySet:
         qs = type(self).__new__(type(self))
@@ -136,6 +139,7 @@ class QuerySet:
         qs._implicit_visibility = self._implicit_visibility
         qs._cache = None
         qs._stmt = None
+        qs._annotations = self._annotations
         return qs
 
     # ---- building -------------------------------------------------------------
@@ -222,6 +226,12 @@ class QuerySet:
         """Order by raw SQLAlchemy columns, replacing any ordering."""
         qs = self._clone()
         qs._ordering = tuple(columns)
+        return qs
+
+    def _annotate(self, name: str, expression: Any) -> QuerySet:
+        """Add a computed column that ``df()`` appends (e.g. a search score)."""
+        qs = self._clone()
+        qs._annotations = (*self._annotations, (name, expression))
         return qs
 
     def _join_path(self, hops: tuple[RelInfo, ...], joins: dict[str, Any]) -> Any:
@@ -516,9 +526,11 @@ class QuerySet:
             else info.table_columns[k]
             for k in keys
         ]
+        annotations = [expr.label(name) for name, expr in self._annotations]
         stmt = qs._select(
             *columns,
             *to_one.values(),
+            *annotations,
             joins=[(p, a, o) for p, (a, o) in joins.items()],
             ordering=ordering,
         )
@@ -533,7 +545,8 @@ class QuerySet:
 
         rows, many = _run(read)
         pk = info.pk_key
-        df = pd.DataFrame.from_records(rows, columns=[*keys, *to_one], index=pk)
+        names = [*keys, *to_one, *(name for name, _ in self._annotations)]
+        df = pd.DataFrame.from_records(rows, columns=names, index=pk)
         for key in info.utc_keys:
             df[key] = _utc_datetimes(df[key])
         for position, inc in enumerate(includes):
@@ -729,6 +742,62 @@ class QuerySet:
 
     def _repr_html_(self) -> str:
         return str(self.df(limit=HTML_ROWS)._repr_html_())
+
+    # ---- validation and search (lamin_sa.curate) -------------------------------
+
+    def validate(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Whether each value is stored in ``field`` among these records.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.validate`.
+        """
+        from lamin_sa.curate.validate import validate
+
+        return validate(self, values, field, mute=mute)
+
+    def inspect(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Validated and non-validated values among these records, with hints.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.inspect`.
+        """
+        from lamin_sa.curate.validate import inspect
+
+        return inspect(self, values, field, mute=mute)
+
+    def standardize(self, values: Any, field: Any = None, **kwargs: Any) -> Any:
+        """Map values to canonical field values of these records.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.standardize`.
+        """
+        from lamin_sa.curate.validate import standardize
+
+        return standardize(self, values, field, **kwargs)
+
+    def from_values(self, values: Any, field: Any = None, **kwargs: Any) -> list[Any]:
+        """The records among these whose field matches the values.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.from_values`.
+        """
+        from lamin_sa.curate.validate import from_values
+
+        return from_values(self, values, field, **kwargs)
+
+    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
+        """Attribute access to these records by a field's values.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
+        """
+        from lamin_sa.curate.validate import lookup
+
+        return lookup(self, field, return_field)
+
+    def search(self, string: str, **kwargs: Any) -> QuerySet:
+        """These records ranked by how well they match ``string``.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
+        """
+        from lamin_sa.curate.search import search
+
+        return search(self, string, **kwargs)
 
 
 def type_of(entity: Any) -> type:

@@ -1,0 +1,143 @@
+"""Small helpers shared by the artifact services: context, storage, keys.
+
+Artifacts carry a few private, non-column attributes between construction and
+save (all stored in the instance ``__dict__`` so SQLAlchemy never sees them):
+
+``_lamin_source``
+    Local file or folder (a Path), or serialized bytes of a small in-memory
+    object, to copy into storage on save (None: nothing to copy).
+``_lamin_tmp_file``
+    True if ``_lamin_source`` was made by lamin-sa (a serialized in-memory
+    object: bytes, or a file in the cache dir) and is dropped or moved into the
+    cache after save.
+``_lamin_memory``
+    The in-memory object the artifact was created from (returned by ``load()``).
+``_lamin_clear_key``
+    A storage key whose object is deleted after the next save (``replace``).
+``_lamin_update_version_of``
+    ``(old_record, "1")``: an unversioned previous version that gets version
+    "1" in the same transaction as the new version.
+``_lamin_new_version``
+    True for a new version of an existing family (siblings lose ``is_latest``
+    on save).
+``_lamin_new_run``
+    A run that re-created a stored artifact: on save it becomes the artifact's
+    run and the old run is linked in ``previous_runs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from lamin_sa.db import session as dbs
+from lamin_sa.storage import INTERNAL_PREFIX, StorageRoot, parse_root
+
+logger = logging.getLogger("lamin_sa")
+
+T = TypeVar("T")
+
+PRIVATE_ATTRS = (
+    "_lamin_source",
+    "_lamin_tmp_file",
+    "_lamin_memory",
+    "_lamin_clear_key",
+    "_lamin_update_version_of",
+    "_lamin_new_version",
+    "_lamin_new_run",
+)
+
+
+def private(record: Any, name: str, default: Any = None) -> Any:
+    """Read a private (non-column) attribute of a record."""
+    return record.__dict__.get(name, default)
+
+
+def set_private(record: Any, name: str, value: Any) -> None:
+    """Set a private (non-column) attribute of a record."""
+    record.__dict__[name] = value
+
+
+def read(fn: Callable[[Any], T]) -> T:
+    """Run ``fn(session)`` in the active context and end the read transaction."""
+    ctx = dbs.current()
+    try:
+        return fn(ctx.session)
+    finally:
+        dbs.end_read(ctx)
+
+
+def default_storage() -> Any:
+    """The Storage record of the connected instance's default root."""
+    from lamin_sa.instance import _register_storage, current_instance
+    from lamin_sa.models.core import Storage
+
+    root = current_instance().storage_root
+    ctx = dbs.current()
+    cached = ctx.extra.get("lamin_default_storage")
+    if cached is not None and cached[0] == root:
+        return cached[1]
+    row = read(lambda s: s.scalars(select(Storage).where(Storage.root == root)).first())
+    if row is None:
+        row = _register_storage(root, is_default=True)
+    ctx.extra["lamin_default_storage"] = (root, row)
+    return row
+
+
+def all_storages() -> list[Any]:
+    """All registered storage locations."""
+    from lamin_sa.models.core import Storage
+
+    return list(read(lambda s: s.scalars(select(Storage)).all()))
+
+
+def storage_root(storage: Any) -> StorageRoot:
+    """The parsed root of a Storage record."""
+    return parse_root(storage.root)
+
+
+def storage_key(artifact: Any) -> str:
+    """Where the artifact's object lives inside its storage root.
+
+    Virtual (or missing) keys map to ``.lamindb/<uid><suffix>``; folders use the
+    full uid too, so a new version never overwrites an older version's files.
+    """
+    if artifact.key is None or artifact.key_is_virtual:
+        return f"{INTERNAL_PREFIX}{artifact.uid}{artifact.suffix or ''}"
+    return str(artifact.key)
+
+
+def is_managed(storage: Any) -> bool:
+    """Whether the storage location belongs to the connected instance."""
+    from lamin_sa.instance import current_instance
+
+    return storage.instance_uid is not None and (
+        storage.instance_uid == current_instance().uid
+    )
+
+
+def full_path(artifact: Any) -> str:
+    """``<root>/<storage key>`` of a stored artifact."""
+    return storage_root(artifact.storage).join(storage_key(artifact))
+
+
+def local_or_url(path: str) -> Path | str:
+    """A local path as :class:`Path`, a URL as it is."""
+    return path if "://" in path else Path(path)
+
+
+def materialize_source(artifact: Any) -> Path | None:
+    """The local source as a file: in-memory bytes are written to the cache dir."""
+    source = private(artifact, "_lamin_source")
+    if isinstance(source, bytes):
+        from lamin_sa.settings import settings
+
+        path = settings.cache_dir / f"{artifact.uid}{artifact.suffix or ''}"
+        path.write_bytes(source)
+        set_private(artifact, "_lamin_source", path)
+        return path
+    return source

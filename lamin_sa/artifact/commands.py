@@ -1,0 +1,77 @@
+"""What the ``lamin-sa save/get/ls/cache clear`` commands call (one function each)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("lamin_sa")
+
+
+def save_path(
+    path: str | os.PathLike[str],
+    key: str | None = None,
+    description: str | None = None,
+) -> Any:
+    """Register a file or folder (local or ``s3://``) as an artifact and save it.
+
+    Without ``key`` and ``description`` the file name becomes the description.
+
+    Returns:
+        The saved (or already stored) artifact.
+    """
+    from lamin_sa.models.core import Artifact
+
+    if key is None and description is None:
+        description = os.fspath(path).rstrip("/").rsplit("/", 1)[-1]
+    return Artifact(path, key=key, description=description).save()
+
+
+def get_path(uid_or_key: str) -> Path:
+    """The local (cached) path of an artifact given its uid, uid prefix or key.
+
+    A key gives the latest version of its family.
+
+    Raises:
+        NoResultFound: No artifact has that key or uid.
+    """
+    from lamin_sa.models.core import Artifact
+
+    if Artifact.filter(key=uid_or_key).exists():
+        artifact = Artifact.get(key=uid_or_key)
+    else:
+        artifact = Artifact.get(uid_or_key)
+    return artifact.cache()
+
+
+def list_artifacts(key_prefix: str | None = None) -> list[dict[str, Any]]:
+    """Visible artifacts (latest versions), optionally under a key prefix.
+
+    Returns:
+        One dict per artifact: uid, key, description, suffix, size, version.
+    """
+    from lamin_sa.models.core import Artifact
+
+    qs = Artifact.filter(is_latest=True)
+    if key_prefix:
+        qs = qs.filter(key__startswith=key_prefix)
+    fields = ("uid", "key", "description", "suffix", "size", "version")
+    return [{f: getattr(a, f) for f in fields} for a in qs.order_by("id")]
+
+
+def clear_cache() -> int:
+    """Delete everything in ``settings.cache_dir``; return the number of files."""
+    from lamin_sa.settings import settings
+
+    root = settings.cache_dir
+    n = sum(len(files) for _, _, files in os.walk(root))
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    logger.info("cleared %d files from %s", n, root)
+    return n

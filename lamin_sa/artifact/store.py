@@ -1,0 +1,365 @@
+"""Atomic artifact saves: stage objects, commit rows, move objects into place.
+
+Order for every save (one artifact or many)::
+
+    1. stage every object to a temporary key      (storage; nothing visible)
+    2. one database transaction for all rows      (rows visible)
+    3. Staged.commit() per object                 (objects visible at their keys)
+
+A failure in 1 or 2 aborts the staged objects and rolls the transaction back:
+nothing was saved. A failure in 3 deletes the rows of the objects that could
+not be moved and removes their temporary objects; the error lists what was
+stored and what was not.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.attributes import set_committed_value
+
+from lamin_sa.artifact._state import (
+    full_path,
+    private,
+    set_private,
+    storage_key,
+    storage_root,
+)
+from lamin_sa.artifact.versions import mark_latest
+from lamin_sa.db import session as dbs
+from lamin_sa.errors import SaveError
+from lamin_sa.storage import Staged, StorageRoot, add_to_cache, delete, stage
+
+logger = logging.getLogger("lamin_sa")
+
+
+def _describe(a: Any) -> str:
+    return f"{a.uid} ({a.key or a.description or a.suffix})"
+
+
+def _target(artifact: Any) -> tuple[Any, StorageRoot, str]:
+    """Source, root and key of an upload, read from the ORM in the main thread."""
+    return (
+        private(artifact, "_lamin_source"),
+        storage_root(artifact.storage),
+        storage_key(artifact),
+    )
+
+
+def _stage_one(target: tuple[Any, StorageRoot, str]) -> Staged:
+    """Copy a local source under a temporary key of its storage (any thread)."""
+    source, root, key = target
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    return stage(source, root, key)
+
+
+def _write_rows(session: Any, artifacts: list[Any]) -> None:
+    """Inside the write transaction: insert new rows, update changed ones."""
+    from lamin_sa.models.save import _bulk_insert
+
+    new = [a for a in artifacts if sa_inspect(a).transient]
+    versioned = []
+    for a in artifacts:
+        pending = private(a, "_lamin_update_version_of")
+        if private(a, "_lamin_new_version") and sa_inspect(a).transient:
+            versioned.append(a)
+        if pending is not None:
+            old, version = pending
+            old = session.merge(old) if sa_inspect(old).detached else old
+            if old.version is None:
+                old.version = version
+                session.add(old)
+        if sa_inspect(a).detached:
+            session.add(a)
+    for a in artifacts:
+        run = private(a, "_lamin_new_run")
+        if run is not None and not sa_inspect(a).transient:
+            _move_to_run(session, a, run)
+    # a fresh random uid stem has no other versions: only new versions of an
+    # existing family need is_latest cleared on their siblings
+    if versioned:
+        mark_latest(session, versioned)
+    session.add_all(_bulk_insert(session, new))
+    session.flush()
+
+
+def _move_to_run(session: Any, artifact: Any, run: Any) -> None:
+    """Attribute a stored artifact to ``run``; keep its old run in previous_runs."""
+    from lamin_sa.models.core import artifact_previous_run as link
+
+    old = artifact.run_id
+    if old is not None and old != run.id:
+        exists = session.scalar(
+            select(link.c.id).where(
+                link.c.artifact_id == artifact.id, link.c.run_id == old
+            )
+        )
+        if exists is None:
+            session.execute(insert(link).values(artifact_id=artifact.id, run_id=old))
+    artifact.run_id = run.id
+    artifact.transform_id = run.transform_id
+    set_committed_value(artifact, "run", run)
+    session.expire(artifact, ["previous_runs"])
+
+
+def _commit_one(staged: Staged) -> None:
+    staged.commit()
+
+
+def save_artifacts(artifacts: Iterable[Any]) -> None:
+    """Save artifacts atomically: data and rows together, or nothing.
+
+    Args:
+        artifacts: New or changed artifacts.
+
+    Raises:
+        SaveError: Nothing was saved (upload or database failure), or only the
+            listed artifacts were stored.
+    """
+    artifacts = list(dict.fromkeys(artifacts))
+    if not artifacts:
+        return
+    ctx = dbs.current()
+    uploads = [a for a in artifacts if private(a, "_lamin_source") is not None]
+    staged: dict[int, Staged] = {}
+    failed_upload: list[tuple[Any, BaseException]] = []
+    # worker threads never touch ORM objects (the session is not thread-safe)
+    targets = {id(a): _target(a) for a in uploads}
+    results = _parallel(_stage_one, [targets[id(a)] for a in uploads])
+    for a, (_, result) in zip(uploads, results, strict=True):
+        if isinstance(result, BaseException):
+            failed_upload.append((a, result))
+        else:
+            staged[id(a)] = result
+    if failed_upload:
+        _abort(staged.values())
+        a, e = failed_upload[0]
+        if isinstance(e, KeyboardInterrupt):
+            raise e
+        raise SaveError(
+            f"Copying the data of artifact {_describe(a)} into storage failed ({e}); "
+            "nothing was saved: no database rows were written and temporary objects "
+            "were removed. Fix the cause and call save() again."
+        ) from e
+    new = [a for a in artifacts if sa_inspect(a).transient]
+    snapshots = {id(a): _snapshot(a) for a in new}
+    replaced = [a for a in uploads if not sa_inspect(a).transient]
+    originals = {id(a): _original_data_fields(a) for a in replaced}
+    for a in uploads:
+        _apply_hash(a, staged[id(a)])
+    try:
+        with dbs.write_transaction(ctx) as session:
+            _write_rows(session, artifacts)
+    except BaseException as e:
+        _abort(staged.values())
+        for a in new:
+            _back_to_transient(ctx.session, a, snapshots[id(a)])
+        for a in replaced:
+            _restore_fields(a, originals[id(a)], write=False)
+        if isinstance(e, KeyboardInterrupt | SystemExit):
+            raise
+        raise SaveError(
+            f"Writing {len(artifacts)} artifact row(s) failed ({e}); nothing was "
+            "saved: the transaction was rolled back and temporary objects were "
+            "removed. Fix the cause and call save() again."
+        ) from e
+    moved = _parallel(_commit_one, [staged[id(a)] for a in uploads])
+    failed = [
+        (a, result)
+        for a, (_, result) in zip(uploads, moved, strict=True)
+        if isinstance(result, BaseException)
+    ]
+    if failed:
+        failed_new = [a for a, _ in failed if id(a) in snapshots]
+        _undo_rows(ctx, failed_new, snapshots)
+        for a, _ in failed:
+            if id(a) in originals:  # a replace(): the old data is still in place
+                _restore_fields(a, originals[id(a)], write=True)
+        _abort(staged[id(a)] for a, _ in failed)
+        ok = [a for a in artifacts if all(a is not f for f, _ in failed)]
+        raise SaveError(
+            "Moving objects into place failed for "
+            f"{[_describe(a) for a, _ in failed]} ({failed[0][1]}); their rows were "
+            "deleted and temporary objects removed. Stored: "
+            f"{[_describe(a) for a in ok] or 'none'}."
+        ) from failed[0][1]
+    for a in artifacts:
+        _after_save(a)
+
+
+#: Threads that stage or move objects of one bulk save in parallel.
+WORKERS = 4
+
+
+def _parallel(fn: Any, items: list[Any]) -> list[tuple[Any, Any]]:
+    """``[(item, fn(item) or the exception it raised)]`` in item order."""
+
+    def call(item: Any) -> Any:
+        try:
+            return fn(item)
+        except Exception as e:
+            return e
+
+    if len(items) < 4:
+        return [(item, call(item)) for item in items]
+    with ThreadPoolExecutor(min(WORKERS, len(items)), "lamin-sa-save") as pool:
+        return list(zip(items, pool.map(call, items), strict=True))
+
+
+def _apply_hash(artifact: Any, staged: Staged) -> None:
+    from lamin_sa.settings import settings
+
+    if artifact.hash is not None and staged.hash != artifact.hash:
+        logger.warning(
+            "the data of %s changed since the artifact was created; storing the "
+            "new hash",
+            artifact.uid,
+        )
+    if artifact.hash is None and settings.upon_file_create_skip_size_hash:
+        return
+    artifact.hash, artifact.hash_type = staged.hash, staged.hash_type
+    artifact.size = staged.size
+    if staged.is_dir:
+        artifact.n_objects = staged.n_objects
+
+
+def _abort(staged: Iterable[Staged]) -> None:
+    for s in staged:
+        s.abort()
+
+
+_DATA_FIELDS = ("suffix", "key", "size", "hash", "hash_type", "n_objects", "run_id")
+
+
+def _snapshot(artifact: Any) -> dict[str, Any]:
+    """Column values and to-one records of a new artifact, to undo a failed save."""
+    mapper = sa_inspect(type(artifact))
+    state = artifact.__dict__
+    columns = {a.key: state[a.key] for a in mapper.column_attrs if a.key in state}
+    columns.pop("id", None)
+    related = {k: state[k] for k in ("storage", "run") if state.get(k) is not None}
+    return {"columns": columns, "related": related}
+
+
+def _back_to_transient(session: Any, artifact: Any, snapshot: dict[str, Any]) -> None:
+    """Make a new artifact unsaved again (after a rollback or a deleted row).
+
+    A rollback may leave bulk-inserted records attached (and expired); they are
+    detached, made transient and refilled, so ``save()`` can simply be retried.
+    """
+    from sqlalchemy.orm import make_transient
+
+    state = sa_inspect(artifact)
+    if state.session is not None:
+        state.session.expunge(artifact)
+    if not state.transient:
+        make_transient(artifact)
+    artifact.__dict__.pop("id", None)
+    for key, value in snapshot["columns"].items():
+        setattr(artifact, key, value)
+    for key, value in snapshot["related"].items():
+        set_committed_value(artifact, key, value)
+
+
+def _original_data_fields(artifact: Any) -> dict[str, Any]:
+    """The stored values of the data fields of a persistent artifact."""
+    attrs = sa_inspect(artifact).attrs
+    out = {}
+    for name in _DATA_FIELDS:
+        history = attrs[name].history
+        if history.deleted:
+            out[name] = history.deleted[0]
+        else:
+            out[name] = getattr(artifact, name)
+    return out
+
+
+def _restore_fields(artifact: Any, values: dict[str, Any], *, write: bool) -> None:
+    """Put back the data fields of a replaced artifact (and store them)."""
+    for name, value in values.items():
+        setattr(artifact, name, value)
+    if write:
+        try:
+            with dbs.write_transaction() as session:
+                session.add(artifact)
+        except Exception as e:  # pragma: no cover - reported, nothing else to do
+            logger.error("could not restore the fields of %s: %s", artifact.uid, e)
+
+
+def _undo_rows(
+    ctx: Any, artifacts: list[Any], snapshots: dict[int, dict[str, Any]]
+) -> None:
+    from lamin_sa.models.save import delete_records
+
+    try:
+        delete_records(artifacts)
+    except Exception as e:  # pragma: no cover - reported, nothing else to do
+        logger.error("could not delete rows of unsaved artifacts: %s", e)
+        return
+    for a in artifacts:
+        _back_to_transient(ctx.session, a, snapshots[id(a)])
+
+
+def _after_save(artifact: Any) -> None:
+    """Remove or cache the serialized temp file; delete a replaced object."""
+    source = private(artifact, "_lamin_source")
+    if source is not None:
+        if private(artifact, "_lamin_tmp_file"):
+            _settle_tmp_file(artifact, source)
+        set_private(artifact, "_lamin_source", None)
+        set_private(artifact, "_lamin_tmp_file", False)
+    set_private(artifact, "_lamin_update_version_of", None)
+    set_private(artifact, "_lamin_new_version", False)
+    set_private(artifact, "_lamin_new_run", None)
+    clear = private(artifact, "_lamin_clear_key")
+    if clear is not None:
+        set_private(artifact, "_lamin_clear_key", None)
+        if clear != storage_key(artifact):
+            try:
+                delete(storage_root(artifact.storage), clear)
+            except Exception as e:
+                logger.warning("could not delete the replaced object %s: %s", clear, e)
+
+
+def _settle_tmp_file(artifact: Any, source: Path | bytes) -> None:
+    from lamin_sa.settings import settings
+
+    root = storage_root(artifact.storage)
+    if isinstance(source, bytes):
+        if root.is_local:
+            return
+        # cloud: keep the serialized bytes as the cache copy (no download later)
+        path = settings.cache_dir / f".{artifact.uid}{artifact.suffix or ''}"
+        path.write_bytes(source)
+        source = path
+    try:
+        if root.is_local or source.is_dir():
+            _remove(source)
+        else:
+            add_to_cache(source, full_path(artifact), settings.cache_dir, move=True)
+    except Exception as e:  # the data is stored; only the cache copy is affected
+        logger.warning("could not move %s into the cache: %s", source, e)
+        _remove(source)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def save_artifact(artifact: Any) -> Any:
+    """``artifact.save()``: save one artifact atomically and return it."""
+    save_artifacts([artifact])
+    return artifact
