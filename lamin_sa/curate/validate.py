@@ -1,0 +1,995 @@
+"""Validate, inspect and standardize whole columns of values against a registry.
+
+Every function takes a *scope*: a registry class (all its records) or a
+:class:`~lamin_sa.query.queryset.QuerySet` (its rows only). Work is done per
+column, never per value: a call issues a small, fixed number of queries whatever
+the number of values. Nothing is cached between calls, so writes are always seen.
+
+Synonyms are stored ``|``-joined in the registry's ``synonyms`` column.
+"""
+
+from __future__ import annotations
+
+import keyword
+import logging
+import math
+import re
+from collections.abc import Collection, Iterable
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, func, or_, select, type_coerce
+
+from lamin_sa.db.sql import in_values
+from lamin_sa.errors import FieldError, ValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lamin_sa.query.queryset import QuerySet
+
+logger = logging.getLogger("lamin_sa")
+
+#: with at most this many distinct values, validation asks the database for the
+#: matching ones (one ``IN`` query); with more, it compares against the whole
+#: column when the registry is not much larger than the values.
+FEW_VALUES = 1_000
+#: fetch the whole column when it has at most this many rows per distinct value.
+COLUMN_PER_VALUE = 4
+
+SYNONYM_SEP = "|"
+
+
+# ---- scope, field and values ------------------------------------------------------
+
+
+def as_queryset(scope: Any) -> QuerySet:
+    """The QuerySet of a registry class (all records) or the QuerySet itself."""
+    from lamin_sa.query.queryset import QuerySet
+
+    if isinstance(scope, QuerySet):
+        return scope
+    return QuerySet(scope)
+
+
+def field_name(model: type, field: Any, *, default: str | None = None) -> str:
+    """The column key named by ``field`` (a name or a class attribute).
+
+    Args:
+        model: The registry.
+        field: A column name, an attribute such as ``ULabel.name``, or None for
+            ``default`` (else the registry's ``_name_field``).
+        default: The fallback when ``field`` is None.
+
+    Raises:
+        FieldError: the registry has no such column, or no default field.
+    """
+    from lamin_sa.query.compiler import field_error, model_info
+
+    info = model_info(model)
+    if field is None:
+        name = default or getattr(model, "_name_field", None)
+        if not isinstance(name, str):
+            raise FieldError(
+                f"{model.__name__} has no default name field; pass field=..."
+            )
+    elif isinstance(field, str):
+        name = field
+    else:
+        name = getattr(field, "key", None)
+        owner = getattr(field, "class_", None)
+        if not isinstance(name, str) or (
+            owner is not None and not issubclass(model, owner)
+        ):
+            raise FieldError(
+                f"field must be a column name or an attribute of {model.__name__}, "
+                f"got {field!r}."
+            )
+    if name not in info.columns:
+        raise field_error(info, name, name)
+    return name
+
+
+def _column(qs: QuerySet, name: str) -> Any:
+    return qs._info.table_columns[name]
+
+
+def _has(qs: QuerySet, name: str | None) -> bool:
+    return bool(name) and name in qs._info.columns
+
+
+def scoped_select(qs: QuerySet, *columns: Any) -> Any:
+    """``SELECT columns`` over the rows of ``qs`` (unordered)."""
+    if qs._limit is None and qs._offset is None:
+        return qs._select(*columns, joins=(), ordering=())
+    ids = qs._as_id_select().scalar_subquery()
+    return select(*columns).where(qs._info.pk.in_(ids))
+
+
+def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run a Core statement in the active context; rows as tuples.
+
+    When no selected column needs result processing (plain strings, numbers),
+    rows come straight from the DBAPI cursor, skipping SQLAlchemy's per-row
+    objects (several times faster for whole columns).
+    """
+    from lamin_sa.query.queryset import _run
+
+    def read(session: Any) -> list[Any]:
+        conn = session.connection()
+        result = conn.execute(stmt, params) if params else conn.execute(stmt)
+        dialect = conn.dialect
+        raw = all(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) is None
+            for c in stmt.selected_columns
+        )
+        if raw and result.cursor is not None:
+            rows = result.cursor.fetchall()
+            result.close()
+            return rows  # type: ignore[no-any-return]
+        return list(result.all())
+
+    return _run(read)
+
+
+def is_empty(value: Any) -> bool:
+    """None, NaN and empty strings never validate."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def to_list(values: Any) -> tuple[list[Any], bool]:
+    """Values as a list (never modified), and whether a single value was passed."""
+    if isinstance(values, str):
+        return [values], True
+    if type(values) is list:
+        return values, False
+    tolist = getattr(values, "tolist", None)
+    if tolist is not None:  # numpy arrays, pandas Series / Index / Categorical
+        return list(tolist()), False
+    if isinstance(values, dict):
+        return list(values), False
+    if isinstance(values, Iterable):
+        return list(values), False
+    return [values], True
+
+
+def unique(values: list[Any]) -> list[Any]:
+    """Distinct non-empty values in order of first appearance."""
+    return _drop_empty(list(dict.fromkeys(values)))
+
+
+def distinct(values: list[Any]) -> set[Any]:
+    """Distinct non-empty values (unordered; faster than :func:`unique`)."""
+    out = set(values)
+    out.discard(None)
+    out.discard("")
+    if set(map(type, out)) - {str}:
+        out = {v for v in out if not is_empty(v)}
+    return out
+
+
+def count_empty(values: list[Any]) -> int:
+    """How many values are None, NaN or empty strings."""
+    n = values.count(None) + values.count("")
+    if float in set(map(type, values)):
+        n += sum(1 for v in values if isinstance(v, float) and math.isnan(v))
+    return n
+
+
+def _drop_empty(values: list[Any]) -> list[Any]:
+    if set(map(type, values)) <= {str}:
+        return [v for v in values if v]
+    return [v for v in values if not is_empty(v)]
+
+
+def split_synonyms(text: str | None) -> list[str]:
+    """The synonyms stored in a ``|``-joined string."""
+    if not text:
+        return []
+    return [s for s in text.split(SYNONYM_SEP) if s]
+
+
+def quote_list(values: Iterable[Any], limit: int = 20) -> str:
+    """``'a', 'b', ...`` for log messages."""
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:limit])
+    return text + (", ..." if len(values) > limit else "")
+
+
+def _terms(n: int) -> str:
+    return f"{n} term{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
+
+
+# ---- validate -------------------------------------------------------------------
+
+
+def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any]:
+    """The distinct ``values`` stored in column ``name`` of ``qs`` (exact match).
+
+    Few values: one ``SELECT DISTINCT ... WHERE col IN (...)`` (one bound
+    parameter however long the list). Many values: the whole column is read in
+    one query when it is not much larger than the values (a ``COUNT`` decides),
+    which is faster than shipping the values to the database.
+    """
+    if not values:
+        return set()
+    col = _column(qs, name)
+    if len(values) > FEW_VALUES:
+        count_stmt = scoped_select(qs, func.count())
+        n_rows = int(execute(count_stmt)[0][0])
+        if n_rows <= COLUMN_PER_VALUE * len(values):
+            stored = set(map(itemgetter(0), execute(scoped_select(qs, col))))
+            # keep the caller's objects: later lookups of the same objects take
+            # CPython's identity fast path
+            return set(filter(stored.__contains__, values))
+    dialect = _dialect()
+    stmt = (
+        scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
+    )
+    stored = set(map(itemgetter(0), execute(stmt)))
+    return set(filter(stored.__contains__, values))
+
+
+def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
+    """Up to ``limit`` distinct items in ``wanted``, in input order (for logs)."""
+    out: dict[Any, None] = {}
+    for v in items:
+        if v in wanted:
+            out[v] = None
+            if len(out) >= limit:
+                break
+    return list(out)
+
+
+def _dialect() -> str:
+    from lamin_sa.db.session import current
+
+    return current().session.get_bind().dialect.name
+
+
+def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
+    import numpy as np
+
+    if not matched:
+        return np.zeros(len(values), dtype=bool)
+    contains = matched.__contains__
+    return np.fromiter(map(contains, values), dtype=bool, count=len(values))
+
+
+def validate(
+    scope: Any, values: Any, field: Any = None, *, mute: bool = False
+) -> np.ndarray | bool:
+    """Whether each value is stored in ``field`` (case-sensitive, exact).
+
+    Args:
+        scope: A registry class or a QuerySet.
+        values: A column of values (list, array, Series, ...) or a single string.
+        field: The field to validate against (default: the name field).
+        mute: Do not log the summary.
+
+    Returns:
+        A numpy bool array in input order; a single bool for a single string.
+    """
+    qs = as_queryset(scope)
+    name = field_name(qs.model, field)
+    items, single = to_list(values)
+    try:
+        distinct_values = distinct(items)
+    except TypeError as e:  # unhashable values
+        raise ValidationError(f"Values to validate must be hashable: {e}") from e
+    matched = matching_values(qs, name, distinct_values)
+    flags = _flags(items, matched)
+    if not mute:
+        missing = distinct_values - matched
+        if missing:
+            logger.info(
+                "%s not validated against %s.%s: %s",
+                _terms(len(missing)),
+                qs.model.__name__,
+                name,
+                quote_list(_first(items, missing)),
+            )
+    if single:
+        return bool(flags[0])
+    return flags
+
+
+# ---- the in-memory index for standardize ----------------------------------------
+
+
+class _Lookup:
+    """Key → target; keys shared by records with other targets keep those too."""
+
+    __slots__ = ("first", "more")
+
+    def __init__(self, keys: list[Any], targets: list[Any]) -> None:
+        # built in C: reversed, so that the first (lowest id) target wins
+        self.first: dict[Any, Any] = dict(
+            zip(reversed(keys), reversed(targets), strict=True)
+        )
+        self.more: dict[Any, list[Any]] = {}
+        if len(self.first) < len(keys):
+            from collections import Counter
+
+            shared = {k for k, n in Counter(keys).items() if n > 1}
+            grouped: dict[Any, list[Any]] = {}
+            for key, target in zip(keys, targets, strict=True):
+                if key in shared:
+                    grouped.setdefault(key, []).append(target)
+            for key, group in grouped.items():
+                distinct_targets = list(dict.fromkeys(group))
+                if len(distinct_targets) > 1:
+                    self.more[key] = distinct_targets[1:]
+
+    def pick(self, key: Any, keep: str | bool) -> Any:
+        """The target of ``key``; ``keep`` decides between several."""
+        extra = self.more.get(key) if self.more else None
+        if not extra:
+            return self.first[key]
+        if keep == "first":
+            return self.first[key]
+        if keep == "last":
+            return extra[-1]
+        return [self.first[key], *extra]
+
+
+class _Index:
+    """Field values and synonyms of a registry's rows, for standardization.
+
+    Built from rows ``(id, field value, target[, synonyms])`` ordered by id, so
+    that "first" means the lowest id (``target_at``/``synonyms_at`` give other
+    positions).
+    """
+
+    def __init__(
+        self,
+        rows: list[Any],
+        *,
+        has_synonyms: bool,
+        case_sensitive: bool,
+        target_at: int = 2,
+        synonyms_at: int = 3,
+    ) -> None:
+        self.case_sensitive = case_sensitive
+        rows = [r for r in rows if r[1] is not None]
+        values = [r[1] for r in rows]
+        targets = [r[target_at] for r in rows]
+        self.exact = _Lookup(values, targets)
+        syn_keys: list[str] = []
+        syn_targets: list[Any] = []
+        if has_synonyms:
+            sep = SYNONYM_SEP
+            for r in rows:
+                text = r[synonyms_at]
+                if text:
+                    for syn in text.split(sep):
+                        if syn:
+                            syn_keys.append(syn)
+                            syn_targets.append(r[target_at])
+        self.synonym = _Lookup(syn_keys, syn_targets)
+        if case_sensitive:
+            self.lower = self.synonym_lower = _Lookup([], [])
+            return
+        strings = [
+            (v.lower(), t)
+            for v, t in zip(values, targets, strict=True)
+            if isinstance(v, str)
+        ]
+        self.lower = _Lookup([k for k, _ in strings], [t for _, t in strings])
+        self.synonym_lower = _Lookup([k.lower() for k in syn_keys], syn_targets)
+
+    def match(self, value: Any) -> tuple[_Lookup | None, Any, str]:
+        """Where a value matches: ``(lookup, key, kind)``.
+
+        ``kind`` is ``"exact"``, ``"synonym"`` or ``"case"``; the result is
+        ``(None, None, "")`` if the value matches nowhere.
+        """
+        if value in self.exact.first:
+            return self.exact, value, "exact"
+        if not isinstance(value, str):
+            return None, None, ""
+        if value in self.synonym.first:
+            return self.synonym, value, "synonym"
+        if not self.case_sensitive:
+            low = value.lower()
+            if low in self.lower.first:
+                return self.lower, low, "case"
+            if low in self.synonym_lower.first:
+                return self.synonym_lower, low, "synonym"
+        return None, None, ""
+
+
+def _build_index(
+    qs: QuerySet,
+    name: str,
+    return_name: str,
+    synonyms_field: str | None,
+    case_sensitive: bool,
+) -> _Index:
+    has_synonyms = _has(qs, synonyms_field)
+    field_col = _column(qs, name)
+    cols = [qs._info.pk, field_col]
+    if return_name != name:
+        cols.append(_column(qs, return_name))
+    if has_synonyms:
+        cols.append(_column(qs, synonyms_field))  # type: ignore[arg-type]
+    rows = execute(scoped_select(qs, *cols).order_by(qs._info.pk))
+    if return_name == name:  # rows are (id, value[, synonyms]): target = value
+        return _Index(
+            rows,
+            has_synonyms=has_synonyms,
+            case_sensitive=case_sensitive,
+            target_at=1,
+            synonyms_at=2,
+        )
+    return _Index(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
+
+
+def standardize_mapper(
+    qs: QuerySet,
+    values: list[Any],
+    name: str,
+    *,
+    return_name: str | None = None,
+    case_sensitive: bool = False,
+    keep: str | bool = "first",
+    synonyms_field: str | None = "synonyms",
+) -> tuple[dict[Any, Any], dict[Any, str]]:
+    """Map distinct values to their standardized form (one query).
+
+    Returns:
+        ``(mapper, kind)``: value → standardized value for values that change,
+        and value → how it matched (``"synonym"`` or ``"case"``).
+    """
+    if return_name is None:
+        return_name = name
+    if keep not in ("first", "last", False):
+        raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
+    index = _build_index(qs, name, return_name, synonyms_field, case_sensitive)
+    same_field = return_name == name
+    ex, sy, lo, sl = index.exact, index.synonym, index.lower, index.synonym_lower
+    exact, exact_more = ex.first, ex.more
+    synonym, synonym_more = sy.first, sy.more
+    lower, lower_more = lo.first, lo.more
+    synonym_lower, synonym_lower_more = sl.first, sl.more
+    fold = not case_sensitive
+    mapper: dict[Any, Any] = {}
+    kinds: dict[Any, str] = {}
+    if same_field and not exact_more:
+        # values stored as they are need nothing: drop them in one C-level pass
+        values = [v for v in values if v not in exact]
+    # one pass with inlined lookups: this loop runs once per distinct value
+    for value in values:
+        if value in exact:
+            if same_field and value not in exact_more:
+                continue  # stored as is: nothing to standardize
+            mapper[value] = ex.pick(value, keep) if exact_more else exact[value]
+            continue
+        if value.__class__ is not str and not isinstance(value, str):
+            continue
+        if value in synonym:
+            target = sy.pick(value, keep) if synonym_more else synonym[value]
+            how = "synonym"
+        elif not fold:
+            continue
+        else:
+            key = value.lower()
+            if key in lower:
+                target = lo.pick(key, keep) if lower_more else lower[key]
+                how = "case"
+            elif key in synonym_lower:
+                target = (
+                    sl.pick(key, keep) if synonym_lower_more else synonym_lower[key]
+                )
+                how = "synonym"
+            else:
+                continue
+        mapper[value] = target
+        kinds[value] = how
+    unchanged = [v for v, t in mapper.items() if t.__class__ is not list and t == v]
+    for v in unchanged:
+        del mapper[v]
+        kinds.pop(v, None)
+    return mapper, kinds
+
+
+def standardize(
+    scope: Any,
+    values: Any,
+    field: Any = None,
+    *,
+    return_field: Any = None,
+    return_mapper: bool = False,
+    case_sensitive: bool = False,
+    mute: bool = False,
+    keep: str | bool = "first",
+    synonyms_field: str | None = "synonyms",
+) -> Any:
+    """Map values to the registry's canonical field values.
+
+    A value maps, in this order, by an exact field match, an exact synonym, and
+    (unless ``case_sensitive``) a case-insensitive field or synonym match. Values
+    that map to nothing stay as they are.
+
+    Args:
+        scope: A registry class or a QuerySet.
+        values: A column of values or a single string.
+        field: The field holding canonical values (default: the name field).
+        return_field: Return this field of the matched record instead.
+        return_mapper: Return ``{input: standardized}`` for changed values only.
+        case_sensitive: Match field values and synonyms case-sensitively.
+        mute: Do not log.
+        keep: Which of several matching records wins: ``"first"`` (lowest id),
+            ``"last"``, or False for a list of all.
+        synonyms_field: The ``|``-joined synonyms column (ignored if absent).
+
+    Returns:
+        A list in input order, the mapper, or a string for a single string.
+    """
+    qs = as_queryset(scope)
+    name = field_name(qs.model, field)
+    return_name = field_name(qs.model, return_field, default=name)
+    if synonyms_field is not None and not isinstance(synonyms_field, str):
+        synonyms_field = field_name(qs.model, synonyms_field)
+    items, single = to_list(values)
+    distinct_values = unique(items)
+    mapper, kinds = standardize_mapper(
+        qs,
+        distinct_values,
+        name,
+        return_name=return_name,
+        case_sensitive=case_sensitive,
+        keep=keep,
+        synonyms_field=synonyms_field,
+    )
+    if not mute and kinds:
+        logger.info(
+            "standardized %s via synonyms or case: %s",
+            _terms(len(kinds)).rsplit(" ", 1)[0],
+            quote_list(f"{k!r} → {mapper[k]!r}" for k in kinds),
+        )
+    if return_mapper:
+        return mapper
+    get = mapper.get
+    result = list(map(get, items, items)) if mapper else list(items)
+    return result[0] if single else result
+
+
+# ---- inspect --------------------------------------------------------------------
+
+
+class InspectResult:
+    """What :func:`inspect` found.
+
+    Attributes:
+        validated: Distinct values stored in the field (input order).
+        non_validated: Distinct non-empty values not stored.
+        frac_validated: ``len(validated) / (len(validated) + len(non_validated))``
+            (1.0 when there is nothing to validate).
+        synonyms_mapper: Non-validated values that standardize (by synonym or
+            case) → their standardized value.
+        n_empty: How many input values were None, NaN or empty strings.
+    """
+
+    _KEYS = ("validated", "non_validated", "frac_validated", "synonyms_mapper")
+
+    def __init__(
+        self,
+        validated: list[Any],
+        non_validated: list[Any],
+        synonyms_mapper: dict[Any, Any],
+        n_empty: int,
+    ) -> None:
+        self.validated = validated
+        self.non_validated = non_validated
+        self.synonyms_mapper = synonyms_mapper
+        self.n_empty = n_empty
+        total = len(validated) + len(non_validated)
+        self.frac_validated = len(validated) / total if total else 1.0
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "nonvalidated":
+            key = "non_validated"
+        if key not in self._KEYS:
+            raise KeyError(f"{key!r}; keys are {', '.join(self._KEYS)}.")
+        return getattr(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys of dict-style access."""
+        return self._KEYS
+
+    def __repr__(self) -> str:
+        return (
+            f"InspectResult(validated={len(self.validated)}, "
+            f"non_validated={len(self.non_validated)}, "
+            f"frac_validated={self.frac_validated:.3f}, "
+            f"synonyms_mapper={len(self.synonyms_mapper)})"
+        )
+
+
+def inspect(
+    scope: Any,
+    values: Any,
+    field: Any = None,
+    *,
+    mute: bool = False,
+    synonyms_field: str | None = "synonyms",
+) -> InspectResult:
+    """Split values into validated and non-validated ones, with hints.
+
+    Logs how many terms are not validated and which of them differ from stored
+    values only by case or are synonyms (``→ standardize via .standardize()``).
+    At most three queries, whatever the number of values.
+
+    Args:
+        scope: A registry class or a QuerySet.
+        values: A column of values or a single string.
+        field: The field to validate against (default: the name field).
+        mute: Do not log.
+        synonyms_field: The synonyms column used for hints.
+    """
+    qs = as_queryset(scope)
+    name = field_name(qs.model, field)
+    items, _ = to_list(values)
+    distinct_values = unique(items)
+    n_empty = count_empty(items)
+    matched = matching_values(qs, name, distinct_values)
+    validated = [v for v in distinct_values if v in matched]
+    non_validated = [v for v in distinct_values if v not in matched]
+    mapper: dict[Any, Any] = {}
+    kinds: dict[Any, str] = {}
+    if non_validated:
+        mapper, kinds = standardize_mapper(
+            qs, non_validated, name, synonyms_field=synonyms_field
+        )
+    result = InspectResult(validated, non_validated, mapper, n_empty)
+    if mute:
+        return result
+    registry = f"{qs.model.__name__}.{name}"
+    if not non_validated:
+        logger.info(
+            "all %d distinct terms are validated against %s", len(validated), registry
+        )
+        return result
+    logger.warning(
+        "%s not validated: %s", _terms(len(non_validated)), quote_list(non_validated)
+    )
+    case = [k for k, how in kinds.items() if how == "case"]
+    synonyms = [k for k, how in kinds.items() if how == "synonym"]
+    if case:
+        logger.info(
+            "detected %d term%s with case mismatches: %s → standardize via "
+            ".standardize()",
+            len(case),
+            "" if len(case) == 1 else "s",
+            quote_list(f"{k!r} → {mapper[k]!r}" for k in case),
+        )
+    if synonyms:
+        logger.info(
+            "detected %d synonym%s in %s: %s → standardize via .standardize()",
+            len(synonyms),
+            "" if len(synonyms) == 1 else "s",
+            registry,
+            quote_list(f"{k!r} → {mapper[k]!r}" for k in synonyms),
+        )
+    return result
+
+
+# ---- from_values ----------------------------------------------------------------
+
+
+def from_values(
+    scope: Any,
+    values: Any,
+    field: Any = None,
+    *,
+    mute: bool = False,
+    synonyms_field: str | None = "synonyms",
+) -> list[Any]:
+    """The stored records whose field matches the values (synonym-aware).
+
+    Values map as in :func:`standardize` (exact, synonym, case-insensitive). No
+    record is created. One query: the candidates (field values matching
+    case-insensitively, or records with synonyms) are loaded and matched here.
+
+    Returns:
+        The records, distinct, in the order of the values they match.
+    """
+    qs = as_queryset(scope)
+    name = field_name(qs.model, field)
+    items, _ = to_list(values)
+    distinct_values = unique(items)
+    if not distinct_values:
+        return []
+    col = _column(qs, name)
+    dialect = _dialect()
+    strings = [v for v in distinct_values if isinstance(v, str)]
+    conditions = [in_values(col, distinct_values, dialect)]
+    if strings and isinstance(col.type, String):
+        lowered = list(dict.fromkeys(s.lower() for s in strings))
+        conditions.append(
+            in_values(type_coerce(func.lower(col), String), lowered, dialect)
+        )
+    has_synonyms = _has(qs, synonyms_field)
+    if has_synonyms:
+        conditions.append(_column(qs, synonyms_field).isnot(None))  # type: ignore[arg-type]
+    pk = qs._info.pk
+    if qs._limit is None and qs._offset is None:
+        stmt = qs._select(joins=(), ordering=()).where(or_(*conditions))
+    else:
+        ids = qs._as_id_select().scalar_subquery()
+        stmt = select(qs.model).where(pk.in_(ids), or_(*conditions))
+    stmt = stmt.order_by(pk)
+    records = qs._fetch(stmt)
+    rows = [
+        (r, getattr(r, name), r, getattr(r, synonyms_field) if has_synonyms else None)  # type: ignore[arg-type]
+        for r in records
+    ]
+    index = _Index(rows, has_synonyms=has_synonyms, case_sensitive=False)
+    by_value: dict[Any, list[Any]] = {}
+    for r in records:
+        by_value.setdefault(getattr(r, name), []).append(r)
+    out: dict[int, Any] = {}
+    missing: list[Any] = []
+    for value in distinct_values:
+        found, key, _ = index.match(value)
+        if found is None:
+            missing.append(value)
+            continue
+        canonical = getattr(found.first[key], name)
+        for record in by_value.get(canonical, []):
+            out.setdefault(id(record), record)
+    if missing and not mute:
+        logger.warning(
+            "did not find %s %s record%s for %s: %s",
+            "any" if len(missing) == len(distinct_values) else "some",
+            qs.model.__name__,
+            "s",
+            _terms(len(missing)).rsplit(" ", 1)[0],
+            quote_list(missing),
+        )
+    return list(out.values())
+
+
+# ---- lookup ---------------------------------------------------------------------
+
+_NON_IDENT = re.compile(r"[^0-9a-zA-Z_]+")
+#: attribute names of Lookup itself; values with these slugs get the ln_ prefix.
+_RESERVED = frozenset({"dict"})
+
+
+def slug(value: Any) -> str:
+    """The attribute name of a value in a lookup.
+
+    Lower-cased; runs of characters outside ``[0-9a-zA-Z_]`` become ``_``;
+    ``ln_`` is prepended when the result does not start with a letter or is a
+    Python keyword (``"class"`` → ``ln_class``).
+    """
+    text = _NON_IDENT.sub("_", str(value).lower())
+    if (
+        not text
+        or not text[0].isalpha()
+        or not text[0].isascii()
+        or keyword.iskeyword(text)
+        or text in _RESERVED
+    ):
+        text = f"ln_{text}"
+    return text
+
+
+class Lookup:
+    """Attribute access to records by a field's values (tab completion).
+
+    ``lookup.cd8_positive_t_cell`` gives the record (or the ``return_field``
+    value) of ``"CD8-positive T cell"``; values sharing a slug give a list.
+    ``lookup.dict()`` maps raw field values to records.
+    """
+
+    def __init__(self, pairs: list[tuple[Any, Any]], registry: str) -> None:
+        items: dict[str, Any] = {}
+        raw: dict[Any, Any] = {}
+        for value, target in pairs:
+            if value is None:
+                continue
+            key = slug(value)
+            if key in items:
+                existing = items[key]
+                if isinstance(existing, _Many):
+                    existing.append(target)
+                else:
+                    items[key] = _Many([existing, target])
+            else:
+                items[key] = target
+            raw.setdefault(value, target)
+        self.__dict__["_items"] = {
+            k: list(v) if isinstance(v, _Many) else v for k, v in items.items()
+        }
+        self.__dict__["_raw"] = raw
+        self.__dict__["_registry"] = registry
+
+    def __getattr__(self, name: str) -> Any:
+        items = self.__dict__["_items"]
+        if name in items:
+            return items[name]
+        import difflib
+
+        close = difflib.get_close_matches(name, list(items), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise AttributeError(
+            f"{self.__dict__['_registry']} lookup has no {name!r}.{hint}"
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        return self._items[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Lookup objects are read-only.")
+
+    def __dir__(self) -> list[str]:
+        return sorted(self.__dict__["_items"])
+
+    def __len__(self) -> int:
+        return len(self.__dict__["_items"])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__dict__["_items"]
+
+    def keys(self) -> list[str]:
+        """The attribute names."""
+        return list(self.__dict__["_items"])
+
+    def dict(self) -> dict[Any, Any]:
+        """Raw field value → record (or ``return_field`` value)."""
+        return dict(self.__dict__["_raw"])
+
+    def __repr__(self) -> str:
+        keys = list(self.__dict__["_items"])
+        shown = ", ".join(keys[:10]) + (", ..." if len(keys) > 10 else "")
+        return f"Lookup[{self.__dict__['_registry']}] ({len(keys)}): {shown}"
+
+
+class _Many(list):  # type: ignore[type-arg]
+    """Marks a slug shared by several values while building a lookup."""
+
+
+def lookup(scope: Any, field: Any = None, return_field: Any = None) -> Lookup:
+    """A :class:`Lookup` over the records of ``scope`` (one query).
+
+    Args:
+        scope: A registry class or a QuerySet.
+        field: The field whose values become attributes (default: name field).
+        return_field: Give this field's value instead of the record.
+    """
+    qs = as_queryset(scope)
+    name = field_name(qs.model, field)
+    pk = qs._info.pk
+    if return_field is None:
+        if qs._limit is None and qs._offset is None:
+            stmt = qs._select(joins=(), ordering=())
+        else:
+            ids = qs._as_id_select().scalar_subquery()
+            stmt = select(qs.model).where(pk.in_(ids))
+        records = qs._fetch(stmt.order_by(pk))
+        pairs = [(getattr(r, name), r) for r in records]
+    else:
+        ret = field_name(qs.model, return_field)
+        rows = execute(
+            scoped_select(qs, _column(qs, name), _column(qs, ret)).order_by(pk)
+        )
+        pairs = [(row[0], row[1]) for row in rows]
+    return Lookup(pairs, qs.model.__name__)
+
+
+# ---- synonyms and abbreviations on records ----------------------------------------
+
+
+def _require_column(record: Any, column: str, what: str) -> None:
+    from lamin_sa.query.compiler import model_info
+
+    if column not in model_info(type(record)).columns:
+        raise NotImplementedError(
+            f"{type(record).__name__} has no {column!r} field, so it has no {what}."
+        )
+
+
+def _as_synonyms(synonym: str | Iterable[str]) -> list[str]:
+    items = [synonym] if isinstance(synonym, str) else list(synonym)
+    out = []
+    for s in items:
+        if not isinstance(s, str):
+            raise ValidationError(f"A synonym must be a string, got {s!r}.")
+        s = s.strip()
+        if not s:
+            continue
+        if SYNONYM_SEP in s:
+            raise ValidationError(f"A synonym can't contain {SYNONYM_SEP!r}: {s!r}.")
+        out.append(s)
+    return list(dict.fromkeys(out))
+
+
+def _should_save(record: Any, save: bool | None) -> bool:
+    return record.is_saved if save is None else bool(save)
+
+
+def _check_collisions(record: Any, synonyms: list[str]) -> None:
+    """Refuse synonyms that are synonyms or names of another record (one query)."""
+    cls = type(record)
+    qs = as_queryset(cls)
+    syn_col = _column(qs, "synonyms")
+    name = getattr(cls, "_name_field", None)
+    name_col = _column(qs, name) if _has(qs, name) else None
+    lowered = [s.lower() for s in synonyms]
+    conditions = [func.lower(syn_col).contains(s, autoescape=True) for s in lowered]
+    if name_col is not None:
+        conditions.append(
+            in_values(type_coerce(func.lower(name_col), String), lowered, _dialect())
+        )
+    stmt = qs._select(joins=(), ordering=()).where(or_(*conditions))
+    if record.id is not None:
+        stmt = stmt.where(qs._info.pk != record.id)
+    wanted = set(lowered)
+    for other in qs._fetch(stmt):
+        used = {s.lower() for s in split_synonyms(other.synonyms)}
+        if name_col is not None and isinstance(getattr(other, name), str):
+            used.add(getattr(other, name).lower())
+        clash = sorted(wanted & used)
+        if clash:
+            raise ValidationError(
+                f"Synonym(s) {quote_list(clash)} already used by {other!r}; pass "
+                f"force=True to add anyway."
+            )
+
+
+def add_synonym(
+    record: Any,
+    synonym: str | Iterable[str],
+    *,
+    force: bool = False,
+    save: bool | None = None,
+) -> None:
+    """Add synonyms to a record (see :meth:`CanValidate.add_synonym`)."""
+    _require_column(record, "synonyms", "synonyms")
+    new = _as_synonyms(synonym)
+    if not new:
+        return
+    if not force:
+        _check_collisions(record, new)
+    current = split_synonyms(record.synonyms)
+    merged = list(dict.fromkeys([*current, *new]))
+    record.synonyms = SYNONYM_SEP.join(merged) if merged else None
+    if _should_save(record, save):
+        record.save()
+
+
+def remove_synonym(
+    record: Any, synonym: str | Iterable[str], *, save: bool | None = None
+) -> None:
+    """Remove synonyms from a record; absent ones are ignored."""
+    _require_column(record, "synonyms", "synonyms")
+    drop = set(_as_synonyms(synonym))
+    if not drop:
+        return
+    kept = [s for s in split_synonyms(record.synonyms) if s not in drop]
+    record.synonyms = SYNONYM_SEP.join(kept) if kept else None
+    if _should_save(record, save):
+        record.save()
+
+
+def set_abbr(record: Any, value: str, *, save: bool | None = None) -> None:
+    """Set ``abbr`` and add it to the synonyms unless it equals the name."""
+    _require_column(record, "abbr", "abbreviation")
+    record.abbr = value
+    name = getattr(type(record), "_name_field", None)
+    from lamin_sa.query.compiler import model_info
+
+    has_synonyms = "synonyms" in model_info(type(record)).columns
+    if has_synonyms and value and (name is None or getattr(record, name) != value):
+        add_synonym(record, value, save=False)
+    if _should_save(record, save):
+        record.save()
