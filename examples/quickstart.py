@@ -6,6 +6,11 @@ folder). Re-running it is safe: existing records are reused.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
 import lamin_sa as ln
 
 ln.settings.verbosity = "info"
@@ -32,5 +37,38 @@ print(ln.ULabel.filter(parents__name="is_perturbation").list("name"))
 print(ln.ULabel.filter(ln.Q(name="DMSO") | ln.Q(name__startswith="IF")).count())
 print(ln.Run.filter(transform__name__icontains="quick").df())
 ln.ULabel.get(name="DMSO").describe()
+
+# 5. Artifacts: a DataFrame saved as parquet, with typed, relational metadata.
+df = pd.DataFrame(
+    {
+        "CD8A": [1, 2, 3],
+        "CD4": [3, 4, 5],
+        "CD14": [5, 6, 7],
+        "perturbation": ["DMSO", "IFNG", "DMSO"],
+    },
+    index=["observation1", "observation2", "observation3"],
+)
+artifact = ln.Artifact.from_df(df, description="my RNA-seq", version="1")
+print(artifact.describe())
+artifact.save()  # data and metadata in one atomic operation
+print(artifact.load())
+
+# files and folders (outside the storage root: copied in on save)
+data_dir = Path(tempfile.mkdtemp())
+(data_dir / "images").mkdir()
+for i in range(3):
+    (data_dir / "images" / f"img{i}.txt").write_text(f"image {i}")
+folder = ln.Artifact(data_dir / "images", description="my folder of images").save()
+print(folder.n_objects, "files in", folder.path)
+
+# a new version of the dataset
+df2 = df.assign(CD8A=[2, 3, 4])
+artifact_v2 = ln.Artifact.from_df(df2, is_new_version_of=artifact).save()
+print(artifact_v2.versions.df()[["uid", "version", "is_latest"]])
+
+# collections of artifacts
+collection = ln.Collection([artifact, artifact_v2], name="my RNA-seq collection")
+collection = collection.save()
+print(collection.load().shape, "rows x columns across", collection.artifacts.count())
 
 print("quickstart done")

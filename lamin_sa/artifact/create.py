@@ -260,6 +260,10 @@ def init_artifact(
     mode, payload = plan
     if mode == "existing":
         description = payload.get("description")
+        previous = payload.get("is_new_version_of") or payload.get("revises")
+        if description is None and previous is not None:
+            # a new version inherits the description, as on the creation path
+            description = previous.description
         if description != record.description:
             logger.warning(
                 "updating description from %r to %r", record.description, description

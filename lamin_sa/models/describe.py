@@ -87,8 +87,15 @@ def _labels(record: Any) -> list[str]:
     return lines
 
 
-def describe(record: Any) -> str:
-    """Return (and log at info level) the description of ``record``."""
+class Description(str):
+    """The text of ``describe()``; shows as plain text in a REPL or notebook."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def describe(record: Any) -> Description:
+    """Return the description of ``record`` (``print()`` it in scripts)."""
     lines = [_header(record)]
     mapper = sa_inspect(type(record))
     to_one = [
@@ -111,6 +118,4 @@ def describe(record: Any) -> str:
     labels = _labels(record)
     if labels:
         lines += ["Labels:", *labels]
-    text = "\n".join(lines)
-    logger.info(text)
-    return text
+    return Description("\n".join(lines))

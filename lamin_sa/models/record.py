@@ -198,7 +198,7 @@ class Record(Base):
         return f"{type(self).__name__}({fields})"
 
     def describe(self) -> str:
-        """Log and return a description of the record and its provenance."""
+        """The record, its provenance and labels as text (displays in notebooks)."""
         from lamin_sa.models.describe import describe
 
         return describe(self)
