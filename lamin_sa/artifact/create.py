@@ -384,6 +384,9 @@ def prepare(
             if found is None:
                 storage = default_storage()
                 private.update(_lamin_source=local, _lamin_tmp_file=False)
+                if n_objects is None and hash_ is not None:
+                    # saving copies without hashing the file a second time
+                    private["_lamin_source_hash"] = (hash_, hash_type)
         suffix = suffix_of(name)
         if found is not None:
             storage, in_key = found

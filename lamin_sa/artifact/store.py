@@ -44,21 +44,19 @@ def _describe(a: Any) -> str:
     return f"{a.uid} ({a.key or a.description or a.suffix})"
 
 
-def _target(artifact: Any) -> tuple[Any, StorageRoot, str]:
-    """Source, root and key of an upload, read from the ORM in the main thread."""
-    return (
-        private(artifact, "_lamin_source"),
-        storage_root(artifact.storage),
-        storage_key(artifact),
-    )
+def _target(artifact: Any) -> tuple[Any, StorageRoot, str, tuple[str, str] | None]:
+    """Source, root, key and known hash of an upload, read in the main thread."""
+    source = private(artifact, "_lamin_source")
+    known = private(artifact, "_lamin_source_hash")  # hashed by the constructor
+    return (source, storage_root(artifact.storage), storage_key(artifact), known)
 
 
-def _stage_one(target: tuple[Any, StorageRoot, str]) -> Staged:
+def _stage_one(target: tuple[Any, StorageRoot, str, tuple[str, str] | None]) -> Staged:
     """Copy a local source under a temporary key of its storage (any thread)."""
-    source, root, key = target
+    source, root, key, known = target
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    return stage(source, root, key)
+    return stage(source, root, key, known_hash=known)
 
 
 def _write_rows(session: Any, artifacts: list[Any]) -> None:

@@ -523,10 +523,13 @@ def stage(
     final_key: str,
     *,
     progress: ProgressCallback | None = None,
+    known_hash: tuple[str, str] | None = None,
 ) -> Staged:
     """Write a local file (or folder) under a temporary key of ``root``.
 
-    The source is read once; its LaminDB hash is computed while copying.
+    The source is read once; its LaminDB hash is computed while copying, unless
+    the caller already hashed the file (``known_hash``): then a local copy runs
+    at kernel speed without hashing.
 
     Args:
         local_src: A local file or folder path, or a readable binary file object.
@@ -534,6 +537,7 @@ def stage(
         final_key: Where :meth:`Staged.commit` will move the object; internal
             ``.lamindb/`` keys are allowed.
         progress: Optional ``progress(bytes_done, bytes_total)`` callback.
+        known_hash: ``(hash, hash_type)`` of a local source file, computed earlier.
 
     Returns:
         A :class:`Staged` with hash, hash_type and size.
@@ -547,8 +551,36 @@ def stage(
     if _is_dir_source(local_src):
         return stage_dir(local_src, root, final_key, progress=progress)  # type: ignore[arg-type]
     tmp_key = _tmp_key(final_key)
+    if known_hash is not None and root.is_local and not hasattr(local_src, "read"):
+        size_ = _copy_local(local_src, root, tmp_key, progress)  # type: ignore[arg-type]
+        return Staged(root, tmp_key, final_key, *known_hash, size_)
     hash_, hash_type, size_ = _write(local_src, root, tmp_key, progress)
     return Staged(root, tmp_key, final_key, hash_, hash_type, size_)
+
+
+def _copy_local(
+    src: str | os.PathLike[str],
+    root: StorageRoot,
+    key: str,
+    progress: ProgressCallback | None,
+) -> int:
+    """Copy a local file into a local root with the kernel's copy; no hashing."""
+    dest = Path(root.join(key))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(src, dest)
+    except BaseException as e:
+        dest.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise StorageError(
+                f"Copying {os.fspath(src)} to {dest} failed ({e}); nothing was "
+                "stored. Check the source and the storage, then retry."
+            ) from e
+        raise
+    size_ = dest.stat().st_size
+    if progress is not None:
+        progress(size_, size_)
+    return size_
 
 
 def stage_dir(

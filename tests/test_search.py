@@ -1,0 +1,123 @@
+"""Ranked search: exact, synonym, prefix, whole word, substring, then fuzzy."""
+
+from __future__ import annotations
+
+import pytest
+
+import lamin_sa.models as m
+from lamin_sa.api import save
+from lamin_sa.query.queryset import QuerySet
+
+
+@pytest.fixture
+def labels(ctx):
+    names = [
+        "T cell",
+        "CD8-positive T cell",
+        "T cell receptor",
+        "regulatory T cell",
+        "Tcellular",
+        "B cell",
+        "monocyte",
+        "search3 first",
+        "search3",
+        "other",
+    ]
+    save([m.ULabel(name=n) for n in names])
+    return names
+
+
+def names(qs) -> list[str]:
+    return [r.name for r in qs]
+
+
+def test_rank_tiers(labels):
+    result = m.ULabel.search("T cell")
+    assert isinstance(result, QuerySet)
+    got = names(result)
+    # exact, prefix, whole word (shorter first), then fuzzy
+    assert got[0] == "T cell"
+    assert got[1] == "T cell receptor"  # prefix beats whole word
+    assert got[2:4] == ["regulatory T cell", "CD8-positive T cell"]
+    assert "Tcellular" in got[4:]
+    df = result.df()
+    assert "score" in df.columns
+    assert df["score"].tolist() == sorted(df["score"].tolist(), reverse=True)
+    assert df["score"].iloc[0] == 100.0
+    assert df["name"].tolist() == got
+
+
+def test_exact_beats_fuzzy_and_prefix(labels):
+    assert names(m.ULabel.search("search3"))[:2] == ["search3", "search3 first"]
+    assert names(m.ULabel.search("SEARCH3"))[0] == "search3"
+
+
+def test_typo_finds_record_first(labels):
+    assert names(m.ULabel.search("monocite"))[0] == "monocyte"
+    assert names(m.ULabel.search("B cel"))[0] == "B cell"
+    assert names(m.ULabel.search("regulatory T cel"))[0] == "regulatory T cell"
+    assert names(m.ULabel.search("regulatroy T cell"))[0] == "regulatory T cell"
+    df = m.ULabel.search("monocite").df()
+    assert df["score"].iloc[0] < 75
+
+
+def test_limit_and_case_sensitive(labels):
+    assert len(m.ULabel.search("search3", limit=1)) == 1
+    assert names(m.ULabel.search("search3", limit=1)) == ["search3"]
+    assert len(m.ULabel.search("cell", limit=3)) == 3
+    hits = names(m.ULabel.search("t CELL", case_sensitive=True))
+    assert "T cell" not in hits
+    assert names(m.ULabel.search("t CELL"))[0] == "T cell"
+    assert m.ULabel.search("").count() == 0
+
+
+def test_search_on_queryset_and_fields(labels):
+    qs = m.ULabel.filter(name__contains="cell").exclude(name="T cell")
+    got = names(qs.search("T cell"))
+    assert "T cell" not in got
+    assert got[0] == "T cell receptor"
+    m.ULabel(name="plain", description="has a T cell inside").save()
+    hit = names(m.ULabel.search("inside", field="description"))
+    assert hit == ["plain"]
+    multi = names(m.ULabel.search("inside", field=["name", "description"]))
+    assert multi[0] == "plain"
+
+
+def test_search_synonyms(ctx):
+    save(
+        [
+            m.Feature(name="cell type", dtype="cat", synonyms="celltype|CT"),
+            m.Feature(name="celltypes observed", dtype="cat"),
+            m.Feature(name="donor", dtype="cat"),
+        ]
+    )
+    got = m.Feature.search("celltype")
+    assert names(got)[:2] == ["cell type", "celltypes observed"]
+    assert got.df()["score"].tolist()[:2] == [95.0, 90.0]
+    assert names(m.Feature.search("ct"))[0] == "cell type"
+
+
+def test_search_other_registries(labels):
+    assert m.User.search("testuser").first().handle == "testuser1"
+    t = m.Transform(name="my pipeline").save()
+    assert QuerySet(m.Transform).search("pipelin").first() == t
+    run = m.Run(transform=t).save()
+    year = str(run.started_at.year)
+    assert QuerySet(m.Run).search(year).first() == run  # a datetime name field
+
+
+def test_search_many_labels_fast_path(ctx):
+    save([m.ULabel(name=f"label {i}") for i in range(2_000)])
+    got = names(m.ULabel.search("label 1234"))
+    assert got[0] == "label 1234"
+    got = names(m.ULabel.search("lable 1234"))
+    assert got[0] == "label 1234"
+    assert len(m.ULabel.search("label")) == 20
+
+
+def test_search_escapes_like_wildcards(ctx):
+    save([m.ULabel(name=n) for n in ["100% pure", "a_b", "abc", "back\\slash"]])
+    assert names(m.ULabel.search("%", limit=1)) == ["100% pure"]
+    assert names(m.ULabel.search("a_", limit=1)) == ["a_b"]
+    assert names(m.ULabel.search("k\\s", limit=1)) == ["back\\slash"]
+    assert m.ULabel.search("%").df()["score"].iloc[0] == 80.0
