@@ -629,6 +629,7 @@ def revision(module: str, message: str) -> Path | None:
         The new script's path, or None when the models match the migrations.
     """
     from alembic import command
+
     from lamin_sa.db.session import make_engine
     from lamin_sa.modules import load_models
 

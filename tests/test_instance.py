@@ -7,12 +7,18 @@ import os
 from pathlib import Path
 
 import pytest
+
 import lamin_sa as ln
 from lamin_sa import instance as inst
 from lamin_sa.errors import InstanceNotFound, SchemaVersionError
 from lamin_sa.settings import home_dir
 from tests.conftest import BACKENDS, PG_URL, reset_postgres
-from tests.test_migrations import newer_code  # noqa: F401
+from tests.test_migrations import make_newer_code
+
+
+@pytest.fixture
+def newer_code(tmp_path):
+    return make_newer_code(tmp_path)
 
 
 @pytest.fixture

@@ -268,6 +268,11 @@ def downgrade() -> None:
 @pytest.fixture
 def newer_code(tmp_path: Path) -> Path:
     """A copy of the migration scripts with one more core revision."""
+    return make_newer_code(tmp_path)
+
+
+def make_newer_code(tmp_path: Path) -> Path:
+    """Copy the migration scripts and add one more core revision."""
     copy = tmp_path / "alembic_newer"
     shutil.copytree(
         migrate.alembic_dir(), copy, ignore=shutil.ignore_patterns("__pycache__")
