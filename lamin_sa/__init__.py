@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "FeatureSet": "lamin_sa.models.core",
     "Artifact": "lamin_sa.models.core",
     "Collection": "lamin_sa.models.core",
+    "Annotate": "lamin_sa.curate.annotate",
     "Base": "lamin_sa.db.base",
     "metadata": "lamin_sa.db.base",
     # queries
@@ -45,10 +46,23 @@ _LAZY: dict[str, str] = {
     "use_session": "lamin_sa.api",
     "save": "lamin_sa.api",
     "view": "lamin_sa.api",
+    # lineage
+    "track": "lamin_sa.lineage.track",
+    "finish": "lamin_sa.lineage.track",
 }
-_SUBMODULES = {"errors", "migrate", "models", "db", "query", "settings", "storage"}
+_SUBMODULES = {
+    "errors",
+    "lineage",
+    "migrate",
+    "models",
+    "db",
+    "query",
+    "settings",
+    "storage",
+}
 
 __all__ = [
+    "Annotate",
     "Artifact",
     "Base",
     "Collection",
@@ -68,7 +82,9 @@ __all__ = [
     "connect",
     "db",
     "errors",
+    "finish",
     "init",
+    "lineage",
     "login",
     "metadata",
     "migrate",
@@ -77,6 +93,7 @@ __all__ = [
     "save",
     "settings",
     "storage",
+    "track",
     "use_session",
     "view",
 ]
@@ -102,9 +119,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from lamin_sa import settings
     from lamin_sa.api import save, use_session, view
+    from lamin_sa.curate.annotate import Annotate
     from lamin_sa.db.base import Base, metadata
     from lamin_sa.instance import close, connect, init, login
+    from lamin_sa.lineage.track import finish, track
     from lamin_sa.models.core import (
         Artifact,
         Collection,
@@ -121,4 +141,3 @@ if TYPE_CHECKING:
     )
     from lamin_sa.query.q import Q
     from lamin_sa.query.queryset import QuerySet
-    from lamin_sa import settings

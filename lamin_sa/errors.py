@@ -67,3 +67,15 @@ class ModuleNotMounted(LaminSAError):
 
 class RecordExistsError(LaminSAError, FileExistsError):
     """A record with the same identity already exists and policy forbids reuse."""
+
+
+class TrackNotCalled(LaminSAError):
+    """``ln.finish()`` (or another run-bound call) without ``ln.track()`` first."""
+
+
+class TransformNotFound(LaminSAError):
+    """The calling script or notebook cannot be identified."""
+
+
+class NoRunContext(LaminSAError, ValueError):
+    """Data was marked as a run input but no run is tracked."""

@@ -183,8 +183,12 @@ def _prepare(
     return {"fields": fields, "members": artifacts, "pending": pending}
 
 
-def save_collection(collection: Any) -> Any:
-    """Save the collection row and its ordered members in one transaction."""
+def save_collection(collection: Any, transfer_labels: bool = False) -> Any:
+    """Save the collection row and its ordered members in one transaction.
+
+    With ``transfer_labels``, the labels of every member artifact are then
+    linked to the collection under the same features (``labels.add_from``).
+    """
     from lamin_sa.models.core import CollectionArtifact
 
     members = private(collection, "_lamin_members")
@@ -228,6 +232,9 @@ def save_collection(collection: Any) -> Any:
     set_private(collection, "_lamin_members", None)
     set_private(collection, "_lamin_update_version_of", None)
     session.expire(collection, ["artifacts", "artifact_links"])
+    if transfer_labels:
+        for artifact in ordered_artifacts(collection):
+            collection.labels.add_from(artifact)
     return collection
 
 

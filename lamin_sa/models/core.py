@@ -333,9 +333,7 @@ class Param(TracksRun, TracksUpdates, Record):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     dtype: Mapped[str] = mapped_column(String(64), index=True)
-    values: Mapped[list[ParamValue]] = relationship(
-        back_populates="param", **MANY
-    )
+    values: Mapped[list[ParamValue]] = relationship(back_populates="param", **MANY)
 
 
 class ParamValue(CreatedAt, CreatedBy, Record):
@@ -412,9 +410,7 @@ class Feature(CanValidate, TracksRun, TracksUpdates, Record):
     feature_sets: Mapped[list[FeatureSet]] = relationship(
         secondary=featureset_feature, back_populates="features", **MANY
     )
-    values: Mapped[list[FeatureValue]] = relationship(
-        back_populates="feature", **MANY
-    )
+    values: Mapped[list[FeatureValue]] = relationship(back_populates="feature", **MANY)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Create a feature: ``Feature(name=..., dtype=..., unit=None, ...)``.
@@ -654,6 +650,22 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
         foreign_keys="Collection.artifact_id", back_populates="artifact", **MANY
     )
 
+    # ---- annotation (lamin_sa.curate.managers) -------------------------------
+
+    @property
+    def labels(self) -> Any:
+        """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
+        from lamin_sa.curate.managers import LabelManager
+
+        return LabelManager(self)
+
+    @property
+    def features(self) -> Any:
+        """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
+        from lamin_sa.curate.managers import FeatureManager
+
+        return FeatureManager(self)
+
     # ---- behaviour (lamin_sa.artifact) ----------------------------------------
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Artifact:
@@ -717,23 +729,52 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
 
         return artifact_path(self)
 
-    def cache(self) -> Any:
-        """A local path with the data (cloud objects synced to the cache)."""
+    def cache(self, is_run_input: bool | None = None) -> Any:
+        """A local path with the data (cloud objects synced to the cache).
+
+        Inside a tracked run the artifact becomes an input of the run (see
+        ``ln.settings.track_run_inputs``; ``is_run_input`` overrides it).
+        """
         from lamin_sa.artifact.access import cache
 
-        return cache(self)
+        path = cache(self)
+        self._link_run_input(is_run_input)
+        return path
 
-    def load(self, **kwargs: Any) -> Any:
-        """Load the data into memory by suffix (kwargs go to the reader)."""
+    def load(self, is_run_input: bool | None = None, **kwargs: Any) -> Any:
+        """Load the data into memory by suffix (kwargs go to the reader).
+
+        Inside a tracked run the artifact becomes an input of the run.
+        """
         from lamin_sa.artifact.access import load
 
-        return load(self, **kwargs)
+        data = load(self, **kwargs)
+        self._link_run_input(is_run_input)
+        return data
 
-    def open(self, **kwargs: Any) -> Any:
-        """Open lazily: backed AnnData, or a pyarrow dataset for parquet/csv."""
+    def open(self, is_run_input: bool | None = None, **kwargs: Any) -> Any:
+        """Open lazily: backed AnnData, or a pyarrow dataset for parquet/csv.
+
+        Inside a tracked run the artifact becomes an input of the run.
+        """
         from lamin_sa.artifact.access import open_artifact
 
-        return open_artifact(self, **kwargs)
+        handle = open_artifact(self, **kwargs)
+        self._link_run_input(is_run_input)
+        return handle
+
+    @property
+    def lineage(self) -> Any:
+        """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
+        from lamin_sa.lineage.sql import LineageAccessor
+
+        return LineageAccessor(self)
+
+    def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
+        """Draw the runs and data upstream and downstream of this artifact."""
+        from lamin_sa.lineage.graph import view_lineage
+
+        return view_lineage(self, filename=filename, **kwargs)
 
     def replace(self, data: Any, run: Any = None, format: str | None = None) -> None:
         """Replace the data (swapped on the next ``save()``; uid and key stay)."""
@@ -811,6 +852,22 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
         secondary="core_collection_featureset", **VIEW
     )
 
+    # ---- annotation (lamin_sa.curate.managers) -------------------------------
+
+    @property
+    def labels(self) -> Any:
+        """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
+        from lamin_sa.curate.managers import LabelManager
+
+        return LabelManager(self)
+
+    @property
+    def features(self) -> Any:
+        """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
+        from lamin_sa.curate.managers import FeatureManager
+
+        return FeatureManager(self)
+
     # ---- behaviour (lamin_sa.artifact.collection) -----------------------------
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Collection:
@@ -830,11 +887,14 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
 
         init_collection(self, args, kwargs, super().__init__)
 
-    def save(self) -> Collection:  # type: ignore[override]
-        """Save the collection and its ordered members; return it."""
+    def save(self, transfer_labels: bool = False) -> Collection:  # type: ignore[override]
+        """Save the collection and its ordered members; return it.
+
+        ``transfer_labels=True`` also copies the members' labels (by feature).
+        """
         from lamin_sa.artifact.collection import save_collection
 
-        return save_collection(self)
+        return save_collection(self, transfer_labels=transfer_labels)
 
     def ordered_artifacts(self) -> list[Artifact]:
         """The member artifacts in the order they were passed."""
@@ -842,17 +902,39 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
 
         return ordered_artifacts(self)
 
-    def load(self, join: str = "outer", **kwargs: Any) -> Any:
-        """Concatenate the members' DataFrames or AnnData objects."""
+    def load(
+        self, join: str = "outer", is_run_input: bool | None = None, **kwargs: Any
+    ) -> Any:
+        """Concatenate the members' DataFrames or AnnData objects.
+
+        Inside a tracked run the collection becomes an input of the run.
+        """
         from lamin_sa.artifact.collection import load_collection
 
-        return load_collection(self, join=join, **kwargs)
+        data = load_collection(self, join=join, **kwargs)
+        self._link_run_input(is_run_input)
+        return data
 
-    def cache(self) -> list[Any]:
-        """Local paths of the members' data."""
+    def cache(self, is_run_input: bool | None = None) -> list[Any]:
+        """Local paths of the members' data (an input of a tracked run)."""
         from lamin_sa.artifact.collection import cache_collection
 
-        return cache_collection(self)
+        paths = cache_collection(self)
+        self._link_run_input(is_run_input)
+        return paths
+
+    @property
+    def lineage(self) -> Any:
+        """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
+        from lamin_sa.lineage.sql import LineageAccessor
+
+        return LineageAccessor(self)
+
+    def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
+        """Draw the runs and data upstream and downstream of this collection."""
+        from lamin_sa.lineage.graph import view_lineage
+
+        return view_lineage(self, filename=filename, **kwargs)
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:
