@@ -1,6 +1,6 @@
 """The lamin-sa quickstart: the seed's flow end to end, growing with each capability.
 
-Run with `make demo` (creates ./lamin-intro next to this file, SQLite + a local
+Run with `make demo` (creates ./lamin-intro next to this file: SQLite + a local
 folder). Re-running it is safe: existing records are reused.
 """
 
@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import quickstart_annotate
 
 import lamin_sa as ln
 
@@ -19,26 +20,11 @@ ln.settings.verbosity = "info"
 ln.init(storage="./lamin-intro")
 print(ln.settings.instance)
 
-# 2. Labels with a hierarchy.
-is_perturbation = ln.ULabel(name="is_perturbation").save()
-ln.save([ln.ULabel(name="DMSO"), ln.ULabel(name="IFNG")])
-for label in ln.ULabel.filter(name__in=["DMSO", "IFNG"]):
-    label.parents.add(is_perturbation)
-print(is_perturbation.children.df(include=["parents__name"]))
+# 2. Track this script: a Transform (key = path in the git repo, versioned by the
+#    source hash) and a Run; everything saved below links to them.
+ln.track(params={"n_observations": 3, "markers": ["CD8A", "CD4", "CD14"]})
 
-# 3. A transform and its runs (ln.track() automates this, see the lineage section).
-transform = ln.Transform(name="quickstart", key="quickstart.py", type="script")
-transform = transform.save()
-run = ln.Run(transform=transform).save()
-print(transform.runs.count(), "run(s) of", transform)
-
-# 4. Queries: Django-style lookups across relationships, Q objects, DataFrames.
-print(ln.ULabel.filter(parents__name="is_perturbation").list("name"))
-print(ln.ULabel.filter(ln.Q(name="DMSO") | ln.Q(name__startswith="IF")).count())
-print(ln.Run.filter(transform__name__icontains="quick").df())
-ln.ULabel.get(name="DMSO").describe()
-
-# 5. Artifacts: a DataFrame saved as parquet, with typed, relational metadata.
+# 3. Artifacts: a DataFrame saved as parquet, with typed, relational metadata.
 df = pd.DataFrame(
     {
         "CD8A": [1, 2, 3],
@@ -61,14 +47,28 @@ for i in range(3):
 folder = ln.Artifact(data_dir / "images", description="my folder of images").save()
 print(folder.n_objects, "files in", folder.path)
 
-# a new version of the dataset
+# 4. Labels, queries, validation & annotation (the seed's sections).
+artifact = quickstart_annotate.run(ln, artifact)
+
+# 5. More queries: Django-style lookups across relationships, Q objects, search.
+print(ln.ULabel.filter(parents__name="is_perturbation").list("name"))
+print(ln.ULabel.filter(ln.Q(name="DMSO") | ln.Q(name__startswith="IF")).count())
+print(ln.ULabel.filter().df(include=["parents__name"]))
+print(ln.ULabel.search("IFGN").df())  # a typo still finds IFNG first
+print(ln.Run.filter(transform__key__icontains="quickstart").df())
+
+# 6. A new version of the dataset, and a collection of both versions.
 df2 = df.assign(CD8A=[2, 3, 4])
 artifact_v2 = ln.Artifact.from_df(df2, is_new_version_of=artifact).save()
 print(artifact_v2.versions.df()[["uid", "version", "is_latest"]])
-
-# collections of artifacts
 collection = ln.Collection([artifact, artifact_v2], name="my RNA-seq collection")
-collection = collection.save()
+collection = collection.save(transfer_labels=True)
 print(collection.load().shape, "rows x columns across", collection.artifacts.count())
 
+# 7. Lineage: a picture (SVG with graphviz, DOT text otherwise) and SQL.
+print("lineage written to", artifact_v2.view_lineage(filename="lineage.svg"))
+print(artifact_v2.lineage.ancestors().runs().df())
+
+# 8. Finish: source code and environment saved, run closed.
+ln.finish()
 print("quickstart done")
