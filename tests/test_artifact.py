@@ -7,6 +7,7 @@ and (with LAMIN_SA_TEST_PG_URL) PostgreSQL, through the ``inst`` fixture.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -580,3 +581,30 @@ def test_ln_save_routes_artifacts_through_storage(inst, tmp_path):
         assert a.id is not None
         assert inst.exists(f".lamindb/{a.uid}.parquet")
         assert a.load()["a"].tolist() == [int(a.description.split()[-1])]
+
+
+def test_large_file_is_copied_while_the_constructor_hashes(inst, tmp_path, monkeypatch):
+    import gc
+
+    from lamin_sa.artifact import create
+
+    monkeypatch.setattr(create, "PRESTAGE_MIN_BYTES", 1)
+    src = _file(inst.tmp, "big.bin", "x" * 5000)
+    a = ln.Artifact(src, description="big")
+    if inst.kind == "local":
+        # the copy runs in the temporary area while nothing is saved yet
+        private = a.__dict__["_lamin_prestaged"].result()
+        assert private.tmp_key.startswith(".lamindb/_tmp/")
+    a.save()
+    assert inst.objects() == [f".lamindb/{a.uid}.bin"]
+    assert a.cache().read_text() == "x" * 5000
+    # a duplicate is detected from the hash; its copy is removed again
+    same = ln.Artifact(_file(inst.tmp, "big2.bin", "x" * 5000), description="big")
+    assert same is a
+    # an artifact dropped without save() leaves no temporary copy
+    ln.Artifact(_file(inst.tmp, "big3.bin", "y" * 5000), description="dropped")
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while inst.objects() != [f".lamindb/{a.uid}.bin"] and time.monotonic() < deadline:
+        time.sleep(0.02)  # the copy finishes in its thread, then is removed
+    assert inst.objects() == [f".lamindb/{a.uid}.bin"]

@@ -21,6 +21,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from lamin_sa.artifact._state import (
     default_storage,
     read,
     set_private,
+    storage_root,
 )
 from lamin_sa.artifact.versions import check_version, new_version_fields
 from lamin_sa.db import session as dbs
@@ -42,6 +45,7 @@ from lamin_sa.storage import (
     hash_dir,
     hash_file,
     relative_key,
+    stage,
     stat_remote_hash,
     validate_key,
 )
@@ -289,6 +293,9 @@ def init_artifact(
         set_committed_value(record, name, value)
     for name, value in private.items():
         set_private(record, name, value)
+    if private.get("_lamin_prestaged") is not None:
+        # an artifact dropped without save() leaves no temporary copy behind
+        weakref.finalize(record, _abort_prestaged, private["_lamin_prestaged"])
 
 
 def prepare(
@@ -379,7 +386,12 @@ def prepare(
             if not (local.is_file() or local.is_dir()):
                 raise StorageError(f"{local} is neither a file nor a folder.")
             found = _find_storage(local.as_posix(), storages)
-            hash_, hash_type, size, n_objects = _hash_local(local)
+            prestaged = _prestage(local) if found is None else None
+            try:
+                hash_, hash_type, size, n_objects = _hash_local(local)
+            except BaseException:
+                _abort_prestaged(prestaged)
+                raise
             name = local.name
             if found is None:
                 storage = default_storage()
@@ -387,6 +399,8 @@ def prepare(
                 if n_objects is None and hash_ is not None:
                     # saving copies without hashing the file a second time
                     private["_lamin_source_hash"] = (hash_, hash_type)
+                if prestaged is not None:
+                    private["_lamin_prestaged"] = prestaged
         suffix = suffix_of(name)
         if found is not None:
             storage, in_key = found
@@ -453,7 +467,42 @@ def prepare(
     return {"fields": fields, "private": private}
 
 
+# Large local files are copied into the storage's temporary area while the
+# constructor hashes them (for dedup), so the copy costs no extra time on save.
+PRESTAGE_MIN_BYTES = 256 * 2**20
+_PRESTAGE_POOL: ThreadPoolExecutor | None = None
+
+
+def _prestage(local: Path) -> Future[Any] | None:
+    """Start copying a large local file under a temporary key, in a thread."""
+    global _PRESTAGE_POOL
+    if not local.is_file() or local.stat().st_size < PRESTAGE_MIN_BYTES:
+        return None
+    root = storage_root(default_storage())
+    if not root.is_local:
+        return None
+    if _PRESTAGE_POOL is None:
+        _PRESTAGE_POOL = ThreadPoolExecutor(2, "lamin-sa-prestage")
+    # the final key is set on save; the hash comes from the constructor
+    return _PRESTAGE_POOL.submit(
+        stage, local, root, ".lamindb/_prestaged", known_hash=("", "")
+    )
+
+
+def _abort_prestaged(future: Future[Any] | None) -> None:
+    """Remove a prestaged copy (now, or when its copy finishes); never raises."""
+    if future is None:
+        return
+
+    def abort(done: Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            done.result().abort()
+
+    future.add_done_callback(abort)
+
+
 def _cleanup(private: dict[str, Any]) -> None:
+    _abort_prestaged(private.get("_lamin_prestaged"))
     source = private.get("_lamin_source")
     if private.get("_lamin_tmp_file") and isinstance(source, Path):
         _remove_local(source)

@@ -35,7 +35,14 @@ from lamin_sa.artifact._state import (
 from lamin_sa.artifact.versions import mark_latest
 from lamin_sa.db import session as dbs
 from lamin_sa.errors import SaveError
-from lamin_sa.storage import Staged, StorageRoot, add_to_cache, delete, stage
+from lamin_sa.storage import (
+    Staged,
+    StorageRoot,
+    add_to_cache,
+    delete,
+    stage,
+    validate_key,
+)
 
 logger = logging.getLogger("lamin_sa")
 
@@ -44,16 +51,29 @@ def _describe(a: Any) -> str:
     return f"{a.uid} ({a.key or a.description or a.suffix})"
 
 
-def _target(artifact: Any) -> tuple[Any, StorageRoot, str, tuple[str, str] | None]:
-    """Source, root, key and known hash of an upload, read in the main thread."""
+Target = tuple[Any, StorageRoot, str, tuple[str, str] | None, Any]
+
+
+def _target(artifact: Any) -> Target:
+    """Source, root, key, known hash and prestaged copy; read in the main thread."""
     source = private(artifact, "_lamin_source")
     known = private(artifact, "_lamin_source_hash")  # hashed by the constructor
-    return (source, storage_root(artifact.storage), storage_key(artifact), known)
+    prestaged = private(artifact, "_lamin_prestaged")
+    set_private(artifact, "_lamin_prestaged", None)  # used once, even on failure
+    root, key = storage_root(artifact.storage), storage_key(artifact)
+    return (source, root, key, known, prestaged)
 
 
-def _stage_one(target: tuple[Any, StorageRoot, str, tuple[str, str] | None]) -> Staged:
+def _stage_one(target: Target) -> Staged:
     """Copy a local source under a temporary key of its storage (any thread)."""
-    source, root, key, known = target
+    source, root, key, known, prestaged = target
+    if prestaged is not None:
+        staged = prestaged.result()  # a failed copy raises: nothing was stored
+        if known is not None and staged.root.root == root.root:
+            staged.final_key = validate_key(key, allow_internal=True)
+            staged.hash, staged.hash_type = known
+            return staged
+        staged.abort()
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     return stage(source, root, key, known_hash=known)
