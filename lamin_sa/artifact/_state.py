@@ -143,3 +143,23 @@ def materialize_source(artifact: Any) -> Path | None:
         set_private(artifact, "_lamin_source", path)
         return path
     return source
+
+
+# Constructors prepare in ``__new__`` (which may return a stored record) and apply
+# in ``__init__``; the plan travels in the instance dict under this key.
+INIT_PLAN = "_lamin_init"
+
+
+def planned_instance(cls: type, prepared: Any, kwargs: dict[str, Any]) -> Any:
+    """A new instance carrying ``prepared`` fields, or the stored record returned."""
+    if isinstance(prepared, dict):
+        obj = object.__new__(cls)
+        obj.__dict__[INIT_PLAN] = ("new", prepared)
+        return obj
+    prepared.__dict__[INIT_PLAN] = ("existing", kwargs)
+    return prepared
+
+
+def take_plan(record: Any) -> tuple[str, Any] | None:
+    """The plan ``planned_instance`` left on ``record`` (removed from it)."""
+    return record.__dict__.pop(INIT_PLAN, None)

@@ -15,7 +15,13 @@ from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
-from lamin_sa.artifact._state import private, read, set_private
+from lamin_sa.artifact._state import (
+    planned_instance,
+    private,
+    read,
+    set_private,
+    take_plan,
+)
 from lamin_sa.artifact.versions import check_version, mark_latest, new_version_fields
 from lamin_sa.db import session as dbs
 from lamin_sa.db.uid import base62
@@ -24,7 +30,6 @@ from lamin_sa.storage import hash_set
 
 logger = logging.getLogger("lamin_sa")
 
-_INIT = "_lamin_init"
 _ALLOWED = (
     "artifacts",
     "name",
@@ -55,19 +60,14 @@ def new_collection(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     kwargs = dict(kwargs)
     artifacts = args[0] if args else kwargs.pop("artifacts")
     prepared = _prepare(cls, artifacts, **kwargs)
-    if isinstance(prepared, dict):
-        obj = object.__new__(cls)
-        obj.__dict__[_INIT] = ("new", prepared)
-        return obj
-    prepared.__dict__[_INIT] = ("existing", kwargs)
-    return prepared
+    return planned_instance(cls, prepared, kwargs)
 
 
 def init_collection(
     record: Any, args: tuple[Any, ...], kwargs: dict[str, Any], base_init: Any
 ) -> None:
     """``Collection.__init__``: apply what ``new_collection`` prepared."""
-    plan = record.__dict__.pop(_INIT, None)
+    plan = take_plan(record)
     if plan is None:
         base_init(*args, **kwargs)
         return

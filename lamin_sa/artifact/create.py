@@ -32,9 +32,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lamin_sa.artifact._state import (
     all_storages,
     default_storage,
+    planned_instance,
     read,
     set_private,
     storage_root,
+    take_plan,
 )
 from lamin_sa.artifact.versions import check_version, new_version_fields
 from lamin_sa.db import session as dbs
@@ -52,7 +54,6 @@ from lamin_sa.storage import (
 
 logger = logging.getLogger("lamin_sa")
 
-_INIT = "_lamin_init"
 _ALLOWED = (
     "data",
     "key",
@@ -245,19 +246,14 @@ def new_artifact(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> An
         )
     data = args[0] if args else kwargs.pop("data")
     prepared = prepare(cls, data, **kwargs)
-    if isinstance(prepared, dict):
-        obj = object.__new__(cls)
-        obj.__dict__[_INIT] = ("new", prepared)
-        return obj
-    prepared.__dict__[_INIT] = ("existing", kwargs)
-    return prepared
+    return planned_instance(cls, prepared, kwargs)
 
 
 def init_artifact(
     record: Any, args: tuple[Any, ...], kwargs: dict[str, Any], base_init: Any
 ) -> None:
     """``Artifact.__init__``: apply what ``new_artifact`` prepared."""
-    plan = record.__dict__.pop(_INIT, None)
+    plan = take_plan(record)
     if plan is None:
         base_init(*args, **kwargs)
         return
@@ -549,12 +545,7 @@ def _construct(cls: type, data: Any, accessor: str, kwargs: dict[str, Any]) -> A
             f"format can be passed, you passed: {extra}"
         )
     prepared = prepare(cls, data, accessor=accessor, **kwargs)
-    if not isinstance(prepared, dict):
-        prepared.__dict__[_INIT] = ("existing", kwargs)
-        prepared.__init__()
-        return prepared
-    obj = object.__new__(cls)
-    obj.__dict__[_INIT] = ("new", prepared)
+    obj = planned_instance(cls, prepared, kwargs)
     obj.__init__()
     return obj
 

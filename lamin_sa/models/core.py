@@ -26,6 +26,7 @@ from lamin_sa.models.mixins import (
     CanValidate,
     CreatedAt,
     CreatedBy,
+    IsData,
     IsVersioned,
     TracksRun,
     TracksUpdates,
@@ -572,7 +573,7 @@ class FeatureSet(CanValidate, TracksRun, Record):
         )
 
 
-class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
+class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     """A dataset or model stored as a file or folder."""
 
     __tablename__ = "core_artifact"
@@ -649,22 +650,6 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
     meta_of: Mapped[list[Collection]] = relationship(
         foreign_keys="Collection.artifact_id", back_populates="artifact", **MANY
     )
-
-    # ---- annotation (lamin_sa.curate.managers) -------------------------------
-
-    @property
-    def labels(self) -> Any:
-        """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
-        from lamin_sa.curate.managers import LabelManager
-
-        return LabelManager(self)
-
-    @property
-    def features(self) -> Any:
-        """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
-        from lamin_sa.curate.managers import FeatureManager
-
-        return FeatureManager(self)
 
     # ---- behaviour (lamin_sa.artifact) ----------------------------------------
 
@@ -763,19 +748,6 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
         self._link_run_input(is_run_input)
         return handle
 
-    @property
-    def lineage(self) -> Any:
-        """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
-        from lamin_sa.lineage.sql import LineageAccessor
-
-        return LineageAccessor(self)
-
-    def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
-        """Draw the runs and data upstream and downstream of this artifact."""
-        from lamin_sa.lineage.graph import view_lineage
-
-        return view_lineage(self, filename=filename, **kwargs)
-
     def replace(self, data: Any, run: Any = None, format: str | None = None) -> None:
         """Replace the data (swapped on the next ``save()``; uid and key stay)."""
         from lamin_sa.artifact.access import replace
@@ -797,7 +769,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, Record):
         restore(self)
 
 
-class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
+class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     """An ordered, versioned collection of artifacts."""
 
     __tablename__ = "core_collection"
@@ -851,22 +823,6 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
     feature_sets: Mapped[list[FeatureSet]] = relationship(
         secondary="core_collection_featureset", **VIEW
     )
-
-    # ---- annotation (lamin_sa.curate.managers) -------------------------------
-
-    @property
-    def labels(self) -> Any:
-        """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
-        from lamin_sa.curate.managers import LabelManager
-
-        return LabelManager(self)
-
-    @property
-    def features(self) -> Any:
-        """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
-        from lamin_sa.curate.managers import FeatureManager
-
-        return FeatureManager(self)
 
     # ---- behaviour (lamin_sa.artifact.collection) -----------------------------
 
@@ -922,19 +878,6 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, Record):
         paths = cache_collection(self)
         self._link_run_input(is_run_input)
         return paths
-
-    @property
-    def lineage(self) -> Any:
-        """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
-        from lamin_sa.lineage.sql import LineageAccessor
-
-        return LineageAccessor(self)
-
-    def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
-        """Draw the runs and data upstream and downstream of this collection."""
-        from lamin_sa.lineage.graph import view_lineage
-
-        return view_lineage(self, filename=filename, **kwargs)
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:

@@ -277,3 +277,40 @@ class CanValidate:
         from lamin_sa.curate.validate import set_abbr
 
         set_abbr(self, value, save=save)
+
+
+class IsData:
+    """Artifact and Collection: labels, features and lineage (LaminDB's ``Data``)."""
+
+    @property
+    def labels(self) -> Any:
+        """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
+        from lamin_sa.curate.managers import LabelManager
+
+        return LabelManager(self)
+
+    @property
+    def features(self) -> Any:
+        """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
+        from lamin_sa.curate.managers import FeatureManager
+
+        return FeatureManager(self)
+
+    @property
+    def lineage(self) -> Any:
+        """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
+        from lamin_sa.lineage.sql import LineageAccessor
+
+        return LineageAccessor(self)
+
+    def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
+        """Draw the runs and data upstream and downstream of this record."""
+        from lamin_sa.lineage.graph import view_lineage
+
+        return view_lineage(self, filename=filename, **kwargs)
+
+    def _link_run_input(self, is_run_input: bool | None) -> None:
+        """Record this artifact or collection as an input of the current run."""
+        from lamin_sa.lineage.inputs import link_run_inputs
+
+        link_run_inputs([self], is_run_input=is_run_input)

@@ -131,12 +131,6 @@ class Record(Base):
 
         delete_records([self])
 
-    def _link_run_input(self, is_run_input: bool | None) -> None:
-        """Record this (artifact or collection) as an input of the current run."""
-        from lamin_sa.lineage.inputs import link_run_inputs
-
-        link_run_inputs([self], is_run_input=is_run_input)
-
     # ---- queries (class level) ------------------------------------------------
 
     @classmethod
