@@ -14,22 +14,16 @@ import random
 import shutil
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks.common import median_time  # noqa: E402
 
 Record = Callable[[str, float, str, str, bool], None]
 
 
 def _median_ms(fn: Callable[[], object], repeat: int = 15, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+    return median_time(fn, repeat=repeat, warmup=warmup) * 1000
 
 
 def _values(names: list[str], n: int, rng: random.Random) -> list[str]:

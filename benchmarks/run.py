@@ -14,11 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS: list[dict[str, object]] = []
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import median_time  # noqa: E402
 
 
 def record(name: str, value: float, unit: str, target: str, ok: bool) -> None:
@@ -31,17 +33,6 @@ def record(name: str, value: float, unit: str, target: str, ok: bool) -> None:
             "ok": ok,
         }
     )
-
-
-def median_time(fn: Callable[[], object], repeat: int = 50, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_import() -> None:

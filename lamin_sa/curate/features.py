@@ -417,20 +417,9 @@ def _insert_links(
 
 def _become_stored(session: Any, record: Any, row: Any) -> None:
     """Turn a new feature set into the stored one with the same hash."""
-    from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy.orm import make_transient_to_detached
+    from lamin_sa.models.save import adopt_stored
 
-    mapper = sa_inspect(type(record))
-    identity = mapper.identity_key_from_primary_key(
-        [row[c.key] for c in mapper.primary_key]
-    )
-    existing = session.identity_map.get(identity)
-    if existing is not None:
-        session.expunge(existing)
-    for attr in mapper.column_attrs:
-        setattr(record, attr.key, row[attr.columns[0].key])
-    make_transient_to_detached(record)
-    session.add(record)
+    adopt_stored(session, record, row)
     logger.info("returning existing FeatureSet with same hash %r", record.hash)
 
 

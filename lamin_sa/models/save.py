@@ -102,13 +102,12 @@ def _describe_key(fields: tuple[str, ...], key: tuple[Any, ...]) -> str:
     return ", ".join(f"{f}={v!r}" for f, v in zip(fields, key, strict=True))
 
 
-def _become_stored(
-    session: Any,
-    record: Any,
-    row: Any,
-    fields: tuple[str, ...],
-    key: tuple[Any, ...],
-) -> None:
+def adopt_stored(session: Any, record: Any, row: Any) -> None:
+    """Make the new ``record`` the stored record ``row`` (its columns and identity).
+
+    A record already loaded with that identity leaves the session: ``record`` takes
+    its place, so callers keep using the object they constructed.
+    """
     mapper = sa_inspect(type(record))
     identity = mapper.identity_key_from_primary_key(
         [row[c.key] for c in mapper.primary_key]
@@ -120,6 +119,16 @@ def _become_stored(
         setattr(record, attr.key, row[attr.columns[0].key])
     make_transient_to_detached(record)
     session.add(record)
+
+
+def _become_stored(
+    session: Any,
+    record: Any,
+    row: Any,
+    fields: tuple[str, ...],
+    key: tuple[Any, ...],
+) -> None:
+    adopt_stored(session, record, row)
     logger.warning(
         "returning existing %s record with same %s",
         type(record).__name__,
