@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from lamin_sa.errors import StorageError
+from lamin_sa.progress import progress_bar
 from lamin_sa.storage.hashing import (
     CHUNK_SIZE,
     FIRST_LAST_SIZE,
@@ -550,6 +551,9 @@ def stage(
     final_key = validate_key(final_key, allow_internal=True)
     if _is_dir_source(local_src):
         return stage_dir(local_src, root, final_key, progress=progress)  # type: ignore[arg-type]
+    if progress is None and not hasattr(local_src, "read"):
+        size_hint = os.path.getsize(local_src)  # type: ignore[arg-type]
+        progress = progress_bar(size_hint, f"copying {Path(local_src).name}")  # type: ignore[arg-type]
     tmp_key = _tmp_key(final_key)
     if known_hash is not None and root.is_local and not hasattr(local_src, "read"):
         size_ = _copy_local(local_src, root, tmp_key, progress)  # type: ignore[arg-type]
@@ -621,6 +625,8 @@ def stage_dir(
         )
     tmp_key = _tmp_key(final_key)
     sizes = {f: f.stat().st_size for f in files}
+    if progress is None:
+        progress = progress_bar(sum(sizes.values()), f"copying {base.name}/")
     total, done, hashes = sum(sizes.values()), 0, []
     staged = Staged(root, tmp_key, final_key, "", "md5-d", 0, len(files), True)
     try:

@@ -1,0 +1,49 @@
+"""Progress bars for long work (large copies and uploads, big folders).
+
+Bars go to stderr through tqdm, only for work above a size or file count, and not
+when ``ln.settings.verbosity`` is ``"error"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+ProgressCallback = Callable[[int, "int | None"], None]
+
+MIN_BYTES = 64 * 2**20
+MIN_FILES = 500
+
+
+def progress_bar(
+    total: int | None, desc: str, *, unit: str = "B"
+) -> ProgressCallback | None:
+    """A ``progress(done, total)`` callback drawing a bar, or None for small work.
+
+    Args:
+        total: Bytes (``unit="B"``) or items to process; None if unknown.
+        desc: What is being done, e.g. ``"uploading data.h5ad"``.
+        unit: ``"B"`` for bytes (scaled to KB/MB/GB), else an item name.
+    """
+    threshold = MIN_BYTES if unit == "B" else MIN_FILES
+    if total is None or total < threshold:
+        return None
+    if not logging.getLogger("lamin_sa").isEnabledFor(logging.WARNING):
+        return None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=unit == "B",
+        unit_divisor=1024 if unit == "B" else 1000,
+        leave=False,
+    )
+
+    def update(done: int, _total: int | None = None) -> None:
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update

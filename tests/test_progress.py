@@ -1,0 +1,46 @@
+"""Long copies draw a progress bar on stderr; small ones and verbosity=error don't."""
+
+from __future__ import annotations
+
+import logging
+
+from lamin_sa import progress
+from lamin_sa.storage import stage
+
+
+def _copy(tmp_path, name: str) -> None:
+    src = tmp_path / name
+    src.write_bytes(b"x" * 4096)
+    staged = stage(src, tmp_path / "root", f"data/{name}")
+    staged.commit()
+    assert (tmp_path / "root" / "data" / name).read_bytes() == b"x" * 4096
+
+
+def test_bar_for_long_copies_only(tmp_path, capsys, monkeypatch):
+    _copy(tmp_path, "small.bin")
+    assert "copying" not in capsys.readouterr().err
+    monkeypatch.setattr(progress, "MIN_BYTES", 1024)
+    _copy(tmp_path, "large.bin")
+    assert "copying large.bin" in capsys.readouterr().err
+
+
+def test_no_bar_when_verbosity_is_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_BYTES", 1024)
+    log = logging.getLogger("lamin_sa")
+    before = log.level
+    log.setLevel(logging.ERROR)  # ln.settings.verbosity = "error"
+    try:
+        _copy(tmp_path, "quiet.bin")
+    finally:
+        log.setLevel(before)
+    assert "copying" not in capsys.readouterr().err
+
+
+def test_folder_bar(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "MIN_BYTES", 10)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"{i}.txt").write_text("data" * 10)
+    stage(folder, tmp_path / "root", "images").commit()
+    assert "copying images/" in capsys.readouterr().err
