@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import sys
 import types
 from dataclasses import asdict, dataclass, field
@@ -62,7 +63,8 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # a temp name per process and call: concurrent writers never share one
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(json.dumps(data, indent=2))
     os.replace(tmp, path)
 

@@ -108,3 +108,59 @@ def test_collection_trash(inst_local: Inst) -> None:
     assert ln.Collection.filter(visibility=None).count() == 0
     assert ln.Artifact.filter().count() == 2  # artifacts stay
     a[0].delete(permanent=True)  # no longer protected by the link
+
+
+def _annotated(df: pd.DataFrame, description: str, features: list) -> ln.Artifact:
+    artifact = ln.Artifact.from_df(df, description=description).save()
+    artifact.features.add_feature_set(ln.FeatureSet(features), slot="columns")
+    return artifact
+
+
+def test_collection_feature_sets_union_per_slot(inst_local: Inst) -> None:
+    x, y, z = (ln.Feature(name=n, dtype="int").save() for n in ("x", "y", "z"))
+    a1 = _annotated(pd.DataFrame({"x": [1], "y": [2]}), "fs1", [x, y])
+    a2 = _annotated(pd.DataFrame({"y": [3], "z": [4]}), "fs2", [y, z])
+    c1 = ln.Collection([a1, a2], name="annotated").save()
+    assert c1.features.slots() == ["columns"]
+    assert sorted(c1.features["columns"].list("name")) == ["x", "y", "z"]
+    union = c1.features.feature_set_by_slot["columns"]
+    assert union.registry == "Feature" and union.n == 3
+    a3 = ln.Artifact.from_df(pd.DataFrame({"w": [5]}), description="fs3").save()
+    c2 = ln.Collection([a1, a2, a3], revises=c1).save()  # same union of features
+    assert c2.id != c1.id
+    assert c2.features.feature_set_by_slot["columns"].id == union.id
+    assert ln.FeatureSet.filter(registry="Feature").count() == 3  # 2 + the union
+    fresh = ln.Collection.get(c2.uid)
+    assert sorted(fresh.features["columns"].list("name")) == ["x", "y", "z"]
+
+
+def test_collection_feature_sets_single_and_meta(inst_local: Inst) -> None:
+    x = ln.Feature(name="x", dtype="int").save()
+    a1 = _annotated(pd.DataFrame({"x": [1]}), "one", [x])
+    (plain,) = _arts(1, "plain")
+    c = ln.Collection([a1, plain], name="single set").save()
+    assert c.features.feature_set_by_slot["columns"].id == (
+        a1.features.feature_set_by_slot["columns"].id
+    )
+    (other,) = _arts(1, "other")
+    meta = _annotated(pd.DataFrame({"x": [9]}), "meta", [x])
+    with_meta = ln.Collection([other], name="with meta", meta=meta).save()
+    assert with_meta.features["columns"].list("name") == ["x"]
+
+
+def test_collection_no_run_warning(inst_local: Inst, caplog) -> None:
+    from lamin_sa.artifact.create import NO_RUN_WARNING
+
+    (a,) = _arts(1, "w")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="lamin_sa"):
+        ln.Collection([a], name="no run")
+    assert [r.getMessage() for r in caplog.records].count(NO_RUN_WARNING) == 1
+    ln.settings.silence_file_run_transform_warning = True
+    try:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="lamin_sa"):
+            ln.Collection([a], name="silenced", description="d")
+        assert NO_RUN_WARNING not in [r.getMessage() for r in caplog.records]
+    finally:
+        ln.settings.silence_file_run_transform_warning = False

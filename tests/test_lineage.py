@@ -457,3 +457,93 @@ def test_dot_text_escapes_labels_and_rejects_unknown_formats(tmp_path: Path) -> 
     assert graph.render(g, tmp_path / "g.dot").read_text() == text
     with pytest.raises(ValueError, match="use one of svg, png, pdf, dot"):
         graph.render(g, tmp_path / "g.gif")
+
+
+def _managed_path(artifact: ln.Artifact) -> Path:
+    from lamin_sa.artifact._state import storage_key
+
+    return Path(artifact.storage.root) / storage_key(artifact)
+
+
+def test_transform_delete_removes_hidden_artifacts_and_runs(work: Path) -> None:
+    script = _script(work, "to_delete.py")
+    ln.track(path=script)
+    ln.finish()
+    transform = tracking.run_context.transform
+    run = tracking.run_context.run
+    source = ln.Artifact.filter(id=transform.source_code_id, visibility=0).one()
+    env = ln.Artifact.filter(id=ln.Run.get(run.uid).environment_id, visibility=0).one()
+    files = [_managed_path(source), _managed_path(env)]
+    assert all(f.exists() for f in files)
+    tracking._tracked = None
+    transform.delete()
+    assert ln.Transform.filter(uid=transform.uid).count() == 0
+    assert ln.Run.filter(transform_id=transform.id).count() == 0
+    assert ln.Artifact.filter(visibility=None).count() == 0
+    assert not any(f.exists() for f in files)
+
+
+def test_transform_delete_refuses_while_outputs_exist(work: Path) -> None:
+    script = _script(work, "with_output.py")
+    ln.track(path=script)
+    output = ln.Artifact(_file(work, "out.txt", "out"), description="out").save()
+    ln.finish()
+    transform = tracking.run_context.transform
+    tracking._tracked = None
+    with pytest.raises(ln.errors.IntegrityError, match=output.uid) as info:
+        transform.delete()
+    assert "Delete those first" in str(info.value)
+    assert ln.Transform.filter(uid=transform.uid).count() == 1
+    assert ln.Run.filter(transform_id=transform.id).count() == 1
+    assert ln.Artifact.filter(visibility=None).count() == 3  # output, source, env
+    assert ln.Transform.get(transform.uid).source_code_id is not None
+    output.delete(permanent=True)
+    transform.delete()
+    assert ln.Artifact.filter(visibility=None).count() == 0
+
+
+def test_no_run_warning_for_artifacts(work: Path, caplog) -> None:
+    from lamin_sa.artifact.create import NO_RUN_WARNING
+
+    def warnings() -> list[str]:
+        return [
+            r.getMessage() for r in caplog.records if r.getMessage() == NO_RUN_WARNING
+        ]
+
+    caplog.set_level(logging.WARNING, logger="lamin_sa")
+    ln.Artifact(_file(work, "a.txt", "a"), description="a")
+    assert len(warnings()) == 1
+    caplog.clear()
+    settings.silence_file_run_transform_warning = True
+    try:
+        ln.Artifact(_file(work, "b.txt", "b"), description="b")
+        assert warnings() == []
+    finally:
+        settings.silence_file_run_transform_warning = False
+    ln.track(path=_script(work, "warns.py"))
+    ln.Artifact(_file(work, "c.txt", "c"), description="c").save()
+    ln.finish()  # its hidden source and environment artifacts do not warn
+    assert warnings() == []
+    tracking._tracked = None
+    path = _script(work, "saved_later.py", "print('saved later')\n")
+    ln.track(path=path)
+    tracking._tracked = None
+    caplog.clear()
+    n_hidden = ln.Artifact.filter(visibility=0).count()
+    tracking.save_source(path)  # hidden artifacts without a tracked run
+    assert ln.Artifact.filter(visibility=0).count() > n_hidden
+    assert warnings() == []
+
+
+def test_no_run_warning_once_for_a_folder(work: Path, caplog) -> None:
+    from lamin_sa.artifact.create import NO_RUN_WARNING
+
+    folder = work / "folder"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(name)
+    caplog.set_level(logging.WARNING, logger="lamin_sa")
+    artifacts = ln.Artifact.from_dir(folder)
+    assert len(artifacts) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count(NO_RUN_WARNING) == 1

@@ -22,6 +22,7 @@ from lamin_sa.artifact._state import (
     set_private,
     take_plan,
 )
+from lamin_sa.artifact.create import warn_no_run
 from lamin_sa.artifact.versions import check_version, mark_latest, new_version_fields
 from lamin_sa.db import session as dbs
 from lamin_sa.db.uid import base62
@@ -164,6 +165,8 @@ def _prepare(
             return existing
     if run is None:
         run = dbs.current().run
+    if run is None:
+        warn_no_run(visibility)
     fields: dict[str, Any] = {
         "uid": uid,
         "name": name,
@@ -189,10 +192,11 @@ def save_collection(collection: Any, transfer_labels: bool = False) -> Any:
     With ``transfer_labels``, the labels of every member artifact are then
     linked to the collection under the same features (``labels.add_from``).
     """
-    from lamin_sa.models.core import CollectionArtifact
+    from lamin_sa.models.core import CollectionArtifact, CollectionFeatureSet
 
     members = private(collection, "_lamin_members")
     is_new = sa_inspect(collection).transient
+    feature_sets = _union_feature_sets(members, collection.artifact) if members else {}
     with dbs.write_transaction() as session:
         pending = private(collection, "_lamin_update_version_of")
         if pending is not None:
@@ -228,14 +232,113 @@ def save_collection(collection: Any, transfer_labels: bool = False) -> Any:
                 session.execute(
                     insert(CollectionArtifact), [r | defaults for r in rows]
                 )
+        if feature_sets:
+            _link_feature_sets(session, collection, feature_sets, CollectionFeatureSet)
         session.flush()
     set_private(collection, "_lamin_members", None)
     set_private(collection, "_lamin_update_version_of", None)
-    session.expire(collection, ["artifacts", "artifact_links"])
+    session.expire(
+        collection, ["artifacts", "artifact_links", "feature_sets", "feature_set_links"]
+    )
     if transfer_labels:
         for artifact in ordered_artifacts(collection):
             collection.labels.add_from(artifact)
     return collection
+
+
+def _member_feature_sets(artifact_ids: list[int]) -> list[tuple[str | None, Any]]:
+    """``(slot, FeatureSet)`` of the artifacts' links, in member then link order."""
+    from lamin_sa.models.core import ArtifactFeatureSet, FeatureSet
+
+    if not artifact_ids:
+        return []
+    position = {a_id: i for i, a_id in enumerate(artifact_ids)}
+    rows = read(
+        lambda s: s.execute(
+            select(ArtifactFeatureSet.artifact_id, ArtifactFeatureSet.slot, FeatureSet)
+            .join(FeatureSet, FeatureSet.id == ArtifactFeatureSet.featureset_id)
+            .where(ArtifactFeatureSet.artifact_id.in_(artifact_ids))
+            .order_by(ArtifactFeatureSet.id)
+        ).all()
+    )
+    rows = sorted(rows, key=lambda r: position[r[0]])  # stable: link order kept
+    return [(slot, feature_set) for _, slot, feature_set in rows]
+
+
+def _union_feature_sets(artifacts: list[Any], meta: Any = None) -> dict[Any, Any]:
+    """Slot → saved FeatureSet: per slot, the union of the members' feature sets.
+
+    Constructing ``FeatureSet(union)`` gives the stored set when one with the
+    same members exists (dedup by hash), so identical collections share their
+    sets. A slot whose member sets belong to different registries is skipped.
+    When the members have no feature sets, those of the ``meta`` artifact are
+    used as they are.
+    """
+    from lamin_sa.models.core import FeatureSet
+
+    by_slot: dict[Any, list[Any]] = {}
+    for slot, feature_set in _member_feature_sets([a.id for a in artifacts]):
+        sets = by_slot.setdefault(slot, [])
+        if all(fs.id != feature_set.id for fs in sets):
+            sets.append(feature_set)
+    if not by_slot:
+        if meta is None or meta.id is None:
+            return {}
+        return dict(_member_feature_sets([meta.id]))
+    out: dict[Any, Any] = {}
+    for slot, sets in by_slot.items():
+        registries = {fs.registry for fs in sets}
+        if len(registries) > 1:
+            logger.info(
+                "not linking a feature set for slot %r: the artifacts' sets belong "
+                "to different registries %s",
+                slot,
+                sorted(registries),
+            )
+            continue
+        if len(sets) == 1:
+            out[slot] = sets[0]
+            continue
+        union: dict[int, Any] = {}
+        for fs in sets:
+            for member in fs.members:
+                union.setdefault(member.id, member)
+        dtypes = {fs.dtype for fs in sets}
+        dtype = dtypes.pop() if len(dtypes) == 1 else None
+        feature_set = FeatureSet(list(union.values()), dtype=dtype)
+        if feature_set.id is None:
+            feature_set.save()
+        out[slot] = feature_set
+    return out
+
+
+def _link_feature_sets(
+    session: Any, collection: Any, feature_sets: dict[Any, Any], link: type
+) -> None:
+    """Insert the missing CollectionFeatureSet rows (one per slot)."""
+    linked = set(
+        session.scalars(
+            select(link.featureset_id).where(  # type: ignore[attr-defined]
+                link.collection_id == collection.id  # type: ignore[attr-defined]
+            )
+        )
+    )
+    rows = []
+    for slot, feature_set in feature_sets.items():
+        if feature_set.id in linked:
+            continue
+        linked.add(feature_set.id)
+        rows.append(
+            {
+                "collection_id": collection.id,
+                "featureset_id": feature_set.id,
+                "slot": slot,
+                "created_by_id": dbs.current().user_id,
+                "run_id": dbs.current().run_id,
+            }
+        )
+    if rows:
+        session.execute(insert(link), rows)
 
 
 def ordered_artifacts(collection: Any) -> list[Any]:

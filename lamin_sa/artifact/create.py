@@ -22,7 +22,10 @@ import io
 import logging
 import os
 import weakref
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -424,6 +427,8 @@ def prepare(
     if key is None and description is None and run is None:
         _cleanup(private)
         raise ValueError("Pass one of key, run or description as a parameter")
+    if run is None:
+        warn_no_run(visibility)
     if not skip_check_exists:
         try:
             existing = check_existing(cls, hash_, what)
@@ -461,6 +466,47 @@ def prepare(
         if getattr(run, "transform_id", None) is not None:
             fields["transform_id"] = run.transform_id
     return {"fields": fields, "private": private}
+
+
+NO_RUN_WARNING = "no run & transform got linked, call `ln.track()` and re-run"
+_NO_RUN_WARNING_OFF: ContextVar[bool] = ContextVar(
+    "lamin_no_run_warning_off", default=False
+)
+
+
+@contextmanager
+def no_run_warning_suppressed() -> Iterator[None]:
+    """Inside the block, records made without a run log no warning.
+
+    For code that clears the run on purpose (internal artifacts of a run).
+    """
+    token = _NO_RUN_WARNING_OFF.set(True)
+    try:
+        yield
+    finally:
+        _NO_RUN_WARNING_OFF.reset(token)
+
+
+def warn_no_run(visibility: int = 1) -> None:
+    """Warn that a new artifact or collection gets no run (reference §6).
+
+    Silenced by ``settings.silence_file_run_transform_warning``. Not logged for
+    hidden records (``visibility=0``: the source code, environment and report
+    artifacts that ``ln.finish()`` and ``save_source`` make after clearing the
+    run on purpose), while ``ln.track()`` is active in this context, or inside
+    :func:`no_run_warning_suppressed`.
+
+    Args:
+        visibility: The visibility of the new record.
+    """
+    from lamin_sa.lineage.track import run_context
+    from lamin_sa.settings import settings
+
+    if settings.silence_file_run_transform_warning or _NO_RUN_WARNING_OFF.get():
+        return
+    if visibility == 0 or run_context.run is not None:
+        return
+    logger.warning(NO_RUN_WARNING)
 
 
 # Large local files are copied into the storage's temporary area while the
@@ -574,10 +620,14 @@ def from_dir(cls: type, path: Any, key: str | None = None, *, run: Any = None) -
         folder_key = validate_key(key) if key is not None else folder.name
     artifacts: list[Any] = []
     seen: dict[str, Path] = {}
+    ctx = dbs.current()
+    if run is None and ctx.run is None and ctx.run_id is None:
+        warn_no_run()  # once for the folder, not once per file
     for f in files:
         rel = f.relative_to(folder).as_posix()
         file_key = f"{folder_key}/{rel}"
-        artifact = cls(f, key=None if found is not None else file_key, run=run)
+        with no_run_warning_suppressed():
+            artifact = cls(f, key=None if found is not None else file_key, run=run)
         h = artifact.hash
         if h is not None and h in seen:
             logger.warning("dropping %s: same hash as %s", f, seen[h])
