@@ -133,7 +133,7 @@ class _Target:
 
 
 def _save_new(model: type, key: str, values: list[Any], kwargs: dict[str, Any]) -> list:
-    from lamin_sa.api import save
+    from lamin_sa.models.save import save_records as save
 
     records = [model(**{key: v}, **kwargs) for v in values]
     if records:
@@ -229,9 +229,9 @@ class DataFrameAnnotator:
         Args:
             **kwargs: More fields of the new records.
         """
-        from lamin_sa.api import save
         from lamin_sa.curate.validate import quote_list
         from lamin_sa.models.core import Feature
+        from lamin_sa.models.save import save_records as save
 
         missing = self._non_validated_columns()
         if not missing:
@@ -357,8 +357,8 @@ class DataFrameAnnotator:
         Args:
             key: A categorical column (or ``"all"``).
         """
-        from lamin_sa.api import save
         from lamin_sa.curate.validate import quote_list
+        from lamin_sa.models.save import save_records as save
 
         for k in self._keys(key):
             target = self._all_targets()[k]
