@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.db import session as dbs
 from lamin_sa.storage import INTERNAL_PREFIX, StorageRoot, parse_root
@@ -163,3 +164,22 @@ def planned_instance(cls: type, prepared: Any, kwargs: dict[str, Any]) -> Any:
 def take_plan(record: Any) -> tuple[str, Any] | None:
     """The plan ``planned_instance`` left on ``record`` (removed from it)."""
     return record.__dict__.pop(INIT_PLAN, None)
+
+
+def init_with_related(
+    record: Any, fields: dict[str, Any], related_keys: tuple[str, ...], base_init: Any
+) -> None:
+    """Run the model constructor, setting to-one records without backref events.
+
+    Assigning ``storage``/``run`` normally appends the new record to the stored
+    record's reverse collection, a pending change on a persistent record before
+    the new one is in the session; setting the FK and a committed value avoids it.
+    """
+    fields = dict(fields)
+    popped = {k: fields.pop(k, None) for k in related_keys}
+    related = {k: v for k, v in popped.items() if v is not None}
+    for name, value in related.items():
+        fields[f"{name}_id"] = value.id
+    base_init(**fields)
+    for name, value in related.items():
+        set_committed_value(record, name, value)

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.artifact._state import (
+    init_with_related,
     planned_instance,
     private,
     read,
@@ -82,18 +82,7 @@ def init_collection(
                 )
                 setattr(record, field, value)
         return
-    fields = dict(payload["fields"])
-    run = fields.pop("run", None)
-    if run is not None:
-        fields["run_id"] = run.id
-    meta = fields.pop("artifact", None)
-    if meta is not None:
-        fields["artifact_id"] = meta.id
-    base_init(**fields)
-    if run is not None:
-        set_committed_value(record, "run", run)
-    if meta is not None:
-        set_committed_value(record, "artifact", meta)
+    init_with_related(record, payload["fields"], ("run", "artifact"), base_init)
     set_private(record, "_lamin_members", payload["members"])
     set_private(record, "_lamin_update_version_of", payload["pending"])
 
@@ -343,21 +332,10 @@ def _link_feature_sets(
 
 def ordered_artifacts(collection: Any) -> list[Any]:
     """The member artifacts in insertion order (unsaved: the passed list)."""
-    from lamin_sa.models.core import Artifact, CollectionArtifact
-
     members = private(collection, "_lamin_members")
     if members is not None or collection.id is None:
         return list(members or [])
-    return list(
-        read(
-            lambda s: s.scalars(
-                select(Artifact)
-                .join(CollectionArtifact, CollectionArtifact.artifact_id == Artifact.id)
-                .where(CollectionArtifact.collection_id == collection.id)
-                .order_by(CollectionArtifact.id)
-            ).all()
-        )
-    )
+    return list(collection.artifacts.all())  # ordered by link insertion
 
 
 def cache_collection(collection: Any) -> list[Any]:

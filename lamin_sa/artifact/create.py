@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.artifact._state import (
     all_storages,
     default_storage,
+    init_with_related,
     planned_instance,
     read,
     set_private,
@@ -280,16 +280,8 @@ def init_artifact(
                 key,
             )
         return
-    fields, private = dict(payload["fields"]), payload["private"]
-    # Set to-one records without backref events: appending the new artifact to
-    # Storage.artifacts / Run.output_artifacts would make a pending change on
-    # those (persistent) records before the artifact is in the session.
-    related = {k: fields.pop(k) for k in ("storage", "run") if k in fields}
-    for name, value in related.items():
-        fields[f"{name}_id"] = value.id
-    base_init(**fields)
-    for name, value in related.items():
-        set_committed_value(record, name, value)
+    private = payload["private"]
+    init_with_related(record, payload["fields"], ("storage", "run"), base_init)
     for name, value in private.items():
         set_private(record, name, value)
     if private.get("_lamin_prestaged") is not None:

@@ -81,7 +81,7 @@ def _stage_one(target: Target) -> Staged:
 
 def _write_rows(session: Any, artifacts: list[Any]) -> None:
     """Inside the write transaction: insert new rows, update changed ones."""
-    from lamin_sa.models.save import _bulk_insert
+    from lamin_sa.models.save import bulk_insert
 
     new = [a for a in artifacts if sa_inspect(a).transient]
     versioned = []
@@ -105,7 +105,7 @@ def _write_rows(session: Any, artifacts: list[Any]) -> None:
     # existing family need is_latest cleared on their siblings
     if versioned:
         mark_latest(session, versioned)
-    session.add_all(_bulk_insert(session, new))
+    session.add_all(bulk_insert(session, new))
     session.flush()
 
 

@@ -214,7 +214,7 @@ def plan_external(host: Any, features: list[Any]) -> _ExternalPlan | None:
     the links inside the caller's transaction.
     """
     from lamin_sa.artifact._state import read
-    from lamin_sa.models.core import Feature, FeatureSet, featureset_feature
+    from lamin_sa.models.core import FeatureSet, featureset_feature
 
     by_id = {f.id: f for f in features}
     if not by_id:
@@ -245,18 +245,7 @@ def plan_external(host: Any, features: list[Any]) -> _ExternalPlan | None:
     missing = [f for i, f in by_id.items() if i not in present]
     if not missing:
         return None
-    members: list[Any] = []
-    if old is not None:
-        members = list(
-            read(
-                lambda s: s.scalars(
-                    select(Feature)
-                    .join(featureset_feature, ff.feature_id == Feature.id)
-                    .where(ff.featureset_id == old.id)
-                    .order_by(ff.id)
-                ).all()
-            )
-        )
+    members = list(old.features.all()) if old is not None else []
     new_set = FeatureSet([*members, *missing])
     if new_set.id is None:
         new_set.save()

@@ -634,7 +634,10 @@ class FeatureSet(CanValidate, TracksRun, Record):
     registry: Mapped[str] = mapped_column(String(120), index=True)
     hash: Mapped[str | None] = mapped_column(String(20), index=True)
     features: Mapped[list[Feature]] = relationship(
-        secondary=featureset_feature, back_populates="feature_sets", **MANY
+        secondary=featureset_feature,
+        back_populates="feature_sets",
+        order_by=featureset_feature.c.id,  # members in the order they were given
+        **MANY,
     )
     artifact_links: Mapped[list[ArtifactFeatureSet]] = relationship(
         back_populates="featureset", **MANY

@@ -139,7 +139,7 @@ def _become_stored(
 _BULK_MIN = 20
 
 
-def _bulk_insert(session: Any, records: list[Any]) -> list[Any]:
+def bulk_insert(session: Any, records: list[Any]) -> list[Any]:
     """Insert plain new records with one multi-row INSERT per registry.
 
     Records that set to-many collections or refer to unsaved records are returned
@@ -326,7 +326,7 @@ def save_records(records: Iterable[Any]) -> None:
         with write_transaction(ctx) as session:
             new = [r for r in records if instance_state(r).transient]
             fresh = _resolve_existing(session, new)
-            session.add_all(_bulk_insert(session, fresh))
+            session.add_all(bulk_insert(session, fresh))
             for r in records:
                 if instance_state(r).detached:
                     session.add(r)
