@@ -482,9 +482,12 @@ def _foreign_tables(connection: Connection) -> list[str]:
     if _db_heads(connection):
         return []
     names = set(inspect(connection).get_table_names())
-    if MODULE_TABLE in names:
-        return []  # made by metadata.create_all: see stamp()
-    return sorted(names & lamin_tables())
+    if not names or MODULE_TABLE in names:
+        return []  # empty, or made by metadata.create_all (see stamp())
+    import lamin_sa.models  # noqa: F401  (core's tables join the metadata)
+    from lamin_sa.db.base import metadata
+
+    return sorted(names & set(metadata.tables))
 
 
 def _refuse_foreign(connection: Connection) -> None:
