@@ -484,8 +484,10 @@ def _foreign_tables(connection: Connection) -> list[str]:
     names = set(inspect(connection).get_table_names())
     if not names or MODULE_TABLE in names:
         return []  # empty, or made by metadata.create_all (see stamp())
-    import lamin_sa.models  # noqa: F401  (core's tables join the metadata)
     from lamin_sa.db.base import metadata
+    from lamin_sa.modules import load_models
+
+    load_models(["core"])  # core's tables join the metadata
 
     return sorted(names & set(metadata.tables))
 
