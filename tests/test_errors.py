@@ -137,16 +137,84 @@ def _fill(folder: Path) -> Path:
     return filler
 
 
-def test_label_saves_on_a_full_disk(small_disk):
-    ln.init(storage=small_disk / "inst")
-    ln.ULabel(name="before").save()
-    filler = _fill(small_disk)
-    labels = [ln.ULabel(name=f"label {i} " + "x" * 200) for i in range(3000)]
+@pytest.fixture
+def pg_small_tablespace() -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL tablespace on a 3 MB tmpfs (root and a superuser only)."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL only: needs LAMIN_SA_TEST_PG_URL")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    import pwd
+
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(PG_URL).database}_small"
+    # outside pytest's 0700 temp dirs: the postgres user must reach it
+    mount = Path("/tmp") / name
+    mount.mkdir(exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", str(mount)],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    data = mount / "pg"
+    data.mkdir()
+    postgres = pwd.getpwnam("postgres")
+    os.chown(data, postgres.pw_uid, postgres.pw_gid)
+    engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE TABLESPACE {name} LOCATION '{data}'"))
+        yield name, mount
+    finally:
+        inst.close()
+        reset_postgres(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP TABLESPACE IF EXISTS {name}"))
+        engine.dispose()
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _bulk_save_fails_then_nothing_is_left() -> None:
+    # names within the column length (150): only the full disk may fail the save
+    labels = [ln.ULabel(name=f"label {i} " + "x" * 120) for i in range(3000)]
     with pytest.raises(DatabaseWriteError, match="free disk space") as err:
         ln.save(labels)
     assert isinstance(err.value, LaminSAError)
+    assert len(str(err.value).splitlines()) == 1
+
+
+def test_label_saves_on_a_full_disk_sqlite(small_disk):
+    ln.init(storage=small_disk / "inst")
+    ln.ULabel(name="before").save()
+    filler = _fill(small_disk)
+    _bulk_save_fails_then_nothing_is_left()
     filler.unlink()
     # all or nothing: the failed save left no label behind, the next one works
+    assert ln.ULabel.filter().list("name") == ["before"]
+    ln.ULabel(name="after").save()
+    assert ln.ULabel.filter().count() == 2
+
+
+def test_label_saves_on_a_full_disk_postgres(tmp_path, pg_small_tablespace):
+    tablespace, mount = pg_small_tablespace
+    reset_postgres(PG_URL)
+    ln.init(storage=tmp_path / "pgfull", db=PG_URL)
+    ln.ULabel(name="before").save()
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        # the label table and its indexes live on the small disk
+        conn.execute(text(f"ALTER TABLE core_ulabel SET TABLESPACE {tablespace}"))
+        indexes = conn.scalars(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'core_ulabel'")
+        ).all()
+        for index in indexes:
+            conn.execute(text(f'ALTER INDEX "{index}" SET TABLESPACE {tablespace}'))
+    engine.dispose()
+    filler = _fill(mount)
+    _bulk_save_fails_then_nothing_is_left()
+    filler.unlink()
     assert ln.ULabel.filter().list("name") == ["before"]
     ln.ULabel(name="after").save()
     assert ln.ULabel.filter().count() == 2
