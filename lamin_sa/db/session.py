@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from lamin_sa.errors import InstanceNotConnected
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+T = TypeVar("T")
 
 # Constructing a record with a to-one relation to a stored record (Run(transform=t))
 # puts it in t's reverse collection before it is saved; that is expected here.
@@ -166,6 +168,26 @@ def end_read(ctx: DBContext) -> None:
     """Close the read transaction of an autocommit context so later reads are fresh."""
     if ctx.autocommit and ctx.session.in_transaction():
         ctx.session.commit()
+
+
+def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
+    """Run ``fn(session)`` in the active context and end its read transaction.
+
+    The one helper for reads: a failed read of an autocommit context is rolled
+    back, so the session stays usable.
+
+    Example:
+        >>> n = read(lambda s: s.scalar(select(func.count(ULabel.id))))
+    """
+    ctx = ctx or current()
+    try:
+        result = fn(ctx.session)
+    except BaseException:
+        if ctx.autocommit and ctx.session.in_transaction():
+            ctx.session.rollback()
+        raise
+    end_read(ctx)
+    return result
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from lamin_sa.errors import FieldError, NotSavedError
 if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def format_value(value: Any) -> str:
@@ -101,9 +101,45 @@ class Record(Base):
     # ---- identity -------------------------------------------------------------
 
     @classmethod
+    def module_name(cls) -> str:
+        """The schema module owning the registry (by its table prefix), e.g. ``core``.
+
+        A table no registered module claims falls back to its name up to the
+        first ``_``.
+        """
+        cached = cls.__dict__.get("_lamin_module_name")
+        if cached is None:
+            from lamin_sa.modules import module_for_table
+
+            table = cls.__table__.name  # type: ignore[attr-defined]
+            module = module_for_table(table)
+            cached = module.name if module is not None else table.split("_", 1)[0]
+            cls._lamin_module_name = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def check_usable(cls) -> None:
+        """Raise unless the registry's module is mounted on the active instance.
+
+        Called before every query of the registry.
+
+        Raises:
+            ModuleNotMounted: the message names the command that mounts it.
+        """
+        if cls.module_name() != "core":
+            from lamin_sa.models.registry import require_mounted
+
+            require_mounted(cls)
+
+    @classmethod
     def registry_name(cls) -> str:
-        """`<module>.<Class>` (core: no prefix), as used in ``Feature.dtype``."""
-        module = cls.__table__.name.split("_", 1)[0]  # type: ignore[attr-defined]
+        """``<module>.<Class>`` (core: no prefix), as used in ``Feature.dtype``.
+
+        Example:
+            >>> bt.CellType.registry_name()
+            'bionty.CellType'
+        """
+        module = cls.module_name()
         return cls.__name__ if module == "core" else f"{module}.{cls.__name__}"
 
     @property
@@ -122,6 +158,7 @@ class Record(Base):
         """
         from lamin_sa.models.save import save_records
 
+        type(self).check_usable()
         save_records([self])
         return self
 
@@ -130,6 +167,21 @@ class Record(Base):
         from lamin_sa.models.save import delete_records
 
         delete_records([self])
+
+    @classmethod
+    def bulk_delete(cls, records: list[Any], **kwargs: Any) -> None:
+        """Delete records in one transaction (per record if ``delete`` is overridden).
+
+        Registries that override ``delete()`` (to trash first, remove files, ...)
+        get it called per record.
+        """
+        if cls.delete is not Record.delete:
+            for record in records:
+                record.delete(**kwargs)
+            return
+        from lamin_sa.models.save import delete_records
+
+        delete_records(records)
 
     # ---- queries (class level) ------------------------------------------------
 
@@ -199,7 +251,7 @@ class Record(Base):
 
     def describe(self) -> str:
         """The record, its provenance and labels as text (displays in notebooks)."""
-        from lamin_sa.models.describe import describe
+        from lamin_sa.curate import describe
 
         return describe(self)
 
@@ -263,14 +315,14 @@ class RelatedRecords:
 
     def add(self, *records: Any, **link_fields: Any) -> None:
         """Link records (saved ones) to the owner and store the links at once."""
-        from lamin_sa.models.links import add_related
+        from lamin_sa.models.related import add_related
 
         owner, key = self._owner_and_key()
         add_related(owner, key, _flatten(records), link_fields)
 
     def remove(self, *records: Any) -> None:
         """Unlink records from the owner and store that at once."""
-        from lamin_sa.models.links import remove_related
+        from lamin_sa.models.related import remove_related
 
         owner, key = self._owner_and_key()
         remove_related(owner, key, _flatten(records))
@@ -281,7 +333,7 @@ class RelatedRecords:
 
     def all(self) -> QuerySet:
         """The related records as a QuerySet."""
-        from lamin_sa.models.links import related_queryset
+        from lamin_sa.models.related import related_queryset
 
         owner, key = self._owner_and_key()
         return related_queryset(owner, key)
