@@ -110,12 +110,46 @@ def migrate() -> None:
 
 
 @migrate.command("upgrade")
-def migrate_upgrade() -> None:
-    """Upgrade every mounted module to the installed code's schema."""
+@click.option(
+    "--module", "modules", multiple=True, help="Also mount this module, e.g. bionty."
+)
+def migrate_upgrade(modules: tuple[str, ...]) -> None:
+    """Upgrade every mounted module to the installed code's schema.
+
+    Example: lamin-sa migrate upgrade --module bionty
+    """
     from lamin_sa.api import upgrade_instance
 
-    for module, state in _run(upgrade_instance).items():
+    for module, state in _run(upgrade_instance, list(modules)).items():
         click.echo(f"{module}: {state}")
+
+
+@migrate.command("downgrade")
+@click.option("--module", required=True, help="The module, e.g. bionty.")
+@click.option("--to", default="base", help="A revision, or base (unmount).")
+def migrate_downgrade(module: str, to: str) -> None:
+    """Downgrade one module of the instance; ``--to base`` unmounts it.
+
+    Example: lamin-sa migrate downgrade --module bionty
+    """
+    from lamin_sa.api import downgrade_instance
+
+    for name, state in _run(downgrade_instance, module, to).items():
+        click.echo(f"{name}: {state}")
+
+
+@migrate.command("revision")
+@click.option("--module", required=True, help="The module whose models changed.")
+@click.option("-m", "--message", required=True, help="The revision message.")
+def migrate_revision(module: str, message: str) -> None:
+    """Autogenerate a migration of one module into its own versions folder.
+
+    Example: lamin-sa migrate revision --module my_lab -m "add a column"
+    """
+    from lamin_sa.migrate import revision
+
+    path = _run(revision, module, message)
+    click.echo(f"wrote {path}" if path else "no changes")
 
 
 @migrate.command("status")

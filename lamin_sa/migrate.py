@@ -474,6 +474,50 @@ def _end_own(connection: Connection, owned: bool) -> None:
         connection.commit()
 
 
+#: key of the PostgreSQL advisory lock that serializes schema upgrades.
+_PG_LOCK_KEY = 0x1A3E_5A_01
+
+
+@contextlib.contextmanager
+def _schema_lock(connection: Connection) -> Iterator[None]:
+    """Serialize schema upgrades of one database across processes.
+
+    PostgreSQL: an advisory lock (session-level, or transaction-level inside the
+    caller's transaction). SQLite: an exclusive lock on a file next to the
+    database (Alembic's own transactions run on the connection meanwhile).
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        if connection.in_transaction():
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            yield
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})")
+            connection.commit()
+        return
+    database = connection.engine.url.database if dialect == "sqlite" else None
+    try:
+        import fcntl
+    except ImportError:  # no POSIX file locks: rely on SQLite's own locking
+        fcntl = None  # type: ignore[assignment]
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(f"{database}.lamin-migrate.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
     """Create or upgrade the schema of modules to the installed code's heads.
 
@@ -495,8 +539,15 @@ def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
         >>> with engine.connect() as conn:  # doctest: +SKIP
         ...     upgrade(conn, modules=["bionty"])
     """
+    with _schema_lock(connection):
+        _upgrade(connection, modules)
+
+
+def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
     from alembic import command
 
+    # the state is read after taking the lock: another process may have
+    # upgraded meanwhile
     with _transaction(connection) as owned:
         script = _script()
         targets = resolve([*_read_mounted(connection), *modules])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from lamin_sa.db.base import utcnow
 from lamin_sa.errors import InstanceNotConnected
-from lamin_sa.query.queryset import QuerySet
+from lamin_sa.models.record import RecordQuerySet
 
 if TYPE_CHECKING:
     from lamin_sa.models.run import Run
@@ -113,7 +113,7 @@ class IsVersioned:
         return type(self).filter(uid__startswith=self.stem_uid)  # type: ignore[attr-defined]
 
 
-class CurationQuerySet(QuerySet):
+class CurationQuerySet(RecordQuerySet):
     """A QuerySet of a validatable registry: validation and search on its rows.
 
     ``CanValidate`` registries name it as their ``_queryset_class``, so
@@ -157,24 +157,6 @@ class CurationQuerySet(QuerySet):
         from lamin_sa.curate.validate import from_values
 
         return from_values(self, values, field, **kwargs)
-
-    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
-        """Attribute access to these records by a field's values.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
-        """
-        from lamin_sa.curate.validate import lookup
-
-        return lookup(self, field, return_field)
-
-    def search(self, string: str, **kwargs: Any) -> QuerySet:
-        """These records ranked by how well they match ``string``.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
-        """
-        from lamin_sa.curate.search import search
-
-        return search(self, string, **kwargs)
 
 
 class CanValidate:

@@ -10,17 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, collections
 
 from lamin_sa.db.base import Base
-from lamin_sa.db.uid import base62
+from lamin_sa.db.uid import base62, hash_to_uid
 from lamin_sa.errors import FieldError, NotSavedError
-
-if TYPE_CHECKING:
-    from lamin_sa.query.queryset import QuerySet
+from lamin_sa.query.queryset import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +28,30 @@ def format_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S UTC")
     return repr(value)
+
+
+class RecordQuerySet(QuerySet):
+    """The QuerySet of a registry: the generic one plus ``lookup`` and ``search``."""
+
+    __slots__ = ()
+
+    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
+        """Attribute access to these records by a field's values.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
+        """
+        from lamin_sa.curate.validate import lookup
+
+        return lookup(self, field, return_field)
+
+    def search(self, string: str, **kwargs: Any) -> QuerySet:
+        """These records ranked by how well they match ``string``.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
+        """
+        from lamin_sa.curate.search import search
+
+        return search(self, string, **kwargs)
 
 
 class Record(Base):
@@ -54,6 +76,11 @@ class Record(Base):
     _required: ClassVar[tuple[str, ...]] = ()
     #: fields the constructor does not accept.
     _private_fields: ClassVar[frozenset[str]] = frozenset({"id"})
+    #: the QuerySet class of the registry (``Model.filter()`` returns one).
+    _queryset_class: ClassVar[type] = RecordQuerySet
+    #: fields whose first given value makes a deterministic uid (base62 of its
+    #: md5), e.g. ``("ontology_id", "name")``; empty: random uids.
+    uid_from_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -77,9 +104,16 @@ class Record(Base):
         if missing:
             raise TypeError(f"{cls.__name__}: {missing} are required.")
         if cls._len_uid and kwargs.get("uid") is None:
-            kwargs["uid"] = base62(cls._len_uid)
-            # a fresh random uid cannot be stored already: skip that dedup check
-            self.__dict__["_lamin_auto_uid"] = True
+            seed = next(
+                (kwargs[f] for f in cls.uid_from_fields if kwargs.get(f) is not None),
+                None,
+            )
+            if seed is not None:
+                kwargs["uid"] = hash_to_uid(str(seed), cls._len_uid)
+            else:
+                kwargs["uid"] = base62(cls._len_uid)
+                # a fresh random uid cannot be stored already: skip that dedup check
+                self.__dict__["_lamin_auto_uid"] = True
         for key, value in kwargs.items():
             setattr(self, key, value)
 

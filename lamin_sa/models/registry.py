@@ -80,8 +80,8 @@ def _read_mounted(ctx: Any) -> frozenset[str]:
 def mounted_modules(refresh: bool = False) -> frozenset[str]:
     """Names of the modules mounted on the active context's database.
 
-    Cached per context; a module missing from the cache is looked up again, so a
-    module mounted later in the process is seen.
+    Cached per context (``connect()`` makes a new one); pass ``refresh`` to read
+    the database again.
     """
     from lamin_sa.db.session import current
 
@@ -92,11 +92,7 @@ def mounted_modules(refresh: bool = False) -> frozenset[str]:
 
 def is_mounted(module: str) -> bool:
     """Whether ``module`` is mounted on the active context's database."""
-    if module == "core":
-        return True
-    if module in mounted_modules():
-        return True
-    return module in mounted_modules(refresh=True)
+    return module == "core" or module in mounted_modules()
 
 
 def require_mounted(model: type) -> None:
@@ -106,7 +102,7 @@ def require_mounted(model: type) -> None:
         ModuleNotMounted: names ``lamin-sa migrate upgrade --module NAME``.
     """
     module = model.module_name()  # type: ignore[attr-defined]
-    if module == "core" or is_mounted(module):
+    if is_mounted(module) or module in mounted_modules(refresh=True):
         return
     raise ModuleNotMounted(
         f"{model.__name__} belongs to module {module!r}, which this instance does "
@@ -116,12 +112,8 @@ def require_mounted(model: type) -> None:
 
 def mounted_registries(models: list[type]) -> list[type]:
     """The models among ``models`` whose module is mounted (core always is)."""
-    out = []
-    for model in models:
-        module = model.module_name()  # type: ignore[attr-defined]
-        if module == "core" or is_mounted(module):
-            out.append(model)
-    return out
+    names = mounted_modules()
+    return [m for m in models if m.module_name() in names]  # type: ignore[attr-defined]
 
 
 __all__ = [
