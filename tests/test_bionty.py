@@ -101,7 +101,8 @@ def test_genes_in_feature_sets(bt_inst: None) -> None:
 def _chain(n: int) -> list[bt.CellType]:
     """``n`` cell types, each the parent of the previous one."""
     terms = [
-        bt.CellType(name=f"term {i}", ontology_id=f"CL:{i:07d}").save() for i in range(n)
+        bt.CellType(name=f"term {i}", ontology_id=f"CL:{i:07d}").save()
+        for i in range(n)
     ]
     for child, parent in zip(terms, terms[1:], strict=False):
         child.parents.add(parent)
@@ -113,7 +114,9 @@ def test_hierarchies_are_recursive_sql(bt_inst: None) -> None:
     leaf, root = terms[0], terms[-1]
     assert [p.name for p in leaf.parents] == ["term 1"]
     assert [c.name for c in terms[1].children] == ["term 0"]
-    assert sorted(leaf.query_parents().list("name")) == [f"term {i}" for i in range(1, 6)]
+    assert sorted(leaf.query_parents().list("name")) == [
+        f"term {i}" for i in range(1, 6)
+    ]
     assert sorted(root.query_children().list("name")) == [f"term {i}" for i in range(5)]
     assert terms[3].query_parents().count() == 2
     assert root.query_parents().count() == 0
