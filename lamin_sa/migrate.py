@@ -576,24 +576,48 @@ def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
         _record_mounted(connection, names)
 
 
-def downgrade(connection: Connection, module: str, to: str = "base") -> None:
+def _rows_in_module_tables(connection: Connection, module: Module) -> list[str]:
+    from sqlalchemy import func, table
+
+    names = [t for t in inspect(connection).get_table_names() if module.owns_table(t)]
+    return [
+        name
+        for name in names
+        if connection.scalar(select(func.count()).select_from(table(name)))
+    ]
+
+
+def downgrade(
+    connection: Connection, module: str, to: str = "base", *, force: bool = False
+) -> None:
     """Downgrade one module's schema.
 
     Modules that depend on the downgraded revisions are downgraded with them (by
-    Alembic's ``depends_on``). A module taken to base is unmounted.
+    Alembic's ``depends_on``). A module taken to base is unmounted; a module
+    other than core is unmounted only while its tables hold no rows.
 
     Args:
         connection: A connection to the database.
         module: The module to downgrade.
         to: ``"base"`` (remove the module's tables), a relative step such as
             ``"-1"``, or a revision id of the module.
+        force: Unmount even if the module's tables hold data (it is lost).
 
     Raises:
         ModuleNotMounted: The module name is unknown.
+        LaminSAError: Unmounting a module whose tables hold data.
     """
     from alembic import command
 
-    get_module(module)
+    mod = get_module(module)
+    if to == "base" and module != "core" and not force:
+        with _transaction(connection):
+            full = _rows_in_module_tables(connection, mod)
+        if full:
+            raise LaminSAError(
+                f"Module {module!r} still holds data ({', '.join(sorted(full))}): "
+                "delete its records first, or pass force=True to drop them."
+            )
     if to == "base" or to.startswith("-"):
         target = f"{module}@{to}"
     else:

@@ -1,8 +1,8 @@
 """wetlab registries
 
-Revision ID: 99088ba9abc5
+Revision ID: 0d8b8d41d867
 Revises: 
-Create Date: 2026-12-01 18:30:01.729636
+Create Date: 2026-12-01 18:38:02.913853
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from alembic import op
 
 # Migrations never import lamin_sa models: use op and sa.table()/sa.column().
-revision: str = '99088ba9abc5'
+revision: str = '0d8b8d41d867'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ('wetlab',)
-depends_on: str | Sequence[str] | None = ['abc0c1c2d1f2', '47a08c39bece']
+depends_on: str | Sequence[str] | None = ['abc0c1c2d1f2', '007dc58260ff']
 
 
 def upgrade() -> None:
@@ -176,10 +176,10 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('treatment_id', sa.Integer(), nullable=False),
     sa.Column('treatmenttarget_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['treatment_id'], ['wetlab_treatment.id'], name=op.f('fk_wetlab_treatment_treatmenttarget_treatment_id_wetlab_treatment'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_treatment_treatmenttarget_treatmenttarget_id_wetlab_treatmenttarget'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['treatment_id'], ['wetlab_treatment.id'], name=op.f('fk_wetlab_treatment_treatmenttarget_treatment_id_wetla_c4cde26d'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_treatment_treatmenttarget_treatmenttarget_id_66480045'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wetlab_treatment_treatmenttarget')),
-    sa.UniqueConstraint('treatment_id', 'treatmenttarget_id', name=op.f('uq_wetlab_treatment_treatmenttarget_treatment_id_treatmenttarget_id'))
+    sa.UniqueConstraint('treatment_id', 'treatmenttarget_id', name=op.f('uq_wetlab_treatment_treatmenttarget_treatment_id_treat_cb97716a'))
     )
     with op.batch_alter_table('wetlab_treatment_treatmenttarget', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_wetlab_treatment_treatmenttarget_treatment_id'), ['treatment_id'], unique=False)
@@ -223,7 +223,7 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['artifact_id'], ['core_artifact.id'], name=op.f('fk_wetlab_artifact_experimenttype_artifact_id_core_artifact'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['core_user.id'], name=op.f('fk_wetlab_artifact_experimenttype_created_by_id_core_user'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['experimenttype_id'], ['wetlab_experimenttype.id'], name=op.f('fk_wetlab_artifact_experimenttype_experimenttype_id_wetlab_experimenttype'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['experimenttype_id'], ['wetlab_experimenttype.id'], name=op.f('fk_wetlab_artifact_experimenttype_experimenttype_id_we_0f58e65f'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['feature_id'], ['core_feature.id'], name=op.f('fk_wetlab_artifact_experimenttype_feature_id_core_feature'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['run_id'], ['core_run.id'], name=op.f('fk_wetlab_artifact_experimenttype_run_id_core_run'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wetlab_artifact_experimenttype')),
@@ -303,9 +303,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_id'], ['core_user.id'], name=op.f('fk_wetlab_artifact_treatmenttarget_created_by_id_core_user'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['feature_id'], ['core_feature.id'], name=op.f('fk_wetlab_artifact_treatmenttarget_feature_id_core_feature'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['run_id'], ['core_run.id'], name=op.f('fk_wetlab_artifact_treatmenttarget_run_id_core_run'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_artifact_treatmenttarget_treatmenttarget_id_wetlab_treatmenttarget'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_artifact_treatmenttarget_treatmenttarget_id__b076eb83'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wetlab_artifact_treatmenttarget')),
-    sa.UniqueConstraint('artifact_id', 'treatmenttarget_id', name=op.f('uq_wetlab_artifact_treatmenttarget_artifact_id_treatmenttarget_id'))
+    sa.UniqueConstraint('artifact_id', 'treatmenttarget_id', name=op.f('uq_wetlab_artifact_treatmenttarget_artifact_id_treatme_48e448dd'))
     )
     with op.batch_alter_table('wetlab_artifact_treatmenttarget', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_wetlab_artifact_treatmenttarget_artifact_id'), ['artifact_id'], unique=False)
@@ -463,7 +463,7 @@ def upgrade() -> None:
     sa.Column('treatmenttarget_id', sa.Integer(), nullable=False),
     sa.Column('gene_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['gene_id'], ['bionty_gene.id'], name=op.f('fk_wetlab_treatmenttarget_gene_gene_id_bionty_gene'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_treatmenttarget_gene_treatmenttarget_id_wetlab_treatmenttarget'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['treatmenttarget_id'], ['wetlab_treatmenttarget.id'], name=op.f('fk_wetlab_treatmenttarget_gene_treatmenttarget_id_wetl_cf463d74'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wetlab_treatmenttarget_gene')),
     sa.UniqueConstraint('treatmenttarget_id', 'gene_id', name=op.f('uq_wetlab_treatmenttarget_gene_treatmenttarget_id_gene_id'))
     )

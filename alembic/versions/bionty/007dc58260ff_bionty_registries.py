@@ -1,8 +1,8 @@
 """bionty registries
 
-Revision ID: 47a08c39bece
+Revision ID: 007dc58260ff
 Revises: 
-Create Date: 2026-12-01 18:29:26.620052
+Create Date: 2026-12-01 18:37:59.236714
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # Migrations never import lamin_sa models: use op and sa.table()/sa.column().
-revision: str = '47a08c39bece'
+revision: str = '007dc58260ff'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ('bionty',)
 depends_on: str | Sequence[str] | None = 'abc0c1c2d1f2'
@@ -426,11 +426,11 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['artifact_id'], ['core_artifact.id'], name=op.f('fk_bionty_artifact_developmentalstage_artifact_id_core_artifact'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['core_user.id'], name=op.f('fk_bionty_artifact_developmentalstage_created_by_id_core_user'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_artifact_developmentalstage_developmentalstage_id_bionty_developmentalstage'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_artifact_developmentalstage_developmentalsta_2ba9fa10'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['feature_id'], ['core_feature.id'], name=op.f('fk_bionty_artifact_developmentalstage_feature_id_core_feature'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['run_id'], ['core_run.id'], name=op.f('fk_bionty_artifact_developmentalstage_run_id_core_run'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bionty_artifact_developmentalstage')),
-    sa.UniqueConstraint('artifact_id', 'developmentalstage_id', name=op.f('uq_bionty_artifact_developmentalstage_artifact_id_developmentalstage_id'))
+    sa.UniqueConstraint('artifact_id', 'developmentalstage_id', name=op.f('uq_bionty_artifact_developmentalstage_artifact_id_deve_7a58be98'))
     )
     with op.batch_alter_table('bionty_artifact_developmentalstage', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bionty_artifact_developmentalstage_artifact_id'), ['artifact_id'], unique=False)
@@ -504,11 +504,11 @@ def upgrade() -> None:
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['artifact_id'], ['core_artifact.id'], name=op.f('fk_bionty_artifact_experimentalfactor_artifact_id_core_artifact'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['core_user.id'], name=op.f('fk_bionty_artifact_experimentalfactor_created_by_id_core_user'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_artifact_experimentalfactor_experimentalfactor_id_bionty_experimentalfactor'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_artifact_experimentalfactor_experimentalfact_fddaf724'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['feature_id'], ['core_feature.id'], name=op.f('fk_bionty_artifact_experimentalfactor_feature_id_core_feature'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['run_id'], ['core_run.id'], name=op.f('fk_bionty_artifact_experimentalfactor_run_id_core_run'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bionty_artifact_experimentalfactor')),
-    sa.UniqueConstraint('artifact_id', 'experimentalfactor_id', name=op.f('uq_bionty_artifact_experimentalfactor_artifact_id_experimentalfactor_id'))
+    sa.UniqueConstraint('artifact_id', 'experimentalfactor_id', name=op.f('uq_bionty_artifact_experimentalfactor_artifact_id_expe_66c74940'))
     )
     with op.batch_alter_table('bionty_artifact_experimentalfactor', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bionty_artifact_experimentalfactor_artifact_id'), ['artifact_id'], unique=False)
@@ -687,10 +687,10 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('from_developmentalstage_id', sa.Integer(), nullable=False),
     sa.Column('to_developmentalstage_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['from_developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_developmentalstage_parent_from_developmentalstage_id_bionty_developmentalstage'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['to_developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_developmentalstage_parent_to_developmentalstage_id_bionty_developmentalstage'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['from_developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_developmentalstage_parent_from_developmental_aa519aef'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['to_developmentalstage_id'], ['bionty_developmentalstage.id'], name=op.f('fk_bionty_developmentalstage_parent_to_developmentalst_3dd70a6a'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bionty_developmentalstage_parent')),
-    sa.UniqueConstraint('from_developmentalstage_id', 'to_developmentalstage_id', name=op.f('uq_bionty_developmentalstage_parent_from_developmentalstage_id_to_developmentalstage_id'))
+    sa.UniqueConstraint('from_developmentalstage_id', 'to_developmentalstage_id', name=op.f('uq_bionty_developmentalstage_parent_from_developmental_ab31c602'))
     )
     with op.batch_alter_table('bionty_developmentalstage_parent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bionty_developmentalstage_parent_from_developmentalstage_id'), ['from_developmentalstage_id'], unique=False)
@@ -726,10 +726,10 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('from_experimentalfactor_id', sa.Integer(), nullable=False),
     sa.Column('to_experimentalfactor_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['from_experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_experimentalfactor_parent_from_experimentalfactor_id_bionty_experimentalfactor'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['to_experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_experimentalfactor_parent_to_experimentalfactor_id_bionty_experimentalfactor'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['from_experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_experimentalfactor_parent_from_experimentalf_431231b5'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['to_experimentalfactor_id'], ['bionty_experimentalfactor.id'], name=op.f('fk_bionty_experimentalfactor_parent_to_experimentalfac_665ec826'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bionty_experimentalfactor_parent')),
-    sa.UniqueConstraint('from_experimentalfactor_id', 'to_experimentalfactor_id', name=op.f('uq_bionty_experimentalfactor_parent_from_experimentalfactor_id_to_experimentalfactor_id'))
+    sa.UniqueConstraint('from_experimentalfactor_id', 'to_experimentalfactor_id', name=op.f('uq_bionty_experimentalfactor_parent_from_experimentalf_9ee5b15b'))
     )
     with op.batch_alter_table('bionty_experimentalfactor_parent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bionty_experimentalfactor_parent_from_experimentalfactor_id'), ['from_experimentalfactor_id'], unique=False)
@@ -951,7 +951,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('from_cellmarker_id', sa.Integer(), nullable=False),
     sa.Column('to_cellmarker_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['from_cellmarker_id'], ['bionty_cellmarker.id'], name=op.f('fk_bionty_cellmarker_parent_from_cellmarker_id_bionty_cellmarker'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['from_cellmarker_id'], ['bionty_cellmarker.id'], name=op.f('fk_bionty_cellmarker_parent_from_cellmarker_id_bionty__205bdc62'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['to_cellmarker_id'], ['bionty_cellmarker.id'], name=op.f('fk_bionty_cellmarker_parent_to_cellmarker_id_bionty_cellmarker'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bionty_cellmarker_parent')),
     sa.UniqueConstraint('from_cellmarker_id', 'to_cellmarker_id', name=op.f('uq_bionty_cellmarker_parent_from_cellmarker_id_to_cellmarker_id'))
