@@ -266,10 +266,11 @@ def link_model(
         "id": mapped_column(BigId, primary_key=True),
         host_col: fk(f"{host_table}.id", ondelete="CASCADE", nullable=False),
         target_col: fk(f"{target_table}.id", ondelete=target_ondelete, nullable=False),
-        # no back_populates: a side may be mapped and configured already, and
-        # lamin-sa writes links in bulk and expires the accessors itself
-        host_short: relationship(host),
-        target_short: relationship(target),
+        # overlaps instead of back_populates: a side may be mapped and configured
+        # already (back_populates would need both sides at once); lamin-sa
+        # writes links in bulk and expires the accessors itself
+        host_short: relationship(host, overlaps=links_accessor),
+        target_short: relationship(target, overlaps=f"{host_short}_links"),
     }
     if feature:
         namespace["feature_id"] = fk("core_feature.id")
@@ -286,10 +287,14 @@ def link_model(
     module = sys.modules.get(target.__module__)
     if module is not None and not hasattr(module, class_name):
         setattr(module, class_name, link)
-    setattr(target, f"{host_short}_links", relationship(link, **MANY))
+    setattr(
+        target,
+        f"{host_short}_links",
+        relationship(link, overlaps=target_short, **MANY),
+    )
     if target_accessor is not None:
         setattr(target, target_accessor, relationship(host, secondary=table, **VIEW))
-    attach(host, links_accessor, relationship(link, **OWNED))
+    attach(host, links_accessor, relationship(link, overlaps=host_short, **OWNED))
     attach(host, host_accessor, relationship(target, secondary=table, **VIEW))
     _mapping_changed(host, target)
     return link  # type: ignore[return-value]
