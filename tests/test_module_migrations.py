@@ -138,7 +138,9 @@ def test_mount_and_unmount_bionty_on_a_live_instance(db_url: str, tmp_path: Path
         [sys.executable, "-c", check], capture_output=True, text=True, cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
-    out = _cli("migrate", "downgrade", "--module", "bionty", cwd=tmp_path)
+    out = _cli(
+        "migrate", "downgrade", "bionty", "--to", "base", "--force", cwd=tmp_path
+    )
     assert "bionty: not mounted" in out
     again = textwrap.dedent(
         """

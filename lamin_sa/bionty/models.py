@@ -53,11 +53,11 @@ class Source(L.CanValidate, L.TracksRun, L.TracksUpdates, L.Record):
 class _FromSource:
     """``source``: the public source a record came from."""
 
-    @declared_attr
+    @L.mixin_attr
     def source_id(cls) -> Mapped[int | None]:
         return L.fk("bionty_source.id")
 
-    @declared_attr
+    @L.mixin_attr
     def source(cls) -> Mapped[Source | None]:
         return relationship(Source, foreign_keys=[cls.source_id])  # type: ignore[list-item]
 
@@ -84,11 +84,11 @@ class BioRecord(_FromSource, L.HasParents, L.CanValidate, L.TracksRun, L.TracksU
 class _HasOrganism:
     """``organism`` (required), defaulting to ``bt.settings.organism``."""
 
-    @declared_attr
+    @L.mixin_attr
     def organism_id(cls) -> Mapped[int]:
         return L.fk("bionty_organism.id", nullable=False)
 
-    @declared_attr
+    @L.mixin_attr
     def organism(cls) -> Mapped[Organism]:
         return relationship("Organism", foreign_keys=[cls.organism_id])  # type: ignore[list-item]
 

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lamin_sa.db.base import metadata
+from lamin_sa.db.base import metadata, mixin_attr
 from lamin_sa.errors import LaminSAError
 from lamin_sa.models.mixins import (
     CanValidate,
@@ -186,7 +186,7 @@ def _mapping_changed(*classes: type) -> None:
     from lamin_sa.query.compiler import clear_cache
 
     for cls in classes:
-        for attr in ("_lamin_label_links", "_init_fields_cache"):
+        for attr in ("_lamin_label_links", "_init_fields_cache", "_to_one_cache"):
             if attr in cls.__dict__:
                 delattr(cls, attr)
     clear_cache()
@@ -319,5 +319,6 @@ __all__ = [
     "fk",
     "link_model",
     "link_table",
+    "mixin_attr",
     "short_name",
 ]
