@@ -242,7 +242,6 @@ def load_models(
     names: Iterable[str] | None = None,
     *,
     skip_missing: bool = False,
-    skip_broken: bool = False,
 ) -> list[str]:
     """Import the models of modules so that their tables join the metadata.
 
@@ -251,8 +250,6 @@ def load_models(
             loaded.
         skip_missing: Skip a built-in module whose model package does not exist
             (yet) instead of raising ``ModuleNotFoundError``.
-        skip_broken: Log and skip a non-core module whose models fail to import
-            (a broken plugin must not break lamin-sa).
 
     Returns:
         The names of the modules whose models were loaded.
@@ -264,23 +261,9 @@ def load_models(
             module.load_models()
         except ModuleNotFoundError as exc:
             package = getattr(module.load_models, "package", None)
-            if skip_missing and package is not None and exc.name == package:
-                logger.debug(
-                    "module %s has no models (%s missing)", module.name, package
-                )
-                continue
-            if not (skip_broken and module.name != "core"):
+            if not (skip_missing and package is not None and exc.name == package):
                 raise
-            logger.warning(
-                "could not load the models of module %r", module.name, exc_info=True
-            )
-            continue
-        except Exception:
-            if not (skip_broken and module.name != "core"):
-                raise
-            logger.warning(
-                "could not load the models of module %r", module.name, exc_info=True
-            )
+            logger.debug("module %s has no models (%s missing)", module.name, package)
             continue
         loaded.append(module.name)
     return loaded
