@@ -63,6 +63,7 @@ def _package(root: Path) -> Path:
 
             [project.entry-points."lamin_sa.modules"]
             tp_lab = "tp_lab._module:module"
+            broken_lab = "tp_lab._broken:module"
 
             [tool.hatch.build.targets.wheel]
             packages = ["tp_lab"]
@@ -74,6 +75,7 @@ def _package(root: Path) -> Path:
         "from lamin_sa.modules import Module\n\n"
         'module = Module.for_package("tp_lab", "tp_lab")\n'
     )
+    (pkg / "tp_lab" / "_broken.py").write_text('raise RuntimeError("broken plugin")\n')
     (pkg / "tp_lab" / "models.py").write_text(MODELS)
     return pkg
 
@@ -116,17 +118,25 @@ def test_a_pip_installed_module_mounts_migrates_and_works(
     work = tmp_path / "work"
     work.mkdir()
     versions = tp_lab / "tp_lab" / "migrations"
-    # the entry point registers the module without importing its models
-    out = _py(
-        """
-        import sys
-        from lamin_sa.modules import registered_modules
-        module = registered_modules()["tp_lab"]
-        print(module.versions_dir, "tp_lab.models" in sys.modules)
-        """,
-        work,
+    # the entry point registers the module without importing its models; a
+    # broken entry point is logged and skipped
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, logging; logging.basicConfig(); "
+            "from lamin_sa.modules import registered_modules; "
+            "reg = registered_modules(); "
+            "print(reg['tp_lab'].versions_dir, 'tp_lab.models' in sys.modules, "
+            "'broken_lab' in reg)",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
     )
-    assert out.split() == [str(versions), "False"]
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(versions), "False", "False"]
+    assert "could not load lamin-sa module 'broken_lab'" in result.stderr
     assert "wrote" in _cli(
         "migrate", "revision", "--module", "tp_lab", "-m", "tp_lab tables", cwd=work
     )
