@@ -61,6 +61,9 @@ from lamin_sa.models.mixins import (
 )
 from lamin_sa.models.record import Record, RelatedRecords
 
+# the related-manager helpers lived here before this module became the author API
+from lamin_sa.models.related import add_related, related_queryset, remove_related
+
 #: an integer primary key that is 64-bit on PostgreSQL (SQLite's rowid otherwise).
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -299,6 +302,8 @@ def link_model(
     _mapping_changed(host, target)
     return link  # type: ignore[return-value]
 
+
+_RELATED = (add_related, related_queryset, remove_related)
 
 __all__ = [
     "BigId",
