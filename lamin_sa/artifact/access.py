@@ -170,7 +170,7 @@ def replace(
     Raises:
         ValidationError: ``data`` lies inside a registered storage.
     """
-    from lamin_sa.artifact.create import prepare
+    from lamin_sa.artifact.prepare import prepare
 
     if artifact.uid is None:
         raise ValidationError("replace() needs an artifact created from data.")
