@@ -45,6 +45,7 @@ T = TypeVar("T")
 PRIVATE_ATTRS = (
     "_lamin_source",
     "_lamin_source_hash",
+    "_lamin_source_stat",
     "_lamin_prestaged",
     "_lamin_tmp_file",
     "_lamin_memory",

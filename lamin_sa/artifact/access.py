@@ -212,4 +212,5 @@ def replace(
     set_private(artifact, "_lamin_memory", new_private.get("_lamin_memory"))
     set_private(artifact, "_lamin_source", new_private["_lamin_source"])
     set_private(artifact, "_lamin_source_hash", new_private.get("_lamin_source_hash"))
+    set_private(artifact, "_lamin_source_stat", new_private.get("_lamin_source_stat"))
     set_private(artifact, "_lamin_tmp_file", new_private["_lamin_tmp_file"])

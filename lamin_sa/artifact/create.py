@@ -103,18 +103,26 @@ def init_artifact(
         if description is None and previous is not None:
             # a new version inherits the description, as on the creation path
             description = previous.description
-        if description != record.description:
+        # metadata is never erased: None keeps the stored value; a value passed
+        # explicitly updates it (saved by the next save())
+        if description is not None and description != record.description:
             logger.warning(
                 "updating description from %r to %r", record.description, description
             )
             record.description = description
         key = payload.get("key")
         if key is not None and key != record.key:
-            logger.warning(
-                "key %r on existing artifact differs from passed key %r",
-                record.key,
-                key,
-            )
+            if record.key is None or record.key_is_virtual:
+                logger.warning("updating key from %r to %r", record.key, key)
+                record.key = key
+                record.key_is_virtual = True
+            else:
+                logger.warning(
+                    "kept the real key %r of the existing artifact (its data lives "
+                    "there); the passed key %r is not used",
+                    record.key,
+                    key,
+                )
         return
     private = payload["private"]
     init_with_related(record, payload["fields"], ("storage", "run"), base_init)

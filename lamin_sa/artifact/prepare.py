@@ -34,6 +34,7 @@ from lamin_sa.db.uid import base62
 from lamin_sa.errors import InvalidKeyError, RecordExistsError, StorageError
 from lamin_sa.storage import (
     bucket_root,
+    fingerprint,
     hash_dir,
     hash_file,
     relative_key,
@@ -149,6 +150,35 @@ def _hash_local(path: Path) -> tuple[str | None, str | None, int | None, int | N
     return h, t, size, None
 
 
+def check_real_key(cls: type, storage: Any, key: str, skip_uid: str | None) -> None:
+    """Refuse a real key that would overwrite or escape (checked again on save).
+
+    Raises:
+        InvalidKeyError: The key leads through a symlink out of the root or into
+            ``.lamindb/``, or is not a valid object key on this storage.
+        RecordExistsError: Another artifact stores its data at this key.
+    """
+    from lamin_sa.artifact.store import taken_key_message
+
+    root = storage_root(storage)
+    if root.is_local:
+        root.local_target(key)
+    else:
+        root.join(key)
+
+    def find(session: Any) -> Any:
+        query = select(cls.uid).where(  # type: ignore[attr-defined]
+            cls.key == key,  # type: ignore[attr-defined]
+            cls.storage_id == storage.id,  # type: ignore[attr-defined]
+            cls.key_is_virtual.is_(False),  # type: ignore[attr-defined]
+        )
+        return session.scalars(query).first()
+
+    uid = read(find)
+    if uid is not None and uid != skip_uid:
+        raise RecordExistsError(taken_key_message(key, uid))
+
+
 def _find_storage(path: str, storages: list[Any]) -> tuple[Any, str] | None:
     best = None
     for s in storages:
@@ -220,6 +250,7 @@ def prepare(
     format: str | None = None,
     skip_check_exists: bool = False,
     accessor: str | None = None,
+    skip_uid: str | None = None,
 ) -> Any:
     """Classify ``data`` and compute the fields of a new artifact.
 
@@ -294,6 +325,9 @@ def prepare(
             if not (local.is_file() or local.is_dir()):
                 raise StorageError(f"{local} is neither a file nor a folder.")
             found = _find_storage(local.as_posix(), storages)
+            # the hash is trusted on save only while (size, mtime) stay as they
+            # were before hashing (and before the prestaged copy) began
+            before = fingerprint(local) if local.is_file() else None
             prestaged = _prestage(local) if found is None else None
             try:
                 hash_, hash_type, size, n_objects = _hash_local(local)
@@ -304,9 +338,11 @@ def prepare(
             if found is None:
                 storage = default_storage()
                 private.update(_lamin_source=local, _lamin_tmp_file=False)
-                if n_objects is None and hash_ is not None:
+                unchanged = before is not None and fingerprint(local) == before
+                if n_objects is None and hash_ is not None and unchanged:
                     # saving copies without hashing the file a second time
                     private["_lamin_source_hash"] = (hash_, hash_type)
+                    private["_lamin_source_stat"] = before
                 if prestaged is not None:
                     private["_lamin_prestaged"] = prestaged
         suffix = suffix_of(name)
@@ -326,6 +362,12 @@ def prepare(
             "data has to be a string, Path, UPath, pd.DataFrame or AnnData, got "
             f"{type(data).__name__}."
         )
+    if key is not None and not key_is_virtual and "_lamin_source" in private:
+        try:
+            check_real_key(cls, storage, key, skip_uid=skip_uid)
+        except Exception:
+            _cleanup(private)
+            raise
     ctx = dbs.current()
     if run is None:
         run = ctx.run

@@ -52,7 +52,21 @@ class _LocalSink:
         self.file = open(path, "wb", buffering=0)
 
     def write(self, chunk: bytes) -> None:
-        self.file.write(chunk)
+        n = self.file.write(chunk)
+        if n != len(chunk):
+            self._write_rest(memoryview(chunk)[n or 0 :])
+
+    def _write_rest(self, view: memoryview) -> None:
+        # an unbuffered write may store fewer bytes than given (a nearly full
+        # disk); keep writing, and fail loudly when nothing more fits
+        while view:
+            n = self.file.write(view)
+            if not n:
+                raise StorageError(
+                    f"Only part of the data fit into {self.path} (is the disk "
+                    "full?); free space and retry."
+                )
+            view = view[n:]
 
     def close(self) -> None:
         self.file.close()
