@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -46,7 +47,15 @@ def _fingerprint(raw: Mapping[str, Any]) -> str:
 
 
 def _sidecar(cache_dir: Path, bucket: str, key: str) -> Path:
-    return cache_dir / _META_DIR / bucket / f"{key}.json"
+    folder, _, name = key.rpartition("/")
+    if len(name) > 240:  # names may use all 255 characters; the sidecar too
+        name = hashlib.sha1(name.encode()).hexdigest()
+    return cache_dir / _META_DIR / bucket / folder / f"{name}.json"
+
+
+def _part(local: Path) -> Path:
+    """A temporary name next to ``local`` that is short whatever its name."""
+    return local.with_name(f".{secrets.token_hex(8)}.part")
 
 
 def _is_fresh(local: Path, sidecar: Path, raw: Mapping[str, Any]) -> bool:
@@ -76,7 +85,7 @@ def _record(local: Path, sidecar: Path, raw: Mapping[str, Any]) -> None:
     meta = {"fingerprint": _fingerprint(raw), "size": st.st_size}
     meta["mtime_ns"] = st.st_mtime_ns
     sidecar.parent.mkdir(parents=True, exist_ok=True)
-    tmp = sidecar.with_name(f".{sidecar.name}.{secrets.token_hex(4)}")
+    tmp = _part(sidecar)
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, sidecar)
 
@@ -106,7 +115,7 @@ def _download(
     if _is_fresh(local, sidecar, raw):
         return False
     local.parent.mkdir(parents=True, exist_ok=True)
-    part = local.with_name(f".{local.name}.{secrets.token_hex(6)}.part")
+    part = _part(local)
     try:
         fs.get_file(rpath, os.fspath(part), callback=_fsspec_callback(progress))
         os.replace(part, local)
@@ -243,7 +252,7 @@ def add_to_cache(
     cache_root = Path(cache_dir).expanduser().resolve()
     local = cache_root / bucket / key
     local.parent.mkdir(parents=True, exist_ok=True)
-    part = local.with_name(f".{local.name}.{secrets.token_hex(6)}.part")
+    part = _part(local)
     try:
         if move:
             shutil.move(os.fspath(local_file), part)
