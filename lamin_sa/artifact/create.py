@@ -64,7 +64,7 @@ _ALLOWED = (
     "skip_check_exists",
 )
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- constructor

@@ -40,7 +40,7 @@ from lamin_sa.storage import (
     purge_tmp,
 )
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: A pending save of another host (whose process cannot be checked) counts as
 #: crashed after this many seconds.

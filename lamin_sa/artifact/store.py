@@ -48,7 +48,7 @@ from lamin_sa.storage import (
     validate_key,
 )
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _describe(a: Any) -> str:
@@ -177,8 +177,8 @@ def _claim(session: Any, artifacts: list[Any]) -> dict[int, Any]:
         RecordExistsError: Another artifact stores its data at the same real
             key, or the same content is in the trash (or policy ``error``).
     """
+    from lamin_sa.config import switches as settings
     from lamin_sa.models.save import adopt_stored
-    from lamin_sa.settings import settings
 
     new = [a for a in artifacts if sa_inspect(a).transient]
     keyed = [
@@ -362,7 +362,7 @@ def _parallel(fn: Any, items: list[Any]) -> list[tuple[Any, Any]]:
 
 
 def _apply_hash(artifact: Any, staged: Staged) -> None:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     if artifact.hash is not None and staged.hash != artifact.hash:
         logger.warning(
@@ -477,7 +477,7 @@ def _after_save(artifact: Any) -> None:
 
 
 def _settle_tmp_file(artifact: Any, source: Path | bytes) -> None:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     root = storage_root(artifact.storage)
     if isinstance(source, bytes):

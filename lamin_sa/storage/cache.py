@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa.config import atomic_write
 from lamin_sa.errors import StorageError
 from lamin_sa.storage.hashing import (
     _iter_files,
@@ -48,7 +49,7 @@ def _fingerprint(raw: Mapping[str, Any]) -> str:
 
 def _sidecar(cache_dir: Path, bucket: str, key: str) -> Path:
     folder, _, name = key.rpartition("/")
-    if len(name) > 240:  # names may use all 255 characters; the sidecar too
+    if len(name) > 200:  # names may use all 255 characters; the sidecar too
         name = hashlib.sha1(name.encode()).hexdigest()
     return cache_dir / _META_DIR / bucket / folder / f"{name}.json"
 
@@ -84,10 +85,7 @@ def _record(local: Path, sidecar: Path, raw: Mapping[str, Any]) -> None:
     st = local.stat()
     meta = {"fingerprint": _fingerprint(raw), "size": st.st_size}
     meta["mtime_ns"] = st.st_mtime_ns
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _part(sidecar)
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, sidecar)
+    atomic_write(sidecar, json.dumps(meta))
 
 
 def _fsspec_callback(progress: ProgressCallback | None) -> Any:

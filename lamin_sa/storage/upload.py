@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lamin_sa.errors import StorageError
+from lamin_sa.progress import ProgressCallback
 from lamin_sa.storage.hashing import (
     CHUNK_SIZE,
     FIRST_LAST_SIZE,
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-
-ProgressCallback = Callable[[int, "int | None"], None]
-"""Called as ``progress(bytes_done, bytes_total_or_None)`` from the calling thread."""
 
 Source = str | os.PathLike[str] | BinaryIO
 
