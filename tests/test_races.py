@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import lamin_sa as ln
@@ -29,8 +28,8 @@ _WORKER = textwrap.dedent(
     import lamin_sa as ln
     from lamin_sa.instance import connect
 
-    name, op, index, start, folder = sys.argv[1:6]
-    index, start, folder = int(index), float(start), Path(folder)
+    name, op, index, workers, folder = sys.argv[1:6]
+    index, folder = int(index), Path(folder)
     connect(name)
     out = {}
     # warm up (imports, first queries) before the common start instant
@@ -43,7 +42,10 @@ _WORKER = textwrap.dedent(
         base = ln.Artifact.get(description="base")
         f = folder / f"v-{index}.txt"
         f.write_text(f"version by {index}")
-    time.sleep(max(0.0, start - time.time()))
+    # a barrier: go when every worker is connected and warm
+    (folder / f"ready-{op}-{index}").touch()
+    while len(list(folder.glob(f"ready-{op}-*"))) < int(workers):
+        time.sleep(0.001)
     if op == "ulabel":
         out["id"] = ln.ULabel(name="same name").save().id
     elif op == "link":
@@ -72,7 +74,6 @@ def _race(inst: Inst, op: str) -> list[dict]:
     script.write_text(_WORKER)
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
-    start = time.time() + 8  # every worker is connected and warm by then
     procs = [
         subprocess.Popen(
             [
@@ -81,7 +82,7 @@ def _race(inst: Inst, op: str) -> list[dict]:
                 current_instance().name,
                 op,
                 str(i),
-                str(start),
+                str(WORKERS),
                 str(inst.tmp),
             ],
             env=env,
