@@ -3,8 +3,13 @@
 Order for every save (one artifact or many)::
 
     1. stage every object to a temporary key      (storage; nothing visible)
-    2. one database transaction for all rows      (rows visible)
+    2. one database transaction for all rows      (rows visible) and a journal
+       row per object (lamin_sa.artifact.journal)
     3. Staged.commit() per object                 (objects visible at their keys)
+    4. delete the journal rows
+
+A process killed between 2 and 4 leaves journal rows: the next connect (or
+``lamin-sa repair``) moves the objects into place or rolls the rows back.
 
 A failure in 1 or 2 aborts the staged objects and rolls the transaction back:
 nothing was saved. A failure in 3 deletes the rows of the objects that could
@@ -313,6 +318,9 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
             "saved: the transaction was rolled back and temporary objects were "
             "removed. Fix the cause and call save() again."
         ) from e
+    for a in adopted.values():  # the stored artifact already holds these bytes
+        _abort([staged[id(a)]] if id(a) in staged else [])
+        _after_save(a)
     moved = _parallel(_commit_one, [staged[id(a)] for a in uploads])
     failed = [
         (a, result)
@@ -337,9 +345,6 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
     for a in artifacts:
         _after_save(a)
     journal.clear(journal_ids)
-    for a in adopted.values():
-        _abort([staged[id(a)]] if id(a) in staged else [])
-        _after_save(a)
 
 
 #: Threads that stage or move objects of one bulk save in parallel.
