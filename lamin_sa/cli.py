@@ -231,6 +231,19 @@ def save_artifact(path: str, key: str | None, description: str | None) -> None:
     click.echo(f"saved artifact {artifact.uid} ({artifact.path})")
 
 
+@main.command("repair")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also finish saves of processes that may still be running.",
+)
+def repair(force: bool) -> None:
+    """Finish or undo interrupted artifact saves; remove stale temporary objects."""
+    from lamin_sa.artifact.journal import repair as repair_saves
+
+    click.echo(str(repair_saves(force=force)))
+
+
 @main.command("get")
 @click.argument("uid_or_key")
 def get_artifact(uid_or_key: str) -> None:

@@ -293,9 +293,23 @@ def connect(
     except Exception:
         close()
         raise
+    if own:
+        _finish_interrupted_saves()
     set_current_instance(settings.name)
     logger.info("connected lamin-sa: %s", settings.name)
     return settings
+
+
+def _finish_interrupted_saves() -> None:
+    """Roll saves of crashed processes forward or back (see artifact.journal)."""
+    from lamin_sa.artifact.journal import check_pending
+
+    try:
+        check_pending()
+    except Exception as e:  # connecting must not fail; repair can run later
+        logger.warning(
+            "could not check for interrupted saves (%s); run `lamin-sa repair`", e
+        )
 
 
 def _resolve(target: str) -> tuple[InstanceSettings, str]:

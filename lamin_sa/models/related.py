@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
 from lamin_sa.db.session import current, write_transaction
+from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError
 
 if TYPE_CHECKING:
@@ -77,7 +78,9 @@ def add_related(
                 if v not in existing
             ]
             if rows:
-                session.execute(insert(prop.secondary), rows)
+                # a link another process added meanwhile is kept, not an error
+                stmt = insert_ignoring_duplicates(session, prop.secondary)
+                session.execute(stmt, rows)
         elif prop.direction is RelationshipDirection.ONETOMANY:
             ((owner_col, fk_col),) = prop.local_remote_pairs
             owner_value = getattr(
