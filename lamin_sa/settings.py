@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lamin_sa.config import default_cache_dir
+
 logger = logging.getLogger("lamin_sa")
 
 VERBOSITY_LEVELS = {
@@ -42,16 +44,6 @@ def home_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("lamin-sa"))
-
-
-def default_cache_dir() -> Path:
-    """The cache folder: ``$LAMIN_SA_CACHE_DIR`` or the platform's user cache dir."""
-    env = os.environ.get("LAMIN_SA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("lamin-sa"))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
