@@ -86,10 +86,10 @@ def quoted(value: str) -> tuple[str, str] | None:
 
 def _first_token(value: str) -> str:
     """The id at the start of a value (before a space, ``!`` comment or ``{``)."""
-    for stop in (" ", "\t", "!", "{"):
-        i = value.find(stop)
-        if i != -1:
-            value = value[:i]
+    value = value.partition(" ")[0]
+    if "!" in value or "{" in value or "\t" in value:
+        for stop in ("\t", "!", "{"):
+            value = value.partition(stop)[0]
     return value
 
 
@@ -262,6 +262,9 @@ def parse_obo_text(
                 continue
         value = line[colon + 1 :].strip()
         if tag == "synonym" or tag == "exact_synonym":
+            if tag == "synonym" and '" EXACT' not in value:
+                if value.startswith('"') and value.find('"', 1) > 0:
+                    continue  # a non-EXACT synonym: not kept, nothing to check
             q = quoted(value)
             if q is None:
                 add_issue(
