@@ -178,9 +178,6 @@ def parse_obo_text(
         if not keep_all and not tid.startswith(prefixes):
             n_filtered += 1
             return
-        if not tname:
-            add_issue(ParseIssue(start, tid, "[Term] stanza without a name", "skipped"))
-            return
         if tid in seen:
             add_issue(
                 ParseIssue(
@@ -188,6 +185,9 @@ def parse_obo_text(
                 )
             )
             _merge(seen[tid], tsyn, tpar)
+            return
+        if not tname:
+            add_issue(ParseIssue(start, tid, "[Term] stanza without a name", "skipped"))
             return
         if tobs:
             obs_ids.append(tid)

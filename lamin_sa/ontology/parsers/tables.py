@@ -79,7 +79,9 @@ def _ncbi_by_ensembl(
     for lineno, line in enumerate(lines[1:], 2):
         f = line.split("\t")
         if len(f) < 6:
-            issues.append(ParseIssue(lineno, None, "NCBI row with < 6 fields", "skipped"))
+            issues.append(
+                ParseIssue(lineno, None, f"{path.name}: row with < 6 fields", "skipped")
+            )
             continue
         if not f[2]:
             continue  # no Ensembl id: nothing to join on
