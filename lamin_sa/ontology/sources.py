@@ -133,7 +133,7 @@ def _load_manifest(path: str) -> tuple[SourceSpec, ...]:
                     version=str(e["version"]),
                     format=str(e["format"]),
                     files=tuple(e.get("files") or ()),
-                    sha256=tuple(e.get("sha256") or ()),
+                    sha256=tuple(str(h) for h in e.get("sha256") or ()),
                     package=e.get("package"),
                     url=tuple(e.get("url") or ()),
                     description=str(e.get("description", "")),
