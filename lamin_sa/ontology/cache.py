@@ -32,10 +32,32 @@ def parsed_cache_dir() -> Path:
 
 
 def cache_key(
-    entity: str, source: str, organism: str, version: str, checksum: str, fmt: str
+    entity: str,
+    source: str,
+    organism: str,
+    version: str,
+    checksum: str,
+    fmt: str,
+    shape: str = "",
 ) -> str:
-    """The file stem of one parsed table (safe characters only)."""
-    parts = (entity, source, organism, version, fmt, checksum[:16], f"v{CACHE_FORMAT}")
+    """The file stem of one parsed table (safe characters only).
+
+    ``shape`` describes the entity's filter (prefixes, part_of): tables parsed
+    for differently shaped entities never share an entry.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(shape.encode()).hexdigest()[:8]
+    parts = (
+        entity,
+        source,
+        organism,
+        version,
+        fmt,
+        checksum[:16],
+        digest,
+        f"v{CACHE_FORMAT}",
+    )
     return "__".join(_UNSAFE.sub("-", p) for p in parts)
 
 

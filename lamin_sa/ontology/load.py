@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from lamin_sa.ontology.cache import cache_key, read_cached, write_cached
-from lamin_sa.ontology.entities import entity_spec
+from lamin_sa.ontology.entities import EntitySpec, entity_spec
 from lamin_sa.ontology.parsers import parse_file
 from lamin_sa.ontology.sources import ResolvedSource, resolve
 from lamin_sa.ontology.table import OntologyTable
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def load_source(
-    entity: str,
+    entity: str | EntitySpec,
     *,
     source: str | None = None,
     version: str | None = None,
@@ -42,7 +42,10 @@ def load_source(
     )
     fmt = format or found.format or None
     org = organism or found.organism
-    key = cache_key(spec.name, found.name, org, found.version, found.checksum, fmt or "")
+    shape = f"{spec.prefixes_for(found.name)}{spec.part_of}"
+    key = cache_key(
+        spec.name, found.name, org, found.version, found.checksum, fmt or "", shape
+    )
     table = read_cached(key, spec) if use_cache else None
     if table is None:
         table = parse_file(

@@ -126,7 +126,7 @@ class PublicOntology:
             from lamin_sa.ontology.load import load_source
 
             table, found = load_source(
-                spec.name,
+                spec,
                 source=source,
                 version=version,
                 organism=organism,
