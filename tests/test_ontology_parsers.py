@@ -254,3 +254,11 @@ def test_entity_specs():
     assert entity_spec("Gene").columns[:2] == ("ensembl_gene_id", "symbol")
     with pytest.raises(ValidationError, match="unknown entity"):
         entity_spec("Nope")
+
+
+def test_synonym_with_the_separator_is_kept_and_reported():
+    text = '[Term]\nid: CL:1\nname: San\nsynonym: "Ju|\'hoan North" EXACT []\n'
+    t = parse_obo_text(text, entity_spec("CellType"))
+    assert t.terms.synonyms.tolist() == ["Ju\u00a6'hoan North"]
+    assert t.issues[0].line == 4 and t.issues[0].action == "kept"
+    assert "separator" in t.issues[0].reason

@@ -12,6 +12,27 @@ if TYPE_CHECKING:
 
 #: columns of the obsolete-terms table besides the id and name columns.
 OBSOLETE_EXTRA = ("replaced_by", "consider")
+#: stands in for "|" inside a synonym ("|" separates synonyms in a column).
+SEPARATOR_STAND_IN = "\u00a6"
+
+
+def clean_synonym(
+    text: str, issues: list[ParseIssue], line: int, term: str | None
+) -> str:
+    """``text`` with ``|`` replaced by ``¦`` (reported), since ``|`` separates
+    synonyms in the ``synonyms`` column."""
+    if "|" not in text:
+        return text
+    fixed = text.replace("|", SEPARATOR_STAND_IN)
+    issues.append(
+        ParseIssue(
+            line,
+            term,
+            f"synonym {text!r} contains '|', the synonym separator; kept as {fixed!r}",
+            "kept",
+        )
+    )
+    return fixed
 
 
 @dataclass(frozen=True)

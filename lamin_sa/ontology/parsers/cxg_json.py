@@ -18,7 +18,12 @@ from typing import Any
 
 from lamin_sa.ontology.entities import EntitySpec
 from lamin_sa.ontology.parsers.base import Parser, read_bytes
-from lamin_sa.ontology.table import OntologyTable, ParseIssue, make_table
+from lamin_sa.ontology.table import (
+    OntologyTable,
+    ParseIssue,
+    clean_synonym,
+    make_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +116,15 @@ def parse_cxg(
         names.append(label)
         defs.append(term.get("description"))
         synonyms = term.get("synonyms")
-        syns.append("|".join(dict.fromkeys(synonyms)) if synonyms else None)
+        if synonyms:
+            joined = "|".join(dict.fromkeys(synonyms))
+            if joined.count("|") != len(set(synonyms)) - 1:
+                joined = "|".join(
+                    dict.fromkeys(clean_synonym(x, issues, 0, tid) for x in synonyms)
+                )
+            syns.append(joined)
+        else:
+            syns.append(None)
         ancestors = term.get("ancestors")
         if ancestors:
             if prefixes:

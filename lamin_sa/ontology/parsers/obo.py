@@ -21,7 +21,12 @@ from typing import Any
 
 from lamin_sa.ontology.entities import EntitySpec
 from lamin_sa.ontology.parsers.base import Parser, read_text
-from lamin_sa.ontology.table import OntologyTable, ParseIssue, make_table
+from lamin_sa.ontology.table import (
+    OntologyTable,
+    ParseIssue,
+    clean_synonym,
+    make_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -271,12 +276,15 @@ def parse_obo_text(
                     ParseIssue(lineno, tid, "synonym without a quoted text", "skipped")
                 )
                 continue
+            text_ = q[0]
             if tag == "exact_synonym":
-                tsyn.append(q[0])
+                tsyn.append(clean_synonym(text_, issues, lineno, tid))
                 continue
             rest = q[1].lstrip()
             if rest.startswith("EXACT") and (len(rest) == 5 or rest[5] in " [\t"):
-                tsyn.append(q[0])
+                tsyn.append(
+                    clean_synonym(text_, issues, lineno, tid) if "|" in text_ else text_
+                )
         elif tag == "is_a":
             target = _first_token(value)
             if target:

@@ -17,7 +17,12 @@ from typing import Any
 
 from lamin_sa.ontology.entities import EntitySpec
 from lamin_sa.ontology.parsers.base import Parser, read_bytes
-from lamin_sa.ontology.table import OntologyTable, ParseIssue, make_table
+from lamin_sa.ontology.table import (
+    OntologyTable,
+    ParseIssue,
+    clean_synonym,
+    make_table,
+)
 
 OBO = "http://purl.obolibrary.org/obo/"
 OBO_IN_OWL = "http://www.geneontology.org/formats/oboInOwl#"
@@ -140,7 +145,7 @@ def _table(world: Any, owlready2: Any, spec: EntitySpec, source: str | None) -> 
         if prefixes:
             found = [p for p in found if p.startswith(prefixes)]
         definition = _values(world, s, def_p)
-        synonyms = _values(world, s, syn_p)
+        synonyms = [clean_synonym(x, issues, 0, tid) for x in _values(world, s, syn_p)]
         ids.append(tid)
         names.append(labels[0])
         defs.append(definition[0] if definition else None)
