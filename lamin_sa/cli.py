@@ -205,5 +205,63 @@ def lineage(uid: str, output: str) -> None:
     click.echo(f"wrote {_run(lineage_file, uid, output)}")
 
 
+# ---- public ontologies (lamin_sa.ontology) ----------------------------------------
+
+
+@main.group("ontology")
+def ontology_group() -> None:
+    """Public ontologies: sources, parsing, import into the bionty registries."""
+
+
+@ontology_group.command("sources")
+@click.option("--entity", default=None, help="Only this entity, e.g. CellType.")
+def ontology_sources(entity: str | None) -> None:
+    """List each entity's sources and where each is available offline."""
+    from lamin_sa.ontology.sources import sources_frame
+
+    frame = _run(sources_frame)
+    if entity:
+        frame = frame[frame.entity.str.lower() == entity.lower()]
+    frame = frame.assign(default=frame["default"].map({True: "*", False: ""}))
+    click.echo(frame.to_string(index=False))
+
+
+@ontology_group.command("parse")
+@click.argument("entity")
+@click.option("--source", default=None, help="Source key, e.g. cl, hp, mondo.")
+@click.option("--version", "version", default=None, help="Release version.")
+@click.option("--organism", default=None, help="For per-organism sources.")
+@click.option("--file", "file", default=None, help="Read this file or URL.")
+@click.option("--issues", "show_issues", is_flag=True, help="List every issue.")
+def ontology_parse(
+    entity: str,
+    source: str | None,
+    version: str | None,
+    organism: str | None,
+    file: str | None,
+    show_issues: bool,
+) -> None:
+    """Parse a source (no database): counts and what was skipped, with lines."""
+    from lamin_sa.ontology.load import load_source
+
+    table, found = _run(
+        load_source,
+        entity,
+        source=source,
+        version=version,
+        organism=organism,
+        file=file,
+    )
+    click.echo(
+        f"{table.entity.name} {found.name} {found.version} ({found.origin}: "
+        f"{', '.join(p.name for p in found.paths)}): {len(table.terms)} terms, "
+        f"{len(table.obsolete)} obsolete, {len(table.issues)} issues"
+    )
+    for issue in table.issues if show_issues else table.issues[:20]:
+        click.echo(f"  {issue}")
+    if not show_issues and len(table.issues) > 20:
+        click.echo(f"  ... {len(table.issues) - 20} more (--issues lists all)")
+
+
 if __name__ == "__main__":
     main()
