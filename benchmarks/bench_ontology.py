@@ -71,7 +71,9 @@ def _bench_parsers(record: Record, root: Path, tmp: Path) -> None:
     }
     for label, (entity, source, name, goal) in files.items():
         plain = _plain_copy(root / name, tmp)
-        contenders: dict[str, Callable[[], object]] = {"lamin-sa": _ours(entity, source)}
+        contenders: dict[str, Callable[[], object]] = {
+            "lamin-sa": _ours(entity, source)
+        }
         try:
             import fastobo  # noqa: F401
 
@@ -92,11 +94,19 @@ def _bench_parsers(record: Record, root: Path, tmp: Path) -> None:
                 try:
                     times[key].append(_wall(fn))
                 except Exception as exc:  # a strict parser may reject a file
-                    record(f"{key} parse {label}: failed ({exc})"[:90], 0, "s", "-", False)
+                    record(
+                        f"{key} parse {label}: failed ({exc})"[:90], 0, "s", "-", False
+                    )
                     times[key] = []
                     break
         ours = statistics.median(times["lamin-sa"])
-        record(f"parse {label}, lamin-sa (cold)", ours, "s", f"<= {goal} s incl. import", ours <= goal)
+        record(
+            f"parse {label}, lamin-sa (cold)",
+            ours,
+            "s",
+            f"<= {goal} s incl. import",
+            ours <= goal,
+        )
         for key in ("fastobo", "pronto"):
             if times.get(key):
                 theirs = statistics.median(times[key])
@@ -110,7 +120,9 @@ def _bench_parsers(record: Record, root: Path, tmp: Path) -> None:
                 )
 
 
-def _import_once(url: str, entity: str, source: str, organism: str | None = None) -> tuple[float, float, float, object]:
+def _import_once(
+    url: str, entity: str, source: str, organism: str | None = None
+) -> tuple[float, float, float, object]:
     """(parse s, import s, re-import s, result) into fresh test tables."""
     from lamin_sa.db.session import make_engine
     from lamin_sa.ontology.load import load_source
@@ -125,7 +137,9 @@ def _import_once(url: str, entity: str, source: str, organism: str | None = None
     md.create_all(engine)
     try:
         t0 = time.perf_counter()
-        table, found = load_source(entity, source=source, organism=organism, use_cache=False)
+        table, found = load_source(
+            entity, source=source, organism=organism, use_cache=False
+        )
         t1 = time.perf_counter()
         src = {
             "entity": entity,
@@ -166,7 +180,9 @@ def _bench_imports(record: Record, tmp: Path) -> None:
     sqlite_totals: dict[str, float] = {}
     for label, entity, source, organism, goal in cases:
         for backend, url in backends.items():
-            parse_s, import_s, re_s, result = _import_once(url, entity, source, organism)
+            parse_s, import_s, re_s, result = _import_once(
+                url, entity, source, organism
+            )
             total = parse_s + import_s
             if backend == "SQLite":
                 sqlite_totals[label] = total
@@ -183,8 +199,20 @@ def _bench_imports(record: Record, tmp: Path) -> None:
                 target,
                 ok,
             )
-            record(f"  of which parse / import", parse_s, "s", f"import {import_s:.3f} s", True)
-            record(f"  re-import same version, {backend}", re_s, "s (median)", "<= 0.3 s", re_s <= 0.3)
+            record(
+                "  of which parse / import",
+                parse_s,
+                "s",
+                f"import {import_s:.3f} s",
+                True,
+            )
+            record(
+                f"  re-import same version, {backend}",
+                re_s,
+                "s (median)",
+                "<= 0.3 s",
+                re_s <= 0.3,
+            )
 
 
 def _bench_public(record: Record) -> None:
@@ -196,10 +224,16 @@ def _bench_public(record: Record) -> None:
     queries = ["heart", "left ventricle", "brain", "lymph node", "hepatocyte", "retina"]
     for q in queries:
         uberon.search(q)  # warm the search index
-    t = statistics.median(
-        median_time(lambda q=q: uberon.search(q), repeat=15, warmup=2) for q in queries
-    ) * 1000
-    record("public().search over UBERON (16k terms)", t, "ms (median)", "<= 30 ms", t <= 30)
+    t = (
+        statistics.median(
+            median_time(lambda q=q: uberon.search(q), repeat=15, warmup=2)
+            for q in queries
+        )
+        * 1000
+    )
+    record(
+        "public().search over UBERON (16k terms)", t, "ms (median)", "<= 30 ms", t <= 30
+    )
     t = median_time(lambda: uberon.search("hart vantricle"), repeat=10, warmup=2) * 1000
     record("  search with typos (fuzzy fallback)", t, "ms (median)", "-", True)
 
@@ -212,16 +246,23 @@ def _bench_public(record: Record) -> None:
     genes.validate(values, mute=True)
     t = median_time(lambda: genes.validate(values, mute=True), repeat=20) * 1000
     record("public validate 20,000 gene symbols", t, "ms (median)", "<= 20 ms", t <= 20)
-    t = median_time(
-        lambda: genes.standardize(values, mute=True), repeat=10, warmup=2
-    ) * 1000
+    t = (
+        median_time(lambda: genes.standardize(values, mute=True), repeat=10, warmup=2)
+        * 1000
+    )
     record("  public standardize 20,000 gene symbols", t, "ms (median)", "-", True)
 
 
 def run(record: Record, tmp: Path) -> None:
     root = os.environ.get("LAMIN_SA_ONTOLOGY_DIR")
     if not root:
-        record("ontology benchmarks: LAMIN_SA_ONTOLOGY_DIR unset, skipped", 0, "-", "-", True)
+        record(
+            "ontology benchmarks: LAMIN_SA_ONTOLOGY_DIR unset, skipped",
+            0,
+            "-",
+            "-",
+            True,
+        )
         return
     work = tmp / "onto"
     work.mkdir(exist_ok=True)

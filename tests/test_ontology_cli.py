@@ -42,9 +42,7 @@ def test_sources_lists_availability(env, tmp_path):
 
 def test_parse_reports_issues_with_lines(env):
     env.pop("LAMIN_SA_ONTOLOGY_DIR", None)
-    r = _cli(
-        "ontology", "parse", "CellType", "--file", str(DATA / "mini.obo"), env=env
-    )
+    r = _cli("ontology", "parse", "CellType", "--file", str(DATA / "mini.obo"), env=env)
     assert r.returncode == 0, r.stderr
     # CL: prefix filter: the TST terms are not cell types, the report still shows
     assert "0 terms" in r.stdout

@@ -143,9 +143,7 @@ def test_newer_version_updates_in_place(db):
             .values(uid="mine0001", name="my cell state", created_by="me")
             .returning(t.c.id)
         ).scalar_one()
-        conn.execute(
-            lt.insert().values(from_id=mine, to_id=ids_v1["TST:0000002"])
-        )
+        conn.execute(lt.insert().values(from_id=mine, to_id=ids_v1["TST:0000002"]))
     with engine.connect() as conn:
         result = import_table(conn, target, _release("v2"), _source("v2"))
     assert result.inserted == 1  # TST:0000020
@@ -165,12 +163,12 @@ def test_newer_version_updates_in_place(db):
         # links of obsolete terms are kept
         assert ("TST:0000003", "TST:0000001") in edges
         assert ("TST:0000006", "TST:0000002") in edges
-        assert conn.execute(
-            select(lt.c.to_id).where(lt.c.from_id == mine)
-        ).scalar_one() == ids_v1["TST:0000002"]
+        assert (
+            conn.execute(select(lt.c.to_id).where(lt.c.from_id == mine)).scalar_one()
+            == ids_v1["TST:0000002"]
+        )
         sources = {
-            r.version: r
-            for r in conn.execute(select(target.source_table)).all()
+            r.version: r for r in conn.execute(select(target.source_table)).all()
         }
         assert sources["v2"].currently_used and not sources["v1"].currently_used
         new_src = sources["v2"].id

@@ -262,3 +262,18 @@ def test_synonym_with_the_separator_is_kept_and_reported():
     assert t.terms.synonyms.tolist() == ["Ju\u00a6'hoan North"]
     assert t.issues[0].line == 4 and t.issues[0].action == "kept"
     assert "separator" in t.issues[0].reason
+
+
+def test_self_parent_is_dropped_and_reported():
+    text = (
+        "[Term]\nid: CL:1\nname: a\nis_a: CL:1\nis_a: CL:2\n[Term]\nid: CL:2\nname: b\n"
+    )
+    t = parse_obo_text(text, entity_spec("CellType"))
+    assert t.terms.parents.tolist() == [["CL:2"], []]
+    assert [i.reason for i in t.issues] == ["term is its own parent; dropped that"]
+    from lamin_sa.ontology.parsers.cxg_json import parse_cxg
+
+    data = {"CL:1": {"label": "a", "ancestors": {"CL:1": 1, "CL:2": 1}}}
+    j = parse_cxg(data, entity_spec("CellType"))
+    assert j.terms.parents.tolist() == [["CL:2"]]
+    assert j.issues[0].term == "CL:1"

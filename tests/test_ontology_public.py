@@ -61,7 +61,10 @@ def test_validate_inspect_standardize(cells):
     result = cells.inspect(["T cell", "T-cell", "IMMUNE SYSTEM", "nope", ""], mute=True)
     assert result.validated == ["T cell"]
     assert result.non_validated == ["T-cell", "IMMUNE SYSTEM", "nope"]
-    assert result.synonyms_mapper == {"T-cell": "T cell", "IMMUNE SYSTEM": "immune system"}
+    assert result.synonyms_mapper == {
+        "T-cell": "T cell",
+        "IMMUNE SYSTEM": "immune system",
+    }
     assert result.n_empty == 1
     assert cells.standardize(["T-cell", "nope", "cellula"], mute=True) == [
         "T cell",
@@ -69,9 +72,9 @@ def test_validate_inspect_standardize(cells):
         "cell",
     ]
     assert cells.standardize("T lymphocyte", mute=True) == "T cell"
-    assert cells.standardize(
-        ["T-cell"], return_field=cells.ontology_id, mute=True
-    ) == ["TST:0000002"]
+    assert cells.standardize(["T-cell"], return_field=cells.ontology_id, mute=True) == [
+        "TST:0000002"
+    ]
     assert cells.standardize(["t-cell"], case_sensitive=True, mute=True) == ["t-cell"]
     with pytest.raises(FieldError):
         cells.validate(["x"], field="parents")
@@ -86,9 +89,9 @@ def test_genes_map_aliases(genes):
         "CD8A",
         "unknown",
     ]
-    assert genes.standardize(
-        ["TCF1"], return_field="ensembl_gene_id", mute=True
-    ) == ["ENSG00000000001"]
+    assert genes.standardize(["TCF1"], return_field="ensembl_gene_id", mute=True) == [
+        "ENSG00000000001"
+    ]
     assert genes.validate(["TCF7", "TCF-1"], genes.symbol, mute=True).tolist() == [
         True,
         False,

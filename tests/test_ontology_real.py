@@ -70,14 +70,21 @@ def independent_counts(spec_entry: sources.SourceSpec) -> dict[str, object]:
                 continue
             if not re.search(r"^name: *\S", block, re.M):
                 continue
-            syns = set(re.findall(r'^synonym: *"((?:[^"\\]|\\.)*)" +EXACT', block, re.M))
-            syns |= set(re.findall(r'^exact_synonym: *"((?:[^"\\]|\\.)*)"', block, re.M))
+            syns = set(
+                re.findall(r'^synonym: *"((?:[^"\\]|\\.)*)" +EXACT', block, re.M)
+            )
+            syns |= set(
+                re.findall(r'^exact_synonym: *"((?:[^"\\]|\\.)*)"', block, re.M)
+            )
             parents = set(re.findall(r"^is_a: *([^\s!{]+)", block, re.M))
             if entity.part_of:
                 parents |= set(
                     re.findall(r"^relationship: *part_of +([^\s!{]+)", block, re.M)
                 )
-            terms[m.group(1)] = (len(syns), {p for p in parents if p.startswith(prefixes)})
+            terms[m.group(1)] = (
+                len(syns),
+                {p for p in parents if p.startswith(prefixes)},
+            )
     elif spec_entry.format == "cxg-json":
         data = json.loads(_text(path))
         for tid, term in data.items():
@@ -85,7 +92,11 @@ def independent_counts(spec_entry: sources.SourceSpec) -> dict[str, object]:
                 continue
             if not term.get("label"):
                 continue
-            anc = {a: d for a, d in term.get("ancestors", {}).items() if a.startswith(prefixes)}
+            anc = {
+                a: d
+                for a, d in term.get("ancestors", {}).items()
+                if a.startswith(prefixes)
+            }
             low = min(anc.values()) if anc else None
             terms[tid] = (
                 len(set(term.get("synonyms") or [])),
@@ -100,6 +111,9 @@ def independent_counts(spec_entry: sources.SourceSpec) -> dict[str, object]:
             terms[f[0]] = (max(len(common) - 1, 0), {p for p in f[3].split("|") if p})
     else:
         raise AssertionError(spec_entry.format)
+    # a term is never its own parent (CL 2025-02-13 lists CL:4047034 as its own
+    # ancestor; the parsers drop that and report it)
+    terms = {k: (n, p - {k}) for k, (n, p) in terms.items()}
     active = set(terms)
     return {
         "terms": len(terms),
@@ -110,9 +124,7 @@ def independent_counts(spec_entry: sources.SourceSpec) -> dict[str, object]:
 
 
 ONTOLOGY_SPECS = [
-    s
-    for s in sources.manifest()
-    if s.format in ("obo", "cxg-json", "ncbitaxon-tsv")
+    s for s in sources.manifest() if s.format in ("obo", "cxg-json", "ncbitaxon-tsv")
 ]
 
 
@@ -157,7 +169,9 @@ def test_malformed_real_stanzas_are_kept():
     kung = [i for i in hancestro.issues if i.term == "AfPO:0000263"]
     assert kung and "!Kung" in kung[0].reason and kung[0].action == "kept"
     stages, _ = load_source(
-        "Tissue", file=Path(ONTOLOGY_DIR) / "life-stages-2025-01-23.obo", source="uberon"
+        "Tissue",
+        file=Path(ONTOLOGY_DIR) / "life-stages-2025-01-23.obo",
+        source="uberon",
     )
     # UBERON:0007221 has an xref URL with `\:`; strict parsers drop the stanza
     assert "UBERON:0007221" in set(stages.terms.ontology_id)
@@ -238,7 +252,8 @@ def test_diff_between_versions(entity, new, old, files, prefix):
     assert set(d.added[d.added.columns[0]]) == set(new_terms) - set(old_terms)
     assert set(d.removed.iloc[:, 0]) == set(old_terms) - set(new_terms)
     renamed = {
-        k for k in set(new_terms) & set(old_terms)
+        k
+        for k in set(new_terms) & set(old_terms)
         if new_terms[k]["label"] != old_terms[k]["label"]
     }
     assert set(d.renamed.iloc[:, 0]) == renamed
@@ -256,7 +271,9 @@ def test_genes_human_joined_and_aliases():
     assert "TCF-1" in df.loc["ENSG00000081059", "synonyms"].split("|")
     # independent join count: GENCODE ids that appear in the NCBI table
     ncbi_ens = set()
-    for line in _text(Path(ONTOLOGY_DIR) / "ncbi-genes-human-2022-09-12.tsv.gz").splitlines()[1:]:
+    for line in _text(
+        Path(ONTOLOGY_DIR) / "ncbi-genes-human-2022-09-12.tsv.gz"
+    ).splitlines()[1:]:
         f = line.split("\t")
         ncbi_ens.update(e for e in f[2].split("|") if e)
     assert df.ncbi_gene_ids.notna().sum() == len(ncbi_ens & set(df.index))
@@ -294,9 +311,7 @@ def db(db_url):
         engine.dispose()
 
 
-IMPORT_SPECS = [
-    s for s in ONTOLOGY_SPECS if not (s.name == "cellosaurus")
-]
+IMPORT_SPECS = [s for s in ONTOLOGY_SPECS if not (s.name == "cellosaurus")]
 
 
 @pytest.mark.parametrize("spec", IMPORT_SPECS, ids=_id)
@@ -339,8 +354,30 @@ def test_import_cellosaurus(db):
             conn,
             target,
             table,
-            {"entity": "CellLine", "name": "cellosaurus", "organism": "all",
-             "version": found.version, "checksum": found.checksum},
+            {
+                "entity": "CellLine",
+                "name": "cellosaurus",
+                "organism": "all",
+                "version": found.version,
+                "checksum": found.checksum,
+            },
         )
         assert result.inserted == 167186
         assert result.links_added == 0
+
+
+def test_package_releases_match_the_dir(monkeypatch):
+    pytest.importorskip("cellxgene_ontology_guide")
+    pytest.importorskip("zstandard")
+    from_dir, _ = load_source("CellType")
+    monkeypatch.delenv("LAMIN_SA_ONTOLOGY_DIR")
+    from_pkg, found = load_source("CellType")
+    assert found.origin == "package" and found.format == "cxg-json"
+    assert from_pkg.terms.drop(columns="parents").equals(
+        from_dir.terms.drop(columns="parents")
+    )
+    assert from_pkg.terms.parents.tolist() == from_dir.terms.parents.tolist()
+    # every entry with a package file resolves without the ontology dir
+    for spec in sources.manifest():
+        if spec.package:
+            assert sources.availability(spec) in ("package", "cache"), spec

@@ -162,9 +162,7 @@ def test_download_over_loopback_http(manifest, tmp_path, monkeypatch):
         assert explicit.origin == "file"
         assert explicit.paths[0].read_bytes() == (DATA / "mini.obo").read_bytes()
         with pytest.raises(LaminSAError, match="downloading"):
-            sources.download(
-                f"http://127.0.0.1:{port}/missing.obo", tmp_path / "x.obo"
-            )
+            sources.download(f"http://127.0.0.1:{port}/missing.obo", tmp_path / "x.obo")
     finally:
         server.shutdown()
         server.server_close()

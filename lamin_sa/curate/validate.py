@@ -428,9 +428,7 @@ def _build_index(
             target_at=1,
             synonyms_at=2,
         )
-    return SynonymIndex(
-        rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive
-    )
+    return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
 def standardize_mapper(

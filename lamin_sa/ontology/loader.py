@@ -1,4 +1,4 @@
-"""Bulk-import a canonical table into a registry table, its parent links and a Source row.
+"""Bulk-import a canonical table: registry rows, parent links, a Source row.
 
 The loader works on SQLAlchemy Core tables described by a :class:`LoadTarget`
 (which table, which columns, which link table, which Source table), so any
@@ -137,8 +137,10 @@ def _pk(table: Table) -> Any:
 def _source_row(
     conn: Any, target: LoadTarget, source: Mapping[str, Any]
 ) -> tuple[Any, bool]:
-    """The Source row's id (created if absent) and whether it is imported with
-    the same checksum already."""
+    """The Source row's id (created if absent) and whether it is done.
+
+    Done: fully imported already, with the same checksum.
+    """
     st = target.source_table
     sc = target.source_columns
     key_fields = [f for f in ("entity", "name", "organism", "version") if f in sc]
@@ -170,12 +172,18 @@ def _source_row(
     return result.scalar_one(), False
 
 
-def _older_sources(conn: Any, target: LoadTarget, source: Mapping[str, Any], sid: Any) -> list[Any]:
+def _older_sources(
+    conn: Any, target: LoadTarget, source: Mapping[str, Any], sid: Any
+) -> list[Any]:
     """Ids of other Source rows of the same entity, name and organism."""
     st = target.source_table
     sc = target.source_columns
-    conds = [st.c[sc[f]] == source.get(f) for f in ("entity", "name", "organism") if f in sc]
-    return [r[0] for r in conn.execute(select(_pk(st)).where(and_(*conds), _pk(st) != sid))]
+    conds = [
+        st.c[sc[f]] == source.get(f) for f in ("entity", "name", "organism") if f in sc
+    ]
+    return [
+        r[0] for r in conn.execute(select(_pk(st)).where(and_(*conds), _pk(st) != sid))
+    ]
 
 
 def _column_defaults(table: Table, given: set[str]) -> dict[str, Any]:
@@ -195,8 +203,10 @@ def _column_defaults(table: Table, given: set[str]) -> dict[str, Any]:
 
 
 def insert_many(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows fast: ``executemany`` on the raw cursor (SQLite) or
-    ``COPY`` (PostgreSQL with psycopg), else SQLAlchemy's executemany.
+    """Insert many rows fast.
+
+    ``executemany`` on the raw cursor (SQLite), ``COPY`` (PostgreSQL with
+    psycopg), else SQLAlchemy's executemany.
 
     Column defaults defined in Python are applied (once per call), and values
     go through each column type's bind processing, so the stored rows equal
@@ -219,9 +229,11 @@ def insert_many(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
         proc(v) if proc else v
         for proc, v in zip(procs[len(names) :], const, strict=True)
     ]
-    data = [tuple(r.values()) for r in rows] if const == [] else [
-        (*r.values(), *const) for r in rows
-    ]
+    data = (
+        [tuple(r.values()) for r in rows]
+        if const == []
+        else [(*r.values(), *const) for r in rows]
+    )
     for j, proc in enumerate(procs[: len(names)]):
         if proc is not None:
             data = [(*d[:j], proc(d[j]), *d[j + 1 :]) for d in data]
@@ -353,9 +365,7 @@ def _import(
         to_flag = [
             row[0]
             for tid, row in stored.items()
-            if tid not in active
-            and not row[-1]
-            and (tid in flagged or row[2] in older)
+            if tid not in active and not row[-1] and (tid in flagged or row[2] in older)
         ]
         if to_flag:
             stmt = t.update().where(pk == bindparam("_pk")).values({obs_col: True})
@@ -375,7 +385,8 @@ def _import(
         links_removed=removed,
     )
     logger.info(
-        "imported %s %s %s: %d new, %d updated, %d obsolete, %d links added, %d removed",
+        "imported %s %s %s: %d new, %d updated, %d obsolete, "
+        "%d links added, %d removed",
         source.get("entity"),
         source.get("name"),
         source.get("version"),
@@ -411,11 +422,7 @@ def _link(
     existing = set(conn.execute(select(c_col, p_col)).all())
     add = wanted - existing
     members = {id_of[i] for i in ids}
-    stale = [
-        (c, p)
-        for c, p in existing - wanted
-        if c in members and p in members
-    ]
+    stale = [(c, p) for c, p in existing - wanted if c in members and p in members]
     insert_many(
         conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
     )

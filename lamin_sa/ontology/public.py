@@ -247,9 +247,7 @@ class PublicOntology:
         name = self._field(field)
         items, _ = to_list(values)
         stored = self._value_set(name)
-        flags = np.fromiter(
-            (v in stored for v in items), dtype=bool, count=len(items)
-        )
+        flags = np.fromiter((v in stored for v in items), dtype=bool, count=len(items))
         if not mute:
             n_ok = len({v for v, ok in zip(items, flags, strict=True) if ok})
             n_all = len(set(items))
@@ -315,7 +313,9 @@ class PublicOntology:
         from lamin_sa.curate.validate import map_values, quote_list, to_list, unique
 
         if keep not in ("first", "last", False):
-            raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
+            raise ValidationError(
+                f"keep must be 'first', 'last' or False, got {keep!r}."
+            )
         name = self._field(field)
         return_name = self._field(return_field, default=name)
         items, single = to_list(values)
@@ -482,7 +482,9 @@ class PublicOntology:
         ranked = sorted(scored, key=lambda i: (-scored[i], len(names[i]), i))
         wanted = 20 if limit is None else limit
         if len(ranked) < wanted and q:
-            ranked += self._fuzzy(q, names, syns, set(scored), wanted - len(ranked), scored)
+            ranked += self._fuzzy(
+                q, names, syns, set(scored), wanted - len(ranked), scored
+            )
         if limit is not None:
             ranked = ranked[:limit]
         result = self._table.terms.iloc[ranked].copy()

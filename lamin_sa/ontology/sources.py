@@ -18,7 +18,6 @@ import functools
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import urllib.parse
 import urllib.request
@@ -272,10 +271,15 @@ def download(url: str, dest: Path, *, sha256: str | None = None) -> Path:
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=dest.name + ".", suffix=".part", dir=dest.parent
+    )
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(url, timeout=60) as resp,
+        ):
             length = resp.headers.get("Content-Length") if resp.headers else None
             total = int(length) if length and length.isdigit() else None
             bar = progress_bar(total, f"downloading {dest.name}")
@@ -308,7 +312,11 @@ def _download(spec: SourceSpec) -> tuple[Path, ...] | None:
     root = raw_cache_dir()
     paths = []
     for i, url in enumerate(urls):
-        name = spec.files[i] if i < len(spec.files) else Path(urllib.parse.urlparse(url).path).name
+        name = (
+            spec.files[i]
+            if i < len(spec.files)
+            else Path(urllib.parse.urlparse(url).path).name
+        )
         sha = spec.sha256[i] if i < len(spec.sha256) else None
         logger.info("downloading %s %s from %s", spec.name, spec.version, url)
         paths.append(download(url, root / name, sha256=sha))
@@ -316,7 +324,11 @@ def _download(spec: SourceSpec) -> tuple[Path, ...] | None:
 
 
 def _explicit(
-    entity: str, file: Any, spec: SourceSpec | None, source: str | None, version: str | None
+    entity: str,
+    file: Any,
+    spec: SourceSpec | None,
+    source: str | None,
+    version: str | None,
 ) -> ResolvedSource:
     files = file if isinstance(file, list | tuple) else [file]
     paths: list[Path] = []

@@ -19,8 +19,10 @@ SEPARATOR_STAND_IN = "\u00a6"
 def clean_synonym(
     text: str, issues: list[ParseIssue], line: int, term: str | None
 ) -> str:
-    """``text`` with ``|`` replaced by ``¦`` (reported), since ``|`` separates
-    synonyms in the ``synonyms`` column."""
+    """``text`` with ``|`` replaced by ``¦``, reported.
+
+    ``|`` separates synonyms in the ``synonyms`` column.
+    """
     if "|" not in text:
         return text
     fixed = text.replace("|", SEPARATOR_STAND_IN)

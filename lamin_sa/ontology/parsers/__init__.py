@@ -37,7 +37,9 @@ def parser_for(path: str | Path, format: str | None = None) -> Parser:
             if parser.format == format:
                 return parser
         known = ", ".join(p.format for p in PARSERS)
-        raise ValidationError(f"unknown ontology format {format!r}; use one of {known}.")
+        raise ValidationError(
+            f"unknown ontology format {format!r}; use one of {known}."
+        )
     head = read_head(path)
     name = plain_name(path)
     for parser in PARSERS:

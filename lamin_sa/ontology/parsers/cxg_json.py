@@ -54,9 +54,7 @@ class CxgJsonParser(Parser):
         if head[:4] == ZSTD_MAGIC:
             return name.endswith(".json.zst")
         text = head.lstrip()
-        return text.startswith(b"{") and (
-            b'"label"' in head or b'"ancestors"' in head
-        )
+        return text.startswith(b"{") and (b'"label"' in head or b'"ancestors"' in head)
 
     def parse(
         self,
@@ -131,6 +129,11 @@ def parse_cxg(
                 ancestors = {
                     a: d for a, d in ancestors.items() if a.startswith(prefixes)
                 }
+            if tid in ancestors:
+                issues.append(
+                    ParseIssue(0, tid, "term is its own ancestor; dropped that", "kept")
+                )
+                ancestors = {a: d for a, d in ancestors.items() if a != tid}
             if ancestors:
                 nearest = min(ancestors.values())
                 parents.append([a for a, d in ancestors.items() if d == nearest])
@@ -147,5 +150,10 @@ def parse_cxg(
         },
         obs,
         issues,
-        {"format": "cxg-json", "ontology": None, "version": None, "n_filtered": n_filtered},
+        {
+            "format": "cxg-json",
+            "ontology": None,
+            "version": None,
+            "n_filtered": n_filtered,
+        },
     )

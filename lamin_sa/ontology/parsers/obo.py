@@ -1,7 +1,7 @@
-"""A tolerant, line-based OBO 1.2/1.4 reader.
+r"""A tolerant, line-based OBO 1.2/1.4 reader.
 
 Strict parsers reject whole stanzas for faults in fields lamin-sa never uses
-(an xref URL with ``\\:``, an unquoted xref description with spaces) or for
+(an xref URL with ``\:``, an unquoted xref description with spaces) or for
 values a human reads without trouble (``name: !Kung``). This reader takes each
 line on its own: it reads the tags the canonical table needs (``id``, ``name``,
 ``def``, ``synonym``, ``is_a``, ``relationship``, ``is_obsolete``,
@@ -9,7 +9,7 @@ line on its own: it reads the tags the canonical table needs (``id``, ``name``,
 cost a term. Whatever it cannot read, or reads leniently, becomes a
 :class:`~lamin_sa.ontology.table.ParseIssue` with its line number.
 
-Speed: one pass over ``str.split("\\n")`` with ``str.find``/slicing, no regular
+Speed: one pass over ``str.split("\n")`` with ``str.find``/slicing, no regular
 expressions (GO's 47k terms in well under a second).
 """
 
@@ -51,7 +51,7 @@ _STANZAS = frozenset({"[Term]", "[Typedef]", "[Instance]"})
 
 
 def unescape(text: str) -> str:
-    """OBO escapes resolved: ``\\n``, ``\\t``, ``\\W`` and ``\\x`` → ``x``."""
+    r"""OBO escapes resolved: ``\n``, ``\t``, ``\W`` and ``\x`` → ``x``."""
     if "\\" not in text:
         return text
     out: list[str] = []
@@ -125,7 +125,7 @@ class OboParser(Parser):
 def parse_obo_text(
     text: str, spec: EntitySpec, *, source: str | None = None
 ) -> OntologyTable:
-    """Parse OBO text into the canonical table of ``spec``.
+    r"""Parse OBO text into the canonical table of ``spec``.
 
     Args:
         text: The whole file.
@@ -135,7 +135,7 @@ def parse_obo_text(
     Example:
         >>> from lamin_sa.ontology.entities import entity_spec
         >>> t = parse_obo_text(
-        ...     "[Term]\\nid: CL:1\\nname: cell\\n", entity_spec("CellType")
+        ...     "[Term]\nid: CL:1\nname: cell\n", entity_spec("CellType")
         ... )
         >>> t.terms.name.tolist()
         ['cell']
@@ -186,7 +186,10 @@ def parse_obo_text(
         if tid in seen:
             add_issue(
                 ParseIssue(
-                    start, tid, "second stanza for this id merged into the first", "kept"
+                    start,
+                    tid,
+                    "second stanza for this id merged into the first",
+                    "kept",
                 )
             )
             _merge(seen[tid], tsyn, tpar)
@@ -204,6 +207,11 @@ def parse_obo_text(
             par = list(dict.fromkeys(tpar))
         else:
             par = list(dict.fromkeys(p for p in tpar if p.startswith(prefixes)))
+        if tid in par:
+            add_issue(
+                ParseIssue(start, tid, "term is its own parent; dropped that", "kept")
+            )
+            par.remove(tid)
         seen[tid] = len(ids)
         ids.append(tid)
         names.append(tname)
@@ -339,7 +347,9 @@ def parse_obo_text(
                 parts = value.split(None, 2)
                 if len(parts) < 2:
                     add_issue(
-                        ParseIssue(lineno, tid, "relationship without a target", "skipped")
+                        ParseIssue(
+                            lineno, tid, "relationship without a target", "skipped"
+                        )
                     )
                 elif parts[0] in _PART_OF:
                     tpar.append(_first_token(parts[1]))

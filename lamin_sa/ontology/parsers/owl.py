@@ -83,14 +83,16 @@ def _values(world: Any, subject: int, prop: int | None) -> list[Any]:
     if prop is None:
         return []
     out = []
-    for o, d in world._get_data_triples_sp_od(subject, prop):
+    for o, _datatype in world._get_data_triples_sp_od(subject, prop):
         out.append(str(o))
     for o in world._get_obj_triples_sp_o(subject, prop):
         out.append(world._unabbreviate(o))
     return out
 
 
-def _table(world: Any, owlready2: Any, spec: EntitySpec, source: str | None) -> OntologyTable:
+def _table(
+    world: Any, owlready2: Any, spec: EntitySpec, source: str | None
+) -> OntologyTable:
     prefixes = spec.prefixes_for(source)
     abbr = world._abbreviate
     label_p = abbr(RDFS_LABEL, False)
@@ -144,6 +146,11 @@ def _table(world: Any, owlready2: Any, spec: EntitySpec, source: str | None) -> 
                 found.append(iri_to_id(sup.value.iri))
         if prefixes:
             found = [p for p in found if p.startswith(prefixes)]
+        if tid in found:
+            issues.append(
+                ParseIssue(0, tid, "class is its own parent; dropped that", "kept")
+            )
+            found = [p for p in found if p != tid]
         definition = _values(world, s, def_p)
         synonyms = [clean_synonym(x, issues, 0, tid) for x in _values(world, s, syn_p)]
         ids.append(tid)

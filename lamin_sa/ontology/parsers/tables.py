@@ -105,7 +105,9 @@ def parse_genes(gencode: Path, ncbi: Path | None, spec: EntitySpec) -> OntologyT
     for lineno, line in enumerate(_lines(gencode), 1):
         f = line.split(",")
         if len(f) != 5:
-            issues.append(ParseIssue(lineno, None, "GENCODE row without 5 fields", "skipped"))
+            issues.append(
+                ParseIssue(lineno, None, "GENCODE row without 5 fields", "skipped")
+            )
             continue
         ens, symbol = f[0], f[1]
         if ens in seen:
@@ -145,7 +147,12 @@ def parse_genes(gencode: Path, ncbi: Path | None, spec: EntitySpec) -> OntologyT
             "biotype": biotypes,
         },
         issues=issues,
-        meta={"format": "gencode-csv", "ontology": None, "version": None, "n_filtered": 0},
+        meta={
+            "format": "gencode-csv",
+            "ontology": None,
+            "version": None,
+            "n_filtered": 0,
+        },
     )
 
 
@@ -171,7 +178,9 @@ class UniprotParser(Parser):
         for lineno, line in enumerate(_lines(paths[0])[1:], 2):
             f = line.split("\t")
             if len(f) < 3:
-                issues.append(ParseIssue(lineno, None, "row with < 3 fields", "skipped"))
+                issues.append(
+                    ParseIssue(lineno, None, "row with < 3 fields", "skipped")
+                )
                 continue
             if want is not None and f[2].lower() != want:
                 continue
@@ -219,7 +228,9 @@ class TaxonParser(Parser):
         for lineno, line in enumerate(_lines(paths[0])[1:], 2):
             f = line.split("\t")
             if len(f) < 5:
-                issues.append(ParseIssue(lineno, None, "row with < 5 fields", "skipped"))
+                issues.append(
+                    ParseIssue(lineno, None, "row with < 5 fields", "skipped")
+                )
                 continue
             common = [s for s in f[2].split("|") if s]
             name = min(common, key=len) if common else f[1]
