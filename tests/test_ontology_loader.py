@@ -222,3 +222,49 @@ def test_flat_gene_table(db):
             "6932",
         )
         assert import_table(conn, genes, table, {**src, "checksum": "x"}).skipped
+
+
+def test_infer_target_from_conventional_tables(db_url):
+    from lamin_sa.db.uid import hash_to_uid
+    from lamin_sa.ontology.targets import infer_target
+    from tests.ontology_support.tables import conventional_tables
+
+    md = conventional_tables()
+    engine = make_engine(db_url)
+    md.create_all(engine)
+    try:
+        cells, source = md.tables["t2_celltype"], md.tables["t2_source"]
+        target = infer_target(cells, source, "CellType", defaults={"created_by_id": 1})
+        assert target.columns == {
+            "name": "name",
+            "definition": "description",
+            "synonyms": "synonyms",
+        }
+        assert (target.link_child, target.link_parent) == (
+            "from_celltype_id",
+            "to_celltype_id",
+        )
+        assert target.source_columns["checksum"] == "md5"
+        assert target.obsolete_column is None
+        table = parse_file(
+            DATA / "mini.cxg.json", EntitySpec("CellType", {"*": ("TST:",)})
+        )
+        src = {
+            "entity": "bionty.CellType",
+            "name": "tst",
+            "organism": "all",
+            "version": "1",
+            "checksum": "abc",
+        }
+        with engine.connect() as conn:
+            result = import_table(conn, target, table, src)
+            assert (result.inserted, result.links_added) == (4, 3)
+            uid = conn.execute(
+                select(cells.c.uid).where(cells.c.ontology_id == "TST:0000002")
+            ).scalar_one()
+            assert uid == hash_to_uid("TST:0000002", 8)
+            src_uid = conn.execute(select(source.c.uid)).scalar_one()
+            assert src_uid == hash_to_uid("bionty.CellType|tst|all|1", 8)
+    finally:
+        md.drop_all(engine)
+        engine.dispose()

@@ -124,3 +124,42 @@ def gene_target(md: MetaData, source: Table) -> LoadTarget:
         },
         source_defaults={"uid": lambda s: hash_to_uid(s["version"] + s["organism"], 8)},
     )
+
+
+def conventional_tables() -> MetaData:
+    """Tables named as the module-author API names them (for ``infer_target``)."""
+    md = MetaData()
+    Table(
+        "t2_source",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uid", String(8), nullable=False, unique=True),
+        Column("entity", String(64)),
+        Column("name", String(64)),
+        Column("organism", String(64)),
+        Column("version", String(64)),
+        Column("md5", String(200)),
+        Column("in_db", Boolean, default=False),
+        Column("currently_used", Boolean, default=False),
+    )
+    Table(
+        "t2_celltype",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("uid", String(8), nullable=False, unique=True),
+        Column("name", String(255), nullable=False),
+        Column("ontology_id", String(32)),
+        Column("synonyms", Text),
+        Column("description", Text),
+        Column("created_by_id", Integer, nullable=False),
+        Column("source_id", ForeignKey("t2_source.id")),
+    )
+    Table(
+        "t2_celltype_parent",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("from_celltype_id", ForeignKey("t2_celltype.id"), nullable=False),
+        Column("to_celltype_id", ForeignKey("t2_celltype.id"), nullable=False),
+        UniqueConstraint("from_celltype_id", "to_celltype_id"),
+    )
+    return md
