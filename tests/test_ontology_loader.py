@@ -268,3 +268,34 @@ def test_infer_target_from_conventional_tables(db_url):
     finally:
         md.drop_all(engine)
         engine.dispose()
+
+
+def test_subset_import_brings_the_ancestor_chain(db):
+    engine, _, target = db
+    v1 = _release("v1")
+    with engine.connect() as conn:
+        result = import_table(conn, target, v1, _source("v1"), subset=["TST:0000006"])
+        assert result.inserted == 4  # the term, its parent and their ancestors
+        assert set(_terms(conn, target)) == {
+            "TST:0000006",
+            "TST:0000002",
+            "TST:0000001",
+            "TST:0000010",
+        }
+        assert _edges(conn, target) == {
+            ("TST:0000006", "TST:0000002"),
+            ("TST:0000002", "TST:0000001"),
+            ("TST:0000002", "TST:0000010"),
+        }
+        src = conn.execute(select(target.source_table)).one()
+        assert not src.in_db
+        # again: nothing to do
+        again = import_table(conn, target, v1, _source("v1"), subset=["TST:0000006"])
+        assert (again.inserted, again.links_added) == (0, 0)
+        # the full import completes the source and keeps the saved ids
+        before = {k: r.id for k, r in _terms(conn, target).items()}
+        full = import_table(conn, target, v1, _source("v1"))
+        assert full.inserted == 1 and full.links_added == 1
+        after = _terms(conn, target)
+        assert all(after[k].id == pk for k, pk in before.items())
+        assert conn.execute(select(target.source_table.c.in_db)).scalar_one()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +135,7 @@ def _pk(table: Table) -> Any:
 
 
 def _source_row(
-    conn: Any, target: LoadTarget, source: Mapping[str, Any]
+    conn: Any, target: LoadTarget, source: Mapping[str, Any], create_done: bool = True
 ) -> tuple[Any, bool]:
     """The Source row's id (created if absent) and whether it is done.
 
@@ -160,7 +160,7 @@ def _source_row(
                 .where(_pk(st) == row[0])
                 .values({sc["checksum"]: source.get("checksum")})
             )
-        return row[0], in_db and same
+        return row[0], in_db and same and create_done
     values = {sc[f]: source.get(f) for f in sc if f in source}
     if "in_db" in sc:
         values[sc["in_db"]] = False
@@ -255,8 +255,15 @@ def import_table(
     target: LoadTarget,
     table: OntologyTable,
     source: Mapping[str, Any],
+    *,
+    subset: Iterable[str] | None = None,
 ) -> ImportResult:
     """Import ``table`` into ``target`` as the release described by ``source``.
+
+    With ``subset``, only those terms and their ancestors are imported (new
+    ones inserted, missing links added; nothing updated, flagged or removed,
+    and the Source is not marked fully imported): what saving one public
+    record with its ancestor chain needs, in a fixed number of statements.
 
     Args:
         conn: A SQLAlchemy Connection. Without an open transaction the import
@@ -265,6 +272,7 @@ def import_table(
         target: The tables and columns to write.
         table: The parsed release (active terms and obsolete ones).
         source: ``entity, name, organism, version, url, checksum, description``.
+        subset: Term ids to import with their ancestors (None: all).
 
     Returns:
         What was inserted, updated, flagged and linked.
@@ -277,27 +285,54 @@ def import_table(
         ImportResult(source_id=1, inserted=3324, ...)
     """
     start = time.perf_counter()
+    keys = None if subset is None else ancestors_closure(table, subset)
     if conn.in_transaction():
-        result = _import(conn, target, table, source)
+        result = _import(conn, target, table, source, keys)
     else:
         with conn.begin():
-            result = _import(conn, target, table, source)
+            result = _import(conn, target, table, source, keys)
     result.seconds = time.perf_counter() - start
     return result
 
 
+def ancestors_closure(table: OntologyTable, ids: Iterable[str]) -> list[str]:
+    """``ids`` and all their ancestors in ``table`` (unknown ids dropped)."""
+    spec = table.entity
+    terms = table.terms
+    known = terms[spec.id_field].tolist()
+    if not spec.hierarchical:
+        wanted = set(ids)
+        return [i for i in known if i in wanted]
+    parents = dict(zip(known, terms["parents"].tolist(), strict=True))
+    seen: dict[str, None] = {}
+    stack = [i for i in ids if i in parents]
+    while stack:
+        tid = stack.pop()
+        if tid in seen:
+            continue
+        seen[tid] = None
+        stack.extend(p for p in parents[tid] if p in parents and p not in seen)
+    return list(seen)
+
+
 def _import(
-    conn: Any, target: LoadTarget, parsed: OntologyTable, source: Mapping[str, Any]
+    conn: Any,
+    target: LoadTarget,
+    parsed: OntologyTable,
+    source: Mapping[str, Any],
+    keys: list[str] | None = None,
 ) -> ImportResult:
     spec = parsed.entity
     t = target.table
     pk = _pk(t)
     key = t.c[target.id_column]
     sfk = t.c[target.source_fk]
-    sid, done = _source_row(conn, target, source)
+    sid, done = _source_row(conn, target, source, create_done=keys is None)
     if done:
         return ImportResult(source_id=sid, skipped=True)
     terms = parsed.terms
+    if keys is not None:
+        terms = terms[terms[spec.id_field].isin(set(keys))]
     ids: list[str] = terms[spec.id_field].tolist()
     canon = [c for c in target.columns if c in terms.columns]
     dbcols = [target.columns[c] for c in canon]
@@ -308,9 +343,15 @@ def _import(
     sel = [pk, key, sfk, *(t.c[c] for c in dbcols)]
     if obs_col:
         sel.append(t.c[obs_col])
-    stored: dict[str, tuple[Any, ...]] = {
-        r[1]: tuple(r) for r in conn.execute(select(*sel).where(key.isnot(None)))
-    }
+    if keys is None:
+        rows = conn.execute(select(*sel).where(key.isnot(None))).all()
+    else:
+        rows = [
+            r
+            for chunk in _chunks(keys)
+            for r in conn.execute(select(*sel).where(key.in_(chunk)))
+        ]
+    stored: dict[str, tuple[Any, ...]] = {r[1]: tuple(r) for r in rows}
     defaults = {
         col: (value() if callable(value) else value)
         for col, value in target.defaults.items()
@@ -321,6 +362,8 @@ def _import(
     for i, tid in enumerate(ids):
         row_values = [v[i] for v in values]
         old = stored.get(tid)
+        if old is not None and keys is not None:
+            continue  # saving a subset never rewrites stored records
         if old is None:
             row = dict(defaults)
             row[target.id_column] = tid
@@ -359,7 +402,7 @@ def _import(
     # obsolete: flagged by the release, or dropped since an older release
     obsoleted = 0
     active = set(ids)
-    if obs_col:
+    if obs_col and keys is None:
         older = set(_older_sources(conn, target, source, sid))
         flagged = set(parsed.obsolete[spec.id_field].tolist())
         to_flag = [
@@ -374,8 +417,11 @@ def _import(
 
     added = removed = 0
     if target.link_table is not None and "parents" in terms.columns:
-        added, removed = _link(conn, target, ids, terms["parents"].tolist())
-    _finish_source(conn, target, source, sid)
+        added, removed = _link(
+            conn, target, ids, terms["parents"].tolist(), subset=keys is not None
+        )
+    if keys is None:
+        _finish_source(conn, target, source, sid)
     result = ImportResult(
         source_id=sid,
         inserted=len(new_rows),
@@ -400,15 +446,30 @@ def _import(
 
 
 def _link(
-    conn: Any, target: LoadTarget, ids: list[str], parents: list[list[str]]
+    conn: Any,
+    target: LoadTarget,
+    ids: list[str],
+    parents: list[list[str]],
+    *,
+    subset: bool = False,
 ) -> tuple[int, int]:
-    """Add the release's parent links, drop links it no longer has."""
+    """Add the release's parent links, drop links it no longer has.
+
+    With ``subset`` (``ids`` hold every ancestor), links are only added.
+    """
     t = target.table
     lt = target.link_table
     assert lt is not None
     pk = _pk(t)
     key = t.c[target.id_column]
-    id_of = dict(conn.execute(select(key, pk).where(key.isnot(None))).all())
+    if subset:
+        id_of = {
+            k: v
+            for chunk in _chunks(ids)
+            for k, v in conn.execute(select(key, pk).where(key.in_(chunk)))
+        }
+    else:
+        id_of = dict(conn.execute(select(key, pk).where(key.isnot(None))).all())
     wanted: set[tuple[Any, Any]] = set()
     for tid, plist in zip(ids, parents, strict=True):
         if not plist:
@@ -419,6 +480,18 @@ def _link(
             if parent is not None and parent != child:
                 wanted.add((child, parent))
     c_col, p_col = lt.c[target.link_child], lt.c[target.link_parent]
+    if subset:
+        children = list({c for c, _ in wanted})
+        existing = {
+            tuple(r)
+            for chunk in _chunks(children)
+            for r in conn.execute(select(c_col, p_col).where(c_col.in_(chunk)))
+        }
+        add = wanted - existing
+        insert_many(
+            conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
+        )
+        return len(add), 0
     existing = set(conn.execute(select(c_col, p_col)).all())
     add = wanted - existing
     members = {id_of[i] for i in ids}
