@@ -299,3 +299,27 @@ def test_subset_import_brings_the_ancestor_chain(db):
         after = _terms(conn, target)
         assert all(after[k].id == pk for k, pk in before.items())
         assert conn.execute(select(target.source_table.c.in_db)).scalar_one()
+
+
+def test_import_release_skips_without_parsing(db, tmp_path):
+    from lamin_sa.ontology import cache
+    from lamin_sa.ontology.loader import import_release
+
+    engine, _, target = db
+    path = tmp_path / "cl-mini.obo"
+    path.write_text(
+        "data-version: releases/2024-01-01\n\n[Term]\nid: CL:1\nname: cell\n\n"
+        "[Term]\nid: CL:2\nname: T cell\nis_a: CL:1\n"
+    )
+    with engine.connect() as conn:
+        first = import_release(conn, target, "CellType", file=path, version="2024")
+        assert (first.inserted, first.links_added) == (2, 1)
+        cache.clear_cache()
+        again = import_release(conn, target, "CellType", file=path, version="2024")
+        assert again.skipped
+        assert not list(cache.parsed_cache_dir().iterdir())  # nothing was parsed
+        path.write_text(path.read_text().replace("name: T cell", "name: T-cell"))
+        changed = import_release(conn, target, "CellType", file=path, version="2024")
+        assert (changed.inserted, changed.updated) == (0, 1)
+        src = conn.execute(select(target.source_table)).one()
+        assert src.entity == "CellType" and src.name == "cl" and src.in_db

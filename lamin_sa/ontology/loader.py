@@ -481,19 +481,20 @@ def _link(
                 wanted.add((child, parent))
     c_col, p_col = lt.c[target.link_child], lt.c[target.link_parent]
     if subset:
-        children = list({c for c, _ in wanted})
+        children = sorted({c for c, _ in wanted})
         existing = {
             tuple(r)
             for chunk in _chunks(children)
             for r in conn.execute(select(c_col, p_col).where(c_col.in_(chunk)))
         }
-        add = wanted - existing
+        add = sorted(wanted - existing)
         insert_many(
             conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
         )
         return len(add), 0
     existing = set(conn.execute(select(c_col, p_col)).all())
-    add = wanted - existing
+    # sorted: the unique (child, parent) index fills in order, ~2x faster
+    add = sorted(wanted - existing)
     members = {id_of[i] for i in ids}
     stale = [(c, p) for c, p in existing - wanted if c in members and p in members]
     insert_many(
@@ -529,3 +530,102 @@ def _finish_source(
 def count_rows(conn: Any, table: Table) -> int:
     """The number of rows of ``table`` (for reports and tests)."""
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def is_imported(conn: Any, target: LoadTarget, source: Mapping[str, Any]) -> bool:
+    """Whether the release is fully imported already, with the same checksum."""
+    st = target.source_table
+    sc = target.source_columns
+    if "in_db" not in sc:
+        return False
+    conds = [
+        st.c[sc[f]] == source.get(f)
+        for f in ("entity", "name", "organism", "version", "checksum")
+        if f in sc
+    ]
+    row = conn.execute(select(st.c[sc["in_db"]]).where(and_(*conds))).first()
+    return bool(row and row[0])
+
+
+def import_release(
+    conn: Any,
+    target: LoadTarget,
+    entity: str,
+    *,
+    source: str | None = None,
+    version: str | None = None,
+    organism: str | None = None,
+    format: str | None = None,
+    file: Any = None,
+    entity_label: str | None = None,
+    subset: Iterable[str] | None = None,
+) -> ImportResult:
+    """Resolve a release, and import it unless it is imported already.
+
+    The check needs only the files' checksum, so re-importing the same release
+    neither parses nor reads the parsed cache.
+
+    Args:
+        conn: A SQLAlchemy Connection (see :func:`import_table`).
+        target: The tables and columns to write.
+        entity: ``"CellType"``, ``"Gene"``, ...
+        source: The source key (default: the manifest's default).
+        version: The release (default: the manifest's first).
+        organism: For per-organism sources.
+        format: Prefer this format's release.
+        file: Read this file or URL instead.
+        entity_label: The Source row's ``entity`` (default: ``entity``), e.g.
+            ``"bionty.CellType"``.
+        subset: Import only these ids with their ancestors.
+
+    Example:
+        >>> with engine.connect() as conn:  # doctest: +SKIP
+        ...     import_release(conn, target, "CellType", version="2026-03-26")
+    """
+    from lamin_sa.ontology.load import load_source
+    from lamin_sa.ontology.sources import resolve
+
+    start = time.perf_counter()
+    found = resolve(
+        entity,
+        source=source,
+        version=version,
+        organism=organism,
+        format=format,
+        file=file,
+    )
+    row = {
+        "entity": entity_label or entity,
+        "name": found.name,
+        "organism": organism or found.organism,
+        "version": found.version,
+        "url": ", ".join(found.spec.url) or None,
+        "checksum": found.checksum,
+        "description": found.spec.description or None,
+    }
+    if subset is None:
+        done = (
+            is_imported(conn, target, row)
+            if conn.in_transaction()
+            else _in_tx(conn, lambda: is_imported(conn, target, row))
+        )
+        if done:
+            return ImportResult(
+                source_id=None, skipped=True, seconds=time.perf_counter() - start
+            )
+    table, _ = load_source(
+        entity,
+        source=found.name,
+        version=found.version,
+        organism=organism,
+        format=format or found.format or None,
+        file=file,
+    )
+    result = import_table(conn, target, table, row, subset=subset)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _in_tx(conn: Any, fn: Callable[[], Any]) -> Any:
+    with conn.begin():
+        return fn()
