@@ -186,6 +186,22 @@ def _older_sources(
     ]
 
 
+def fetch_all(conn: Any, stmt: Any) -> list[tuple[Any, ...]]:
+    """All rows of a parameterless SELECT as plain tuples.
+
+    Read straight from the DBAPI cursor when no selected column needs result
+    processing (strings, integers): several times faster than Row objects for
+    whole columns.
+    """
+    compiled = stmt.compile(dialect=conn.dialect)
+    if compiled.params or any(
+        c.type._cached_result_processor(conn.dialect, None) is not None
+        for c in stmt.selected_columns
+    ):
+        return [tuple(r) for r in conn.execute(stmt)]
+    return list(conn.exec_driver_sql(str(compiled)).cursor.fetchall())
+
+
 def _column_defaults(table: Table, given: set[str]) -> dict[str, Any]:
     """Python-side defaults of columns not given (evaluated once per import)."""
     out: dict[str, Any] = {}
@@ -344,7 +360,7 @@ def _import(
     if obs_col:
         sel.append(t.c[obs_col])
     if keys is None:
-        rows = conn.execute(select(*sel).where(key.isnot(None))).all()
+        rows = fetch_all(conn, select(*sel).where(key.isnot(None)))
     else:
         rows = [
             r
@@ -469,7 +485,7 @@ def _link(
             for k, v in conn.execute(select(key, pk).where(key.in_(chunk)))
         }
     else:
-        id_of = dict(conn.execute(select(key, pk).where(key.isnot(None))).all())
+        id_of = dict(fetch_all(conn, select(key, pk).where(key.isnot(None))))
     wanted: set[tuple[Any, Any]] = set()
     for tid, plist in zip(ids, parents, strict=True):
         if not plist:
@@ -492,7 +508,7 @@ def _link(
             conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
         )
         return len(add), 0
-    existing = set(conn.execute(select(c_col, p_col)).all())
+    existing = set(fetch_all(conn, select(c_col, p_col)))
     # sorted: the unique (child, parent) index fills in order, ~2x faster
     add = sorted(wanted - existing)
     members = {id_of[i] for i in ids}

@@ -247,7 +247,9 @@ class PublicOntology:
         name = self._field(field)
         items, _ = to_list(values)
         stored = self._value_set(name)
-        flags = np.fromiter((v in stored for v in items), dtype=bool, count=len(items))
+        flags = np.fromiter(
+            map(stored.__contains__, items), dtype=bool, count=len(items)
+        )
         if not mute:
             n_ok = len({v for v, ok in zip(items, flags, strict=True) if ok})
             n_all = len(set(items))
