@@ -138,3 +138,29 @@ def test_real_cell_ontology_and_genes(bt_inst):
     assert ethnicity.inserted == 562
     european = bt.Ethnicity.get(ontology_id="HANCESTRO:0005")
     assert [p.ontology_id for p in european.parents] == ["HANCESTRO:0004"]
+
+
+def test_cli_import(tmp_path, releases):
+    import subprocess
+    import sys
+
+    v1, _ = releases
+    env = dict(os.environ)
+    env["LAMIN_SA_HOME"] = str(tmp_path / "home")
+    env["LAMIN_SA_CACHE_DIR"] = str(tmp_path / "cache")
+    script = str(Path(sys.executable).with_name("lamin-sa"))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], capture_output=True, text=True, env=env, timeout=300
+        )
+
+    r = cli("init", "--storage", str(tmp_path / "inst"), "--modules", "bionty")
+    assert r.returncode == 0, r.stderr
+    r = cli("ontology", "import", "celltype", "--file", str(v1), "--version", "2024")
+    assert r.returncode == 0, r.stderr
+    assert "celltype: 4 new, 0 updated, 0 obsolete, 3 parent links added" in r.stdout
+    r = cli("ontology", "import", "celltype", "--file", str(v1), "--version", "2024")
+    assert "imported already" in r.stdout
+    r = cli("ontology", "import", "nonsense")
+    assert r.returncode != 0 and "unknown entity" in r.stderr
