@@ -111,6 +111,9 @@ def write_cached(key: str, table: OntologyTable) -> None:
 
 def clear_cache() -> int:
     """Delete every cached parsed table; returns how many files were removed."""
+    from lamin_sa.ontology.load import _MEMO
+
+    _MEMO.clear()
     root = parsed_cache_dir()
     n = 0
     if root.is_dir():

@@ -13,6 +13,10 @@ from lamin_sa.ontology.table import OntologyTable
 
 logger = logging.getLogger(__name__)
 
+#: parsed tables of this process, by cache key (a few releases; newest last).
+_MEMO: dict[str, OntologyTable] = {}
+_MEMO_SIZE = 8
+
 
 def load_source(
     entity: str | EntitySpec,
@@ -46,7 +50,9 @@ def load_source(
     key = cache_key(
         spec.name, found.name, org, found.version, found.checksum, fmt or "", shape
     )
-    table = read_cached(key, spec) if use_cache else None
+    table = _MEMO.get(key) if use_cache else None
+    if table is None and use_cache:
+        table = read_cached(key, spec)
     if table is None:
         table = parse_file(
             list(found.paths), spec, source=found.name, organism=org, format=fmt
@@ -55,4 +61,9 @@ def load_source(
             table.meta["version"] = found.version
         if use_cache:
             write_cached(key, table)
+    if use_cache:
+        _MEMO.pop(key, None)
+        _MEMO[key] = table
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
     return table, found

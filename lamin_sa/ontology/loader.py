@@ -446,6 +446,15 @@ def _import(
         links_added=added,
         links_removed=removed,
     )
+    if keys is not None:
+        logger.info(
+            "saved %d term(s) and %d parent link(s) from %s %s",
+            result.inserted,
+            added,
+            source.get("name"),
+            source.get("version"),
+        )
+        return result
     logger.info(
         "imported %s %s %s: %d new, %d updated, %d obsolete, "
         "%d links added, %d removed",
