@@ -218,7 +218,12 @@ def _column_defaults(table: Table, given: set[str]) -> dict[str, Any]:
     return out
 
 
-def insert_many(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(
+    conn: Any,
+    table: Table,
+    rows: list[dict[str, Any]] | list[tuple[Any, ...]],
+    columns: list[str] | None = None,
+) -> None:
     """Insert many rows fast.
 
     ``executemany`` on the raw cursor (SQLite), ``COPY`` (PostgreSQL with
@@ -230,13 +235,21 @@ def insert_many(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    names = list(rows[0])
+    if columns is None:
+        names = list(rows[0])  # type: ignore[arg-type]
+        tuples = [tuple(r.values()) for r in rows]  # type: ignore[union-attr]
+    else:
+        names = list(columns)
+        tuples = rows  # type: ignore[assignment]
     defaults = _column_defaults(table, set(names))
     dialect = conn.dialect
     if dialect.name not in ("sqlite", "postgresql") or (
         dialect.name == "postgresql" and dialect.driver != "psycopg"
     ):
-        conn.execute(table.insert(), [{**defaults, **r} for r in rows])
+        conn.execute(
+            table.insert(),
+            [{**defaults, **dict(zip(names, r, strict=True))} for r in tuples],
+        )
         return
     cols = names + list(defaults)
     procs = [table.c[c].type._cached_bind_processor(dialect) for c in cols]
@@ -245,11 +258,7 @@ def insert_many(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
         proc(v) if proc else v
         for proc, v in zip(procs[len(names) :], const, strict=True)
     ]
-    data = (
-        [tuple(r.values()) for r in rows]
-        if const == []
-        else [(*r.values(), *const) for r in rows]
-    )
+    data = tuples if not const else [(*r, *const) for r in tuples]
     for j, proc in enumerate(procs[: len(names)]):
         if proc is not None:
             data = [(*d[:j], proc(d[j]), *d[j + 1 :]) for d in data]
@@ -372,7 +381,19 @@ def _import(
         col: (value() if callable(value) else value)
         for col, value in target.defaults.items()
     }
-    new_rows: list[dict[str, Any]] = []
+    # new rows as tuples in one column order (no per-row dicts)
+    new_cols = [target.id_column, target.source_fk, *dbcols]
+    make_uid = target.make_uid if target.uid_column else None
+    if make_uid is not None:
+        new_cols.append(target.uid_column)  # type: ignore[arg-type]
+    const: tuple[Any, ...] = ()
+    if obs_col:
+        new_cols.append(obs_col)
+        const = (False,)
+    extra = [c for c in defaults if c not in new_cols]
+    new_cols += extra
+    const += tuple(defaults[c] for c in extra)
+    new_rows: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     n_cols = len(dbcols)
     for i, tid in enumerate(ids):
@@ -381,16 +402,10 @@ def _import(
         if old is not None and keys is not None:
             continue  # saving a subset never rewrites stored records
         if old is None:
-            row = dict(defaults)
-            row[target.id_column] = tid
-            row[target.source_fk] = sid
-            for col, value in zip(dbcols, row_values, strict=True):
-                row[col] = value
-            if target.uid_column and target.make_uid:
-                row[target.uid_column] = target.make_uid(tid)
-            if obs_col:
-                row[obs_col] = False
-            new_rows.append(row)
+            if make_uid is not None:
+                new_rows.append((tid, sid, *row_values, make_uid(tid), *const))
+            else:
+                new_rows.append((tid, sid, *row_values, *const))
             continue
         changed = list(old[3 : 3 + n_cols]) != row_values or old[2] != sid
         if obs_col and old[-1]:
@@ -400,7 +415,7 @@ def _import(
             for j, value in enumerate(row_values):
                 upd[f"_v{j}"] = value
             updates.append(upd)
-    insert_many(conn, t, new_rows)
+    insert_many(conn, t, new_rows, new_cols)
     if updates:
         stmt = (
             t.update()
@@ -513,18 +528,14 @@ def _link(
             for r in conn.execute(select(c_col, p_col).where(c_col.in_(chunk)))
         }
         add = sorted(wanted - existing)
-        insert_many(
-            conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
-        )
+        insert_many(conn, lt, add, [target.link_child, target.link_parent])
         return len(add), 0
     existing = set(fetch_all(conn, select(c_col, p_col)))
     # sorted: the unique (child, parent) index fills in order, ~2x faster
     add = sorted(wanted - existing)
     members = {id_of[i] for i in ids}
     stale = [(c, p) for c, p in existing - wanted if c in members and p in members]
-    insert_many(
-        conn, lt, [{target.link_child: c, target.link_parent: p} for c, p in add]
-    )
+    insert_many(conn, lt, add, [target.link_child, target.link_parent])
     if stale:
         for chunk in _chunks(stale):
             conn.execute(lt.delete().where(tuple_(c_col, p_col).in_(chunk)))
