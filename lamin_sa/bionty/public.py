@@ -88,7 +88,6 @@ class PublicSourced:
     @classmethod
     def _load_target(cls, organism: Any) -> LoadTarget:
         from lamin_sa.bionty.models import Source
-
         from lamin_sa.ontology.targets import infer_target
 
         defaults = {"organism_id": organism.id} if organism is not None else {}
@@ -267,7 +266,6 @@ class PublicSourced:
 
     def _save_public_ancestors(self, public: PublicOntology, organism: Any) -> None:
         from lamin_sa.bionty.settings import settings
-
         from lamin_sa.db.session import current
         from lamin_sa.ontology.loader import import_table
 
