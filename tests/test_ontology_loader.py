@@ -323,3 +323,22 @@ def test_import_release_skips_without_parsing(db, tmp_path):
         assert (changed.inserted, changed.updated) == (0, 1)
         src = conn.execute(select(target.source_table)).one()
         assert src.entity == "CellType" and src.name == "cl" and src.in_db
+
+
+def test_values_too_long_are_rejected_by_name(db):
+    engine, _, target = db
+    table = make_table(
+        TST,
+        {
+            "ontology_id": ["TST:1", "TST:2", "TST:3"],
+            "name": ["root", "x" * 600, "child"],  # the name column holds 512
+            "definition": [None, None, None],
+            "synonyms": [None, None, None],
+            "parents": [[], ["TST:1"], ["TST:2", "TST:1"]],
+        },
+    )
+    with engine.connect() as conn:
+        result = import_table(conn, target, table, _source("v1"))
+        assert result.rejected == [("TST:2", "name longer than 512 characters")]
+        assert set(_terms(conn, target)) == {"TST:1", "TST:3"}
+        assert _edges(conn, target) == {("TST:3", "TST:1")}

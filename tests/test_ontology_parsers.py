@@ -246,6 +246,12 @@ def test_uniprot_and_ncbitaxon():
     assert rows.loc["NCBITaxon:9606", "scientific_name"] == "Homo sapiens"
     assert rows.loc["NCBITaxon:9606", "parents"] == ["NCBITaxon:9605"]
     assert taxa.obsolete.ontology_id.tolist() == ["NCBITaxon:1"]
+    # a shared common name stays with the lower taxon id
+    assert rows.loc["NCBITaxon:10091", "name"] == "Mus musculus castaneus"
+    assert rows.loc["NCBITaxon:10091", "synonyms"] == (
+        "mouse|southwestern Asian house mouse"
+    )
+    assert [i.term for i in taxa.issues] == ["NCBITaxon:10091"]
 
 
 def test_entity_specs():

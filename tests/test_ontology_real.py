@@ -103,12 +103,22 @@ def independent_counts(spec_entry: sources.SourceSpec) -> dict[str, object]:
                 {a for a, d in anc.items() if d == low},
             )
     elif spec_entry.format == "ncbitaxon-tsv":
+        rows = []
         for line in _text(path).splitlines()[1:]:
             f = line.split("\t")
             if f[4] == "true":
                 continue
             common = [s for s in f[2].split("|") if s]
-            terms[f[0]] = (max(len(common) - 1, 0), {p for p in f[3].split("|") if p})
+            rows.append((int(f[0].split(":")[1]), f[0], common, f[3]))
+        taken: set[str] = set()
+        for _, tid, common, parents in sorted(rows):
+            # the shortest common name is the name unless a lower id has it
+            name = min(common, key=len) if common else None
+            keeps = name is not None and name not in taken
+            if keeps:
+                taken.add(name)
+            n_syn = len(common) - 1 if keeps else len(common)
+            terms[tid] = (n_syn, {p for p in parents.split("|") if p})
     else:
         raise AssertionError(spec_entry.format)
     # a term is never its own parent (CL 2025-02-13 lists CL:4047034 as its own

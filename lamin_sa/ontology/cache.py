@@ -20,7 +20,7 @@ from lamin_sa.ontology.table import OntologyTable, ParseIssue
 logger = logging.getLogger(__name__)
 
 #: bump when the canonical table of any parser changes.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]+")
 
 

@@ -111,6 +111,8 @@ class ImportResult:
         links_added: New parent links.
         links_removed: Parent links the release no longer has.
         seconds: Wall time of the import.
+        rejected: ``(term id, reason)`` of terms not imported because a value
+            does not fit its column (e.g. a name longer than the column).
     """
 
     source_id: Any
@@ -121,6 +123,7 @@ class ImportResult:
     links_added: int = 0
     links_removed: int = 0
     seconds: float = 0.0
+    rejected: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _chunks(items: list[Any], n: int = _CHUNK) -> list[list[Any]]:
@@ -340,6 +343,40 @@ def ancestors_closure(table: OntologyTable, ids: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+def _fit(
+    table: Table,
+    id_column: str,
+    ids: list[str],
+    dbcols: list[str],
+    values: list[list[Any]],
+) -> tuple[list[int], list[tuple[str, str]]]:
+    """Positions of the terms that fit their columns, and the others named.
+
+    PostgreSQL rejects them (the whole transaction would fail); SQLite would
+    store them silently longer than declared.
+    """
+    bad: dict[int, str] = {}
+    checks = [(id_column, ids)] + list(zip(dbcols, values, strict=True))
+    for col, column_values in checks:
+        length = getattr(table.c[col].type, "length", None)
+        if not length:
+            continue
+        for i, v in enumerate(column_values):
+            if v.__class__ is str and len(v) > length and i not in bad:
+                bad[i] = f"{col} longer than {length} characters"
+    if not bad:
+        return list(range(len(ids))), []
+    keep = [i for i in range(len(ids)) if i not in bad]
+    rejected = [(ids[i], reason) for i, reason in bad.items()]
+    logger.warning(
+        "%d term(s) not imported, values too long for %s: %s",
+        len(rejected),
+        table.name,
+        ", ".join(f"{i} ({r})" for i, r in rejected[:5]),
+    )
+    return keep, rejected
+
+
 def _import(
     conn: Any,
     target: LoadTarget,
@@ -363,6 +400,13 @@ def _import(
     dbcols = [target.columns[c] for c in canon]
     values = [terms[c].tolist() for c in canon]
     obs_col = target.obsolete_column
+    has_parents = target.link_table is not None and "parents" in terms.columns
+    parent_lists = terms["parents"].tolist() if has_parents else []
+    keep, rejected = _fit(t, target.id_column, ids, dbcols, values)
+    if rejected:
+        ids = [ids[i] for i in keep]
+        values = [[col[i] for i in keep] for col in values]
+        parent_lists = [parent_lists[i] for i in keep] if has_parents else []
 
     # stored rows of the registry that carry a term id
     sel = [pk, key, sfk, *(t.c[c] for c in dbcols)]
@@ -447,10 +491,8 @@ def _import(
         obsoleted = len(to_flag)
 
     added = removed = 0
-    if target.link_table is not None and "parents" in terms.columns:
-        added, removed = _link(
-            conn, target, ids, terms["parents"].tolist(), subset=keys is not None
-        )
+    if has_parents:
+        added, removed = _link(conn, target, ids, parent_lists, subset=keys is not None)
     if keys is None:
         _finish_source(conn, target, source, sid)
     result = ImportResult(
@@ -460,6 +502,7 @@ def _import(
         obsoleted=obsoleted,
         links_added=added,
         links_removed=removed,
+        rejected=rejected,
     )
     if keys is not None:
         logger.info(

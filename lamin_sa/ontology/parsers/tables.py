@@ -246,10 +246,45 @@ class TaxonParser(Parser):
             cols["synonyms"].append("|".join(rest) if rest else None)
             cols["parents"].append([p for p in f[3].split("|") if p])
             cols["scientific_name"].append(f[1])
+        _unique_names(cols, issues)
         return make_table(
             spec,
             cols,
             obs,
             issues,
             {"format": self.format, "ontology": "ncbitaxon", "version": None},
+        )
+
+
+def _taxon_number(tid: str) -> int:
+    local = tid.rpartition(":")[2]
+    return int(local) if local.isdigit() else 1 << 62
+
+
+def _unique_names(cols: dict[str, list[Any]], issues: list[ParseIssue]) -> None:
+    """Make names unique: a shared common name stays with the lowest taxon id.
+
+    The other taxa are named by their scientific name (the common name becomes
+    a synonym), since organism names are unique in a registry.
+    """
+    owner: dict[str, int] = {}
+    names = cols["name"]
+    ids = cols["ontology_id"]
+    for i in sorted(range(len(ids)), key=lambda i: _taxon_number(ids[i])):
+        name = names[i]
+        if name not in owner:
+            owner[name] = i
+            continue
+        scientific = cols["scientific_name"][i]
+        syns = cols["synonyms"][i]
+        cols["synonyms"][i] = f"{name}|{syns}" if syns else name
+        names[i] = scientific
+        issues.append(
+            ParseIssue(
+                0,
+                ids[i],
+                f"common name {name!r} also names {ids[owner[name]]}; "
+                f"named {scientific!r}",
+                "kept",
+            )
         )
