@@ -29,6 +29,8 @@ _EXPORTS = {
     "LoadTarget": "lamin_sa.ontology.loader",
     "ImportResult": "lamin_sa.ontology.loader",
     "import_table": "lamin_sa.ontology.loader",
+    "import_release": "lamin_sa.ontology.loader",
+    "infer_target": "lamin_sa.ontology.targets",
     "clear_cache": "lamin_sa.ontology.cache",
 }
 
