@@ -164,3 +164,18 @@ def test_cli_import(tmp_path, releases):
     assert "imported already" in r.stdout
     r = cli("ontology", "import", "nonsense")
     assert r.returncode != 0 and "unknown entity" in r.stderr
+
+
+def test_from_values_falls_back_to_the_public_source(bt_inst, releases):
+    v1, _ = releases
+    stored = bt.CellType(name="T cell", ontology_id="CL:0000002").save()
+    records = bt.CellType.from_values(
+        ["T cell", "haemocyte", "nope", "T cell"], file=v1, version="2024-01-01"
+    )
+    assert records[0].id == stored.id
+    assert [r.name for r in records[1:]] == ["blood cell"]  # by synonym
+    assert not records[1].is_saved
+    records[1].save()
+    assert [p.name for p in records[1].parents] == ["cell"]
+    only_stored = bt.CellType.from_values(["T cell", "gone soon"], public=False)
+    assert [r.name for r in only_stored] == ["T cell"]

@@ -212,16 +212,8 @@ class PublicSourced:
         org = _organism(cls, organism)
         row = rows.iloc[0]
         spec = public.table.entity
-        target = cls._load_target(org)
-        kwargs: dict[str, Any] = {spec.id_field: row[spec.id_field]}
-        for canon, column in target.columns.items():
-            value_ = row[canon]
-            kwargs[column] = None if value_ is None or value_ != value_ else value_
-        if org is not None:
-            kwargs["organism"] = org
-        kwargs["source"] = cls._get_or_create_source(public, org)
-        record = cls(**kwargs)
-        record.__dict__[_PENDING] = (public, org)
+        source_record = cls._get_or_create_source(public, org)
+        record = cls._record_from_row(public, row.to_dict(), org, source_record)
         if len(rows) > 1:
             logger.warning(
                 "%d %s terms have %s=%r; returning the first (%s)",
@@ -232,6 +224,123 @@ class PublicSourced:
                 row[spec.id_field],
             )
         return record
+
+    @classmethod
+    def _record_from_row(
+        cls,
+        public: PublicOntology,
+        row: dict[str, Any],
+        organism: Any,
+        source_record: Any,
+    ) -> Any:
+        """An unsaved record of one public term; saving it saves its ancestors."""
+        spec = public.table.entity
+        target = cls._load_target(organism)
+        kwargs: dict[str, Any] = {spec.id_field: row[spec.id_field]}
+        for canon, column in target.columns.items():
+            value = row[canon]
+            kwargs[column] = None if value is None or value != value else value
+        if organism is not None:
+            kwargs["organism"] = organism
+        kwargs["source"] = source_record
+        record = cls(**kwargs)
+        record.__dict__[_PENDING] = (public, organism)
+        return record
+
+    @classmethod
+    def from_values(
+        cls,
+        values: Any,
+        field: Any = None,
+        *,
+        mute: bool = False,
+        organism: Any = None,
+        source: str | None = None,
+        version: str | None = None,
+        file: Any = None,
+        public: bool = True,
+    ) -> list[Any]:
+        """Stored records for the values, and new ones from the public source.
+
+        Values that match no stored record (directly or by synonym) are looked
+        up in the public source, synonym-aware; each match becomes an unsaved
+        record (``record.save()`` also saves its ancestors). Values found
+        nowhere are reported.
+
+        Args:
+            values: A column of values or one string.
+            field: The field to match (default: the name field).
+            mute: Do not log.
+            organism: For Gene and Protein.
+            source: The public source key.
+            version: The release.
+            file: Read this source file instead.
+            public: Fall back to the public source (default True).
+
+        Example:
+            >>> genes = bt.Gene.from_values(["CD8A", "TCF-1"], organism="human")
+        """
+        from lamin_sa.curate.validate import field_name, quote_list, to_list, unique
+
+        stored = super().from_values(values, field, mute=True)  # type: ignore[misc]
+        if not public:
+            return stored
+        name = field_name(cls, field)  # type: ignore[arg-type]
+        items, _ = to_list(values)
+        distinct = unique(items)
+        have = {getattr(r, name) for r in stored}
+        mapper = cls.standardize(  # type: ignore[attr-defined]
+            distinct, name, return_mapper=True, mute=True
+        )
+        missing = [v for v in distinct if v not in have and mapper.get(v) not in have]
+        if not missing:
+            return stored
+        pub = cls.public(organism=organism, source=source, version=version, file=file)
+        if name not in pub.fields:
+            return stored
+        mapped = pub.standardize(missing, name, mute=True)
+        terms = pub.table.terms
+        rows = {
+            value: i
+            for i, value in reversed(list(enumerate(terms[name].tolist())))
+            if value is not None
+        }
+        org = _organism(cls, organism)
+        source_record = None
+        created: list[Any] = []
+        seen: set[Any] = set()
+        not_found = []
+        for value, target in zip(missing, mapped, strict=True):
+            index = rows.get(target)
+            if index is None:
+                not_found.append(value)
+                continue
+            if target in seen:
+                continue
+            seen.add(target)
+            if source_record is None:
+                source_record = cls._get_or_create_source(pub, org)
+            row = terms.iloc[index].to_dict()
+            created.append(cls._record_from_row(pub, row, org, source_record))
+        if not mute:
+            if created:
+                logger.info(
+                    "created %d %s record(s) from %s %s: %s",
+                    len(created),
+                    cls.__name__,
+                    pub.source,
+                    pub.version,
+                    quote_list(getattr(r, name) for r in created),
+                )
+            if not_found:
+                logger.warning(
+                    "did not create %s records for %s (not in %s %s)",
+                    cls.__name__,
+                    quote_list(not_found),
+                    pub.source,
+                    pub.version,
+                )
+        return stored + created
 
     @classmethod
     def _get_or_create_source(cls, public: PublicOntology, organism: Any) -> Any:
