@@ -179,3 +179,27 @@ def test_from_values_falls_back_to_the_public_source(bt_inst, releases):
     assert [p.name for p in records[1].parents] == ["cell"]
     only_stored = bt.CellType.from_values(["T cell", "gone soon"], public=False)
     assert [r.name for r in only_stored] == ["T cell"]
+
+
+@needs_dir
+def test_annotate_adds_validated_terms_from_the_public_source(bt_inst):
+    import anndata as ad
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"cell_type": ["T cell", "neuron", "not a cell type"]},
+        index=["a", "b", "c"],
+    )
+    annotate = ln.Annotate.from_df(df, categoricals={"cell_type": bt.CellType.name})
+    assert not annotate.validate()
+    annotate.add_validated_from("cell_type")
+    assert {r.name for r in bt.CellType.filter()} >= {"T cell", "neuron"}
+    adata = ad.AnnData(
+        pd.DataFrame({"CD8A": [1.0], "TCF7": [2.0], "NOTAGENE": [3.0]}, index=["x"])
+    )
+    genes = ln.Annotate.from_anndata(
+        adata, var_index=bt.Gene.symbol, categoricals={}, organism="human"
+    )
+    assert not genes.validate()
+    genes.add_validated_from("var_index")
+    assert sorted(bt.Gene.filter().list("symbol")) == ["CD8A", "TCF7"]

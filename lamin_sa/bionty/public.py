@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from lamin_sa.errors import NoResultFound, ValidationError
+from lamin_sa.errors import LaminSAError, NoResultFound, ValidationError
 
 if TYPE_CHECKING:
     from lamin_sa.ontology.loader import ImportResult, LoadTarget
@@ -295,7 +295,14 @@ class PublicSourced:
         missing = [v for v in distinct if v not in have and mapper.get(v) not in have]
         if not missing:
             return stored
-        pub = cls.public(organism=organism, source=source, version=version, file=file)
+        try:
+            pub = cls.public(
+                organism=organism, source=source, version=version, file=file
+            )
+        except (ValidationError, LaminSAError) as exc:
+            if not mute:
+                logger.info("no public source for %s: %s", cls.__name__, exc)
+            return stored
         if name not in pub.fields:
             return stored
         mapped = pub.standardize(missing, name, mute=True)
