@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 import quickstart_annotate
+import quickstart_bionty
 
 import lamin_sa as ln
 
 ln.settings.verbosity = "info"
 
-# 1. Set up an instance: a SQLite database + a local storage folder.
-ln.init(storage="./lamin-intro")
+# 1. Set up an instance: a SQLite database + a local storage folder, with the
+#    biological registries (bionty) mounted.
+ln.init(storage="./lamin-intro", modules=["bionty"])
 print(ln.settings.instance)
 
 # 2. Track this script: a Transform (key = path in the git repo, versioned by the
@@ -69,6 +71,9 @@ print(collection.load().shape, "rows x columns across", collection.artifacts.cou
 print("lineage written to", artifact_v2.view_lineage(filename="lineage.svg"))
 print(artifact_v2.lineage.ancestors().runs().df())
 
-# 8. Finish: source code and environment saved, run closed.
+# 8. Biological registries: public ontologies offline, genes, cell types.
+quickstart_bionty.run()
+
+# 9. Finish: source code and environment saved, run closed.
 ln.finish()
 print("quickstart done")
