@@ -1,0 +1,309 @@
+"""One AnnData file opened for row reads: ``.h5ad`` via h5py, ``.zarr`` via zarr.
+
+A :class:`FileHandle` is opened lazily, in the process that reads (never
+inherited across a fork), and serves rows of ``X``, ``layers/<key>`` and
+``obsm/<key>``. Rows are asked for as a sorted array of unique indices and read
+in one pass per element: dense rows as one block, CSR rows as the
+concatenated ``data``/``indices`` of just those rows plus per-row counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lamin_sa.errors import ValidationError
+from lamin_sa.storage.paths import get_fs, protocol_of
+
+logger = logging.getLogger(__name__)
+
+# fsspec read-ahead for remote HDF5: big enough for a few rows, small enough
+# not to pull the whole object
+_REMOTE_BLOCK = 4 * 2**20
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """Where a file is and how to open it (picklable; no open state)."""
+
+    path: str
+    kind: str  # "h5ad" | "zarr"
+    storage_options: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def is_remote(self) -> bool:
+        return protocol_of(self.path) != "file"
+
+
+def file_kind(path: str) -> str | None:
+    """``"h5ad"``, ``"zarr"`` or None from a path's suffix."""
+    name = path.rstrip("/").lower()
+    if name.endswith(".h5ad"):
+        return "h5ad"
+    if name.endswith(".zarr"):
+        return "zarr"
+    return None
+
+
+@dataclass
+class CsrBlock:
+    """Rows of a CSR matrix: concatenated entries and entries per row."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    counts: np.ndarray
+
+
+class DenseRows:
+    """Rows of a dense 2-D array."""
+
+    sparse = False
+
+    def __init__(self, array: Any, is_h5: bool) -> None:
+        self.array = array
+        self.is_h5 = is_h5
+        self.shape = tuple(int(n) for n in array.shape)
+        self.dtype = np.dtype(array.dtype)
+
+    def read_one(self, row: int) -> np.ndarray:
+        return np.asarray(self.array[row])
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        if self.is_h5:
+            return _h5_read_rows(self.array, rows, self.shape[1])
+        return np.asarray(self.array.get_orthogonal_selection((rows, slice(None))))
+
+
+class CsrRows:
+    """Rows of a CSR matrix (``data``, ``indices``, ``indptr``); indptr in memory."""
+
+    sparse = True
+
+    def __init__(self, group: Any, is_h5: bool) -> None:
+        self.data = group["data"]
+        self.indices = group["indices"]
+        self.indptr = np.asarray(group["indptr"][...], dtype=np.int64)
+        self.is_h5 = is_h5
+        self.shape = tuple(int(n) for n in group.attrs["shape"])
+        self.dtype = np.dtype(self.data.dtype)
+
+    def read_one(self, row: int) -> CsrBlock:
+        start, stop = int(self.indptr[row]), int(self.indptr[row + 1])
+        if self.is_h5:
+            starts, stops = np.array([start]), np.array([stop])
+            data = _h5_read_ranges(self.data, starts, stops)
+            indices = _h5_read_ranges(self.indices, starts, stops)
+        else:
+            data = np.asarray(self.data[start:stop])
+            indices = np.asarray(self.indices[start:stop])
+        return CsrBlock(data, indices, np.array([stop - start]))
+
+    def read(self, rows: np.ndarray) -> CsrBlock:
+        starts = self.indptr[rows]
+        stops = self.indptr[rows + 1]
+        counts = stops - starts
+        # adjacent rows are one contiguous range on disk
+        if len(rows) > 1:
+            breaks = np.flatnonzero(starts[1:] != stops[:-1]) + 1
+            run_starts = starts[np.concatenate(([0], breaks))]
+            run_stops = stops[np.concatenate((breaks - 1, [len(rows) - 1]))]
+        else:
+            run_starts, run_stops = starts, stops
+        if self.is_h5:
+            data = _h5_read_ranges(self.data, run_starts, run_stops)
+            indices = _h5_read_ranges(self.indices, run_starts, run_stops)
+        else:
+            where = ragged_arange(run_starts, run_stops - run_starts)
+            data = np.asarray(self.data.get_orthogonal_selection(where))
+            indices = np.asarray(self.indices.get_orthogonal_selection(where))
+        return CsrBlock(data, indices, counts)
+
+
+def ragged_arange(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) + np.repeat(
+        np.asarray(starts, dtype=np.int64) - offsets, counts
+    )
+
+
+def _h5_read_ranges(dset: Any, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Read ``dset[s:e]`` for all ranges with a single HDF5 read call."""
+    from h5py import h5s
+
+    total = int((stops - starts).sum())
+    out = np.empty(total, dtype=dset.dtype)
+    if total == 0:
+        return out
+    fspace = dset.id.get_space()
+    if len(starts) == 1:
+        fspace.select_hyperslab((int(starts[0]),), (total,))
+    else:
+        fspace.select_none()
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+            if stop > start:
+                fspace.select_hyperslab((start,), (stop - start,), op=h5s.SELECT_OR)
+    dset.id.read(h5s.create_simple((total,)), fspace, out)
+    return out
+
+
+def _h5_read_rows(dset: Any, rows: np.ndarray, n_cols: int) -> np.ndarray:
+    """Read whole rows ``dset[rows]`` (sorted, unique) with one HDF5 read call."""
+    from h5py import h5s
+
+    out = np.empty((len(rows), n_cols), dtype=dset.dtype)
+    if len(rows) == 0 or n_cols == 0:
+        return out
+    fspace = dset.id.get_space()
+    fspace.select_none()
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    for run in np.split(rows, breaks):
+        fspace.select_hyperslab((int(run[0]), 0), (len(run), n_cols), op=h5s.SELECT_OR)
+    dset.id.read(h5s.create_simple(out.shape), fspace, out)
+    return out
+
+
+class FileHandle:
+    """An open AnnData file and the row readers of its elements."""
+
+    def __init__(self, spec: FileSpec) -> None:
+        self.spec = spec
+        self._fileobj: Any = None
+        self.is_h5 = spec.kind == "h5ad"
+        self.root = self._open()
+        self._readers: dict[str, DenseRows | CsrRows] = {}
+
+    def _open(self) -> Any:
+        options = dict(self.spec.storage_options)
+        if self.is_h5:
+            import h5py
+
+            if not self.spec.is_remote:
+                return h5py.File(self.spec.path, "r")
+            fs = get_fs(protocol_of(self.spec.path), options)
+            self._fileobj = fs.open(
+                self.spec.path, "rb", block_size=_REMOTE_BLOCK, cache_type="blockcache"
+            )
+            return h5py.File(self._fileobj, "r")
+        import zarr
+
+        if not self.spec.is_remote:
+            return zarr.open_group(os.fspath(self.spec.path), mode="r")
+        return zarr.open_group(_async_store(self.spec.path, options), mode="r")
+
+    def element(self, key: str) -> Any:
+        """``X``, ``layers/<key>`` or ``obsm/<key>`` as a row reader (cached)."""
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = row_reader(self.root, key, self.is_h5)
+        return reader
+
+    def close(self) -> None:
+        self._readers.clear()
+        if self.is_h5:
+            try:
+                self.root.close()
+            except Exception:  # already closed or never fully opened
+                logger.debug("closing %s failed", self.spec.path, exc_info=True)
+        if self._fileobj is not None:
+            self._fileobj.close()
+            self._fileobj = None
+
+
+def _async_store(url: str, options: dict[str, Any]) -> Any:
+    """A read-only zarr store over fsspec with an asynchronous filesystem."""
+    import fsspec
+    from zarr.storage import FsspecStore
+
+    sync_fs = get_fs(protocol_of(url), options)
+    protocol = protocol_of(url)
+    fs = fsspec.filesystem(
+        protocol,
+        asynchronous=True,
+        skip_instance_cache=True,
+        **{
+            k: v
+            for k, v in sync_fs.storage_options.items()
+            if k not in ("asynchronous", "skip_instance_cache")
+        },
+    )
+    return FsspecStore(fs, read_only=True, path=url.split("://", 1)[1])
+
+
+def row_reader(root: Any, key: str, is_h5: bool) -> DenseRows | CsrRows:
+    """A reader for the 2-D element at ``key`` in an AnnData group."""
+    try:
+        element = root[key]
+    except KeyError:
+        raise ValidationError(
+            f"{key!r} is not in the file; pass keys that every file has."
+        ) from None
+    encoding = _attr(element, "encoding-type")
+    if encoding == "csr_matrix":
+        return CsrRows(element, is_h5)
+    if encoding == "csc_matrix":
+        raise ValidationError(
+            f"{key!r} is a CSC matrix: row access needs CSR or dense; write the "
+            "file with the matrix converted to CSR (adata.X = adata.X.tocsr())."
+        )
+    if _is_group(element):
+        raise ValidationError(
+            f"{key!r} is a {encoding or 'group'}, not a dense or CSR array."
+        )
+    if len(element.shape) != 2:
+        raise ValidationError(f"{key!r} is not a 2-D array.")
+    return DenseRows(element, is_h5)
+
+
+def _attr(element: Any, name: str) -> Any:
+    value = element.attrs.get(name)
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value
+
+
+def _is_group(element: Any) -> bool:
+    return not hasattr(element, "dtype")
+
+
+def read_index(root: Any, df_key: str) -> np.ndarray:
+    """The index of the dataframe at ``df_key`` (``obs`` or ``var``) as an array."""
+    from anndata.io import read_elem
+
+    group = root[df_key]
+    name = _attr(group, "_index") or "_index"
+    return np.asarray(read_elem(group[name]))
+
+
+def read_obs_column(root: Any, column: str) -> Any:
+    """An obs column as a pandas Categorical (strings and numbers made categorical).
+
+    Raises:
+        ValidationError: The file has no such obs column.
+    """
+    import pandas as pd
+    from anndata.io import read_elem
+
+    obs = root["obs"]
+    if column not in obs:
+        raise ValidationError(
+            f"obs column {column!r} is missing; pass obs_keys that every file has."
+        )
+    values = read_elem(obs[column])
+    if isinstance(values, pd.Categorical):
+        return values
+    return pd.Categorical(np.asarray(values))
+
+
+def n_obs(root: Any) -> int:
+    """Number of observations, from the length of the obs index."""
+    group = root["obs"]
+    return int(group[_attr(group, "_index") or "_index"].shape[0])
