@@ -176,6 +176,7 @@ class FileHandle:
 
     def __init__(self, spec: FileSpec) -> None:
         self.spec = spec
+        self.pid = os.getpid()  # the process that opened it (and may use it)
         self._fileobj: Any = None
         self.is_h5 = spec.kind == "h5ad"
         self.root = self._open()
