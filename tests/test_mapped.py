@@ -217,6 +217,11 @@ def test_label_weights(labelled: list[Path]) -> None:
     assert np.allclose(both, 1.0)
     scaled = ds.get_label_weights("label", scaler=2.0)
     assert np.allclose(scaled, [2 / (counts[x] + 2) for x in LABELS])
+    assert ds.get_label_weights("label", return_categories=True) == {
+        x: 1 / n for x, n in counts.items()
+    }
+    pairs = ds.get_label_weights(["label", "cell"], return_categories=True)
+    assert pairs["T__cell0"] == 1.0 and len(pairs) == 12
     from torch.utils.data import WeightedRandomSampler
 
     sampler = WeightedRandomSampler(weights=w, num_samples=len(ds))

@@ -4,7 +4,7 @@
 - :mod:`lamin_sa.data.stores`: lazily opened ``.h5ad`` (h5py) / ``.zarr`` row readers
 - :mod:`lamin_sa.data.collate`: contiguous batches and their ``collate_fn``
 
-:func:`mapped` is what ``Collection.mapped()`` calls: it picks the ``.h5ad``
+:func:`mapped_collection` is what ``Collection.mapped()`` calls: it picks the ``.h5ad``
 and ``.zarr`` artifacts, caches them (or streams them with ``stream=True``)
 and records the collection and those artifacts as inputs of a tracked run.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MappedCollection", "mapped"]
+__all__ = ["MappedCollection", "mapped_collection"]
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def mapped(
+def mapped_collection(
     collection: Any,
     layers_keys: str | list[str] | None = None,
     obs_keys: str | list[str] | None = None,

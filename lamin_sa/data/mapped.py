@@ -500,13 +500,21 @@ class MappedCollection:
         return cats[self._codes[label_key]]
 
     def get_label_weights(
-        self, obs_keys: str | list[str], scaler: float | None = None
-    ) -> np.ndarray:
+        self,
+        obs_keys: str | list[str],
+        scaler: float | None = None,
+        return_categories: bool = False,
+    ) -> np.ndarray | dict[str, float]:
         """Per-observation weights: the inverse frequency of its label(s).
 
-        With several keys, the combination of labels counts. With ``scaler``,
-        the weight is ``scaler / (count + scaler)`` (rare labels tend to 1).
-        Pass the result to ``torch.utils.data.WeightedRandomSampler``.
+        With several keys, the combination of labels counts (``"a__b"``). With
+        ``scaler``, the weight is ``scaler / (count + scaler)``. Pass the result
+        to ``torch.utils.data.WeightedRandomSampler``.
+
+        Args:
+            obs_keys: One obs key or several.
+            scaler: Damp the weights of rare labels.
+            return_categories: Return ``{label: weight}`` instead.
 
         Example::
 
@@ -518,16 +526,22 @@ class MappedCollection:
             raise ValidationError("Pass at least one obs key.")
         for key in keys:
             self._check_key(key)
-        if len(keys) == 1:
-            codes = self._codes[keys[0]] + 1  # missing (-1) is a label of its own
-        else:
-            stacked = np.stack([self._codes[k] for k in keys], axis=1)
-            _, codes = np.unique(stacked, axis=0, return_inverse=True)
-            codes = codes.reshape(-1)
-        counts = np.bincount(codes)[codes].astype(np.float64)
-        if scaler is None:
-            return 1.0 / counts
-        return scaler / (counts + scaler)
+        # missing values (-1) count as a label of their own
+        stacked = np.stack([self._codes[k] for k in keys], axis=1)
+        combos, codes = np.unique(stacked, axis=0, return_inverse=True)
+        codes = codes.reshape(-1)
+        per_combo = np.bincount(codes, minlength=len(combos)).astype(np.float64)
+        weight = 1.0 / per_combo if scaler is None else scaler / (per_combo + scaler)
+        if return_categories:
+            names = []
+            for combo in combos:
+                parts = [
+                    str(self._categories[k][c]) if c >= 0 else "nan"
+                    for k, c in zip(keys, combo.tolist(), strict=True)
+                ]
+                names.append("__".join(parts))
+            return dict(zip(names, weight.tolist(), strict=True))
+        return weight[codes]
 
     def __repr__(self) -> str:
         return (

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # fsspec read-ahead for remote HDF5: big enough for a few rows, small enough
 # not to pull the whole object
-_REMOTE_BLOCK = 4 * 2**20
+_REMOTE_BLOCK = 2**20
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,8 @@ class FileHandle:
         if self._fileobj is not None:
             self._fileobj.close()
             self._fileobj = None
+        if not self.is_h5 and self.spec.is_remote:
+            _close_async_fs(self.root.store.fs)
 
 
 def _async_store(url: str, options: dict[str, Any]) -> Any:
@@ -237,6 +239,19 @@ def _async_store(url: str, options: dict[str, Any]) -> Any:
         },
     )
     return FsspecStore(fs, read_only=True, path=url.split("://", 1)[1])
+
+
+def _close_async_fs(fs: Any) -> None:
+    """Close the HTTP session of an asynchronous filesystem zarr used."""
+    client = getattr(fs, "_s3", None)
+    if client is None:
+        return
+    try:
+        from zarr.core.sync import sync
+
+        sync(client.close())
+    except Exception:  # closing is best effort; the process may be exiting
+        logger.debug("closing the S3 session failed", exc_info=True)
 
 
 def row_reader(root: Any, key: str, is_h5: bool) -> DenseRows | CsrRows:
@@ -275,13 +290,19 @@ def _is_group(element: Any) -> bool:
     return not hasattr(element, "dtype")
 
 
+def _read_elem(element: Any) -> Any:
+    try:
+        from anndata.io import read_elem
+    except ImportError:  # anndata < 0.11
+        from anndata.experimental import read_elem
+    return read_elem(element)
+
+
 def read_index(root: Any, df_key: str) -> np.ndarray:
     """The index of the dataframe at ``df_key`` (``obs`` or ``var``) as an array."""
-    from anndata.io import read_elem
-
     group = root[df_key]
     name = _attr(group, "_index") or "_index"
-    return np.asarray(read_elem(group[name]))
+    return np.asarray(_read_elem(group[name]))
 
 
 def read_obs_column(root: Any, column: str) -> Any:
@@ -291,14 +312,13 @@ def read_obs_column(root: Any, column: str) -> Any:
         ValidationError: The file has no such obs column.
     """
     import pandas as pd
-    from anndata.io import read_elem
 
     obs = root["obs"]
     if column not in obs:
         raise ValidationError(
             f"obs column {column!r} is missing; pass obs_keys that every file has."
         )
-    values = read_elem(obs[column])
+    values = _read_elem(obs[column])
     if isinstance(values, pd.Categorical):
         return values
     return pd.Categorical(np.asarray(values))

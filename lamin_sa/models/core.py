@@ -1056,7 +1056,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     ) -> Any:
         """A PyTorch map-style dataset over the ``.h5ad``/``.zarr`` members.
 
-        See :func:`lamin_sa.data.mapped`; inside a tracked run the collection
+        See :func:`lamin_sa.data.mapped_collection`; inside a tracked run the collection
         and its mapped artifacts become inputs of the run.
 
         Example::
@@ -1064,9 +1064,9 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
             ds = collection.mapped(obs_keys=["perturbation"])
             DataLoader(ds, batch_size=256, collate_fn=ds.collate_fn)
         """
-        from lamin_sa.data import mapped
+        from lamin_sa.data import mapped_collection
 
-        return mapped(
+        return mapped_collection(
             self,
             layers_keys=layers_keys,
             obs_keys=obs_keys,
