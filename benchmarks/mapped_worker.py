@@ -1,0 +1,104 @@
+"""One mapped-collection measurement in a fresh process (any venv).
+
+``python mapped_worker.py '<json>'`` with keys ``loader`` ("lamin_sa" or
+"lamindb"), ``paths``, ``mode`` ("single" or "loader"), ``workers``,
+``batch_size``, ``seconds``. Prints one JSON line: samples/s and peak RSS of
+this process and of its (DataLoader worker) children. Needs nothing from
+lamin-sa unless ``loader`` is "lamin_sa", so LaminDB runs from its own venv.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def _dataset(loader: str, paths: list[str], workers: int) -> tuple[object, dict]:
+    if loader == "lamin_sa":
+        from lamin_sa.data.mapped import MappedCollection
+
+        ds = MappedCollection(paths, obs_keys=["cell_type"])
+        return ds, {"collate_fn": ds.collate_fn}
+    if loader == "lamindb":
+        from lamindb.core import MappedCollection as LaminDBMapped
+
+        # LaminDB's documented set-up for worker processes: parallel=True
+        ds = LaminDBMapped(paths, obs_keys=["cell_type"], parallel=workers > 0)
+        return ds, {"worker_init_fn": ds.torch_worker_init_fn}
+    raise SystemExit(f"unknown loader {loader}")
+
+
+def _single(ds: object, seconds: float) -> tuple[int, float]:
+    rng = np.random.default_rng(0)
+    n = len(ds)  # type: ignore[arg-type]
+    indices = rng.integers(0, n, size=1_000_000).tolist()
+    for i in indices[:20]:  # warm-up: open handles, page in metadata
+        ds[i]  # type: ignore[index]
+    done = 0
+    start = time.perf_counter()
+    for i in indices[20:]:
+        ds[i]  # type: ignore[index]
+        done += 1
+        if done % 50 == 0 and time.perf_counter() - start > seconds:
+            break
+    return done, time.perf_counter() - start
+
+
+def _loader(
+    ds: object, extra: dict, workers: int, batch_size: int, seconds: float
+) -> tuple[int, float]:
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(0)
+    loader = DataLoader(
+        ds,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        **extra,
+    )
+    done = 0
+    it = iter(loader)
+    first = next(it)  # workers started, first batch made
+    assert first["X"].shape[0] == batch_size
+    start = time.perf_counter()
+    for batch in it:
+        done += batch["X"].shape[0]
+        if time.perf_counter() - start > seconds:
+            break
+    elapsed = time.perf_counter() - start
+    del it  # shuts the workers down so their peak RSS is counted
+    return done, elapsed
+
+
+def main() -> None:
+    args = json.loads(sys.argv[1])
+    ds, extra = _dataset(args["loader"], args["paths"], args["workers"])
+    if args["mode"] == "single":
+        done, elapsed = _single(ds, args["seconds"])
+    else:
+        done, elapsed = _loader(
+            ds, extra, args["workers"], args["batch_size"], args["seconds"]
+        )
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "samples": done,
+                "seconds": elapsed,
+                "samples_per_s": done / elapsed,
+                "peak_rss_mb": own,
+                "peak_worker_rss_mb": children,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
