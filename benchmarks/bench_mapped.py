@@ -179,6 +179,13 @@ def run(record: Record, tmp: Path) -> list[dict]:
             record("  lamin-sa / LaminDB", ratio, "x", target, ok)
         for name, got in best.items():
             record(
+                f"  CPU time {name} (main + workers)",
+                got["cpu_ms_per_1k"],
+                "ms / 1k samples",
+                "-",
+                True,
+            )
+            record(
                 f"  peak RSS {name} (main / per worker)",
                 got["peak_rss_mb"],
                 f"MB / {got['peak_worker_rss_mb']:.0f} MB",

@@ -76,15 +76,24 @@ def _loader(
     return done, elapsed
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     args = json.loads(sys.argv[1])
     ds, extra = _dataset(args["loader"], args["paths"], args["workers"])
+    if args["mode"] == "loader":
+        import torch.utils.data  # noqa: F401  (its import is not loading time)
+    cpu0 = _cpu(resource.RUSAGE_SELF)
     if args["mode"] == "single":
         done, elapsed = _single(ds, args["seconds"])
     else:
         done, elapsed = _loader(
             ds, extra, args["workers"], args["batch_size"], args["seconds"]
         )
+    cpu = _cpu(resource.RUSAGE_SELF) - cpu0 + _cpu(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
@@ -93,6 +102,7 @@ def main() -> None:
                 "samples": done,
                 "seconds": elapsed,
                 "samples_per_s": done / elapsed,
+                "cpu_ms_per_1k": 1e6 * cpu / max(done, 1),
                 "peak_rss_mb": own,
                 "peak_worker_rss_mb": children,
             }

@@ -77,9 +77,7 @@ def _migrated_postgres(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            tables = migrate.lamin_tables() & set(
-                conn.dialect.get_table_names(conn)
-            )
+            tables = migrate.lamin_tables() & set(conn.dialect.get_table_names(conn))
             conn.rollback()
             if migrate.status(conn)["core"].state != "up to date":
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
