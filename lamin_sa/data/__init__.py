@@ -42,6 +42,7 @@ def mapped_collection(
     join: Literal["inner", "outer"] | None = "inner",
     encode_labels: bool | list[str] = True,
     unknown_label: str | dict[str, str] | None = None,
+    cache_categories: bool = True,
     parallel: bool = False,
     dtype: Any = None,
     stream: bool = False,
@@ -53,7 +54,8 @@ def mapped_collection(
     locally first; with ``stream=True`` they are read in place (``.h5ad``
     through ranged reads, ``.zarr`` chunk by chunk) without a full download.
     Inside a tracked run the collection and the mapped artifacts become
-    inputs of the run.
+    inputs of the run. ``cache_categories`` is accepted for compatibility with
+    LaminDB; labels are always read once and held as codes.
 
     Raises:
         ValidationError: No member artifact is ``.h5ad`` or ``.zarr``.
@@ -67,6 +69,8 @@ def mapped_collection(
     from lamin_sa.data.mapped import MappedCollection
     from lamin_sa.data.stores import file_kind
     from lamin_sa.lineage.inputs import link_run_inputs
+
+    del cache_categories  # labels are always cached (see the docstring)
 
     artifacts = []
     for artifact in collection.ordered_artifacts():

@@ -1049,6 +1049,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         join: str | None = "inner",
         encode_labels: bool | list[str] = True,
         unknown_label: str | dict[str, str] | None = None,
+        cache_categories: bool = True,
         parallel: bool = False,
         dtype: Any = None,
         stream: bool = False,
@@ -1074,6 +1075,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
             join=join,  # type: ignore[arg-type]
             encode_labels=encode_labels,
             unknown_label=unknown_label,
+            cache_categories=cache_categories,
             parallel=parallel,
             dtype=dtype,
             stream=stream,
