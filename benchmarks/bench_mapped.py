@@ -13,7 +13,8 @@ on 3.11. Each measurement runs in a fresh process, which reports its samples/s,
 its CPU time (with its workers') and its peak RSS and its workers'.
 
 ``python -m benchmarks.bench_mapped`` runs it alone. Environment:
-``LAMIN_SA_BENCH_MAPPED_DIR`` (where the data is made and reused),
+``LAMIN_SA_BENCH_MAPPED_DIR`` (where the data is made and reused; default
+``$TMPDIR/lamin-sa-bench-mapped``),
 ``LAMIN_SA_BENCH_MAPPED_FILES`` / ``_CELLS`` / ``_GENES`` (scale),
 ``LAMIN_SA_BENCH_MAPPED_SECONDS`` (time per measurement, default 6),
 ``LAMIN_SA_BENCH_MAPPED_ROUNDS`` (interleaved rounds, default 2; best kept).
@@ -130,7 +131,9 @@ def run(record: Record, tmp: Path) -> list[dict]:
     n_genes = _env_int("LAMIN_SA_BENCH_MAPPED_GENES", 20_000)
     seconds = float(os.environ.get("LAMIN_SA_BENCH_MAPPED_SECONDS", 6))
     rounds = _env_int("LAMIN_SA_BENCH_MAPPED_ROUNDS", 2)
-    folder = Path(os.environ.get("LAMIN_SA_BENCH_MAPPED_DIR", tmp / "mapped-data"))
+    # the data (~1.6 GB at full scale) is made once and reused by later runs
+    default = Path(tempfile.gettempdir()) / "lamin-sa-bench-mapped"
+    folder = Path(os.environ.get("LAMIN_SA_BENCH_MAPPED_DIR", default))
     spec = make_data(folder, n_files, n_cells, n_genes)
     scale = f"{n_files} files x {n_cells:,} cells x {n_genes:,} genes, 5% nnz"
     if "make_seconds" in spec:
