@@ -319,7 +319,12 @@ def test_parallel_keeps_no_handles(two: list[Path]) -> None:
     ]
     assert ds._handles == {}
     loader = DataLoader(
-        ds, batch_size=3, shuffle=True, num_workers=2, collate_fn=ds.collate_fn
+        ds,
+        batch_size=3,
+        shuffle=True,
+        num_workers=2,
+        collate_fn=ds.collate_fn,
+        worker_init_fn=ds.torch_worker_init_fn,
     )
     cells = [c for b in loader for c in b["cell"]]
     assert sorted(cells) == sorted(f"cell{i}" for i in range(10))

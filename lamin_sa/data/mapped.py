@@ -254,6 +254,7 @@ class MappedCollection:
         self._categories: dict[str, list[Any]] = {}
         self._codes: dict[str, np.ndarray] = {}  # into merged categories, -1 missing
         self._encoded: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}  # merged categories + None
         self.encoders: dict[str, dict[Any, int]] = {}
         for key in self.obs_keys:
             merged = sorted({c for cols in columns for c in cols[key].categories})
@@ -269,6 +270,9 @@ class MappedCollection:
                     else np.full(len(codes), -1, dtype=np.int64)
                 )
             self._categories[key] = merged
+            values = np.empty(len(merged) + 1, dtype=object)  # last: missing
+            values[: len(merged)] = merged
+            self._values[key] = values
             self._codes[key] = np.concatenate(parts) if parts else np.zeros(0, int)
             if key in self.encode_labels:
                 unknown = self.unknown_label.get(key)
@@ -464,8 +468,7 @@ class MappedCollection:
             if key in self._encoded:
                 labels[key] = self._encoded[key][idx]
             else:
-                cats = np.asarray(self._categories[key] + [None], dtype=object)
-                labels[key] = cats[self._codes[key][idx]]
+                labels[key] = self._values[key][self._codes[key][idx]]
         arrays.update(labels)
         arrays["_store_idx"] = files
         return MappedBatch(arrays, encoded=set(self._encoded))
@@ -496,8 +499,7 @@ class MappedCollection:
             ds.get_merged_labels("cell_type")[:3]
         """
         self._check_key(label_key)
-        cats = np.asarray(self._categories[label_key] + [None], dtype=object)
-        return cats[self._codes[label_key]]
+        return self._values[label_key][self._codes[label_key]]
 
     def get_label_weights(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lamin_sa.errors import ValidationError
+from lamin_sa.errors import StorageError, ValidationError
 from lamin_sa.storage.paths import get_fs, protocol_of
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # fsspec read-ahead for remote HDF5: big enough for a few rows, small enough
 # not to pull the whole object
 _REMOTE_BLOCK = 2**20
+_SHORT = "The .h5ad file ended early: it changed while being read; open it again"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,11 @@ class DirectRanges:
             def visit(info: Any) -> None:
                 offsets[info.chunk_offset[0] // self.chunk] = info.byte_offset
 
-            dset.id.chunk_iter(visit)
+            try:
+                dset.id.chunk_iter(visit)
+            except (AttributeError, NotImplementedError):  # HDF5 < 1.12.3
+                for i in range(dset.id.get_num_chunks()):
+                    visit(dset.id.get_chunk_info(i))
             if (offsets < 0).any():  # unallocated chunks hold the fill value
                 raise _NoDirect
             self.offsets = offsets
@@ -112,7 +117,7 @@ class DirectRanges:
                 end, offset = stop, int(self.offsets[0]) + at * size
             length = (end - at) * size
             if os.preadv(self.fd, [buffer[pos : pos + length]], offset) != length:
-                raise OSError(f"short read at byte {offset} of an HDF5 file")
+                raise StorageError(f"{_SHORT} (byte {offset})")
             pos += length
             at = end
         return out
@@ -149,7 +154,7 @@ class DirectRanges:
         for offset, length in zip(where.tolist(), nbytes.tolist(), strict=True):
             got = os.preadv(self.fd, [buffer[pos : pos + length]], offset)
             if got != length:
-                raise OSError(f"short read at byte {offset} of an HDF5 file")
+                raise StorageError(f"{_SHORT} (byte {offset})")
             pos += length
         return out
 
