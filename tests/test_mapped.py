@@ -276,6 +276,8 @@ def test_dataloader_two_workers_every_index_once(labelled: list[Path]) -> None:
         cells: list[str] = []
         for batch in loader:
             cells += batch["cell"]
+            for cell, row in zip(batch["cell"], batch["X"], strict=True):
+                assert row.tolist() == ds[int(cell[4:])]["X"].tolist()
             for worker, opened_by in batch["pids"]:
                 assert worker != parent and opened_by == worker
                 seen_pids.add(worker)

@@ -9,6 +9,7 @@ list, as with the default collate.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,25 @@ def _torch() -> Any:
     return _TORCH
 
 
+def batch_array(shape: tuple[int, ...], dtype: Any) -> tuple[np.ndarray, Any]:
+    """A zeroed array for a batch, and the tensor it belongs to (or None).
+
+    Inside a DataLoader worker the memory is allocated as shared memory, as
+    PyTorch's default collate does, so sending the batch to the main process
+    does not copy it once more.
+    """
+    torch = sys.modules.get("torch")  # a worker has imported torch already
+    if torch is not None and torch.utils.data.get_worker_info() is not None:
+        dtype = np.dtype(dtype)
+        t_dtype = torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        storage = torch.UntypedStorage._new_shared(nbytes)
+        tensor = torch.empty(0, dtype=t_dtype).set_(storage, 0, shape)
+        tensor.zero_()
+        return tensor.numpy(), tensor
+    return np.zeros(shape, dtype=dtype), None
+
+
 class MappedBatch(Sequence):
     """Items of one batch backed by one array per key.
 
@@ -38,8 +58,14 @@ class MappedBatch(Sequence):
     ``batch[i]`` is the i-th item dict, with views into those arrays.
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], encoded: set[str]) -> None:
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        encoded: set[str],
+        tensors: dict[str, Any] | None = None,
+    ) -> None:
         self.arrays = arrays
+        self.tensors = tensors or {}  # shared-memory tensors behind some arrays
         self._encoded = encoded
 
     def __len__(self) -> int:
@@ -68,8 +94,9 @@ def collate(batch: MappedBatch | Sequence[dict[str, Any]]) -> dict[str, Any]:
 
         DataLoader(ds, batch_size=256, shuffle=True, collate_fn=ds.collate_fn)
     """
+    tensors: dict[str, Any] = {}
     if isinstance(batch, MappedBatch):
-        arrays = batch.arrays
+        arrays, tensors = batch.arrays, batch.tensors
     else:
         items = list(batch)
         if not items:
@@ -90,6 +117,8 @@ def collate(batch: MappedBatch | Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key, values in arrays.items():
         if values.dtype == object:
             out[key] = values.tolist()
+        elif torch and key in tensors:
+            out[key] = tensors[key]
         elif torch:
             out[key] = torch.from_numpy(np.ascontiguousarray(values))
         else:

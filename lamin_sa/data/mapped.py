@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lamin_sa.data.collate import MappedBatch, collate
+from lamin_sa.data.collate import MappedBatch, batch_array, collate
 from lamin_sa.data.stores import (
     CsrBlock,
     FileHandle,
@@ -437,16 +437,20 @@ class MappedCollection:
             return [self[int(i)] for i in idx]
         files = np.searchsorted(self._offsets, idx, side="right") - 1
         rows = idx - self._offsets[files]
+        if any(self._obsm_width[key] is None for key in self.obsm_keys):
+            return [self[int(i)] for i in idx]
         arrays: dict[str, np.ndarray] = {}
-        for key in self.layers_keys:
-            dt = self._out_dtypes[self._layer_key(key)]
-            arrays[key] = np.zeros((len(idx), self.n_vars), dtype=dt)
-        for key in self.obsm_keys:
-            width = self._obsm_width[key]
-            if width is None:
-                return [self[int(i)] for i in idx]
-            dt = self._out_dtypes[self._obsm_key(key)]
-            arrays[f"obsm_{key}"] = np.zeros((len(idx), width), dtype=dt)
+        tensors: dict[str, Any] = {}
+        widths = [(key, self._layer_key(key), self.n_vars) for key in self.layers_keys]
+        widths += [
+            (f"obsm_{key}", self._obsm_key(key), self._obsm_width[key])
+            for key in self.obsm_keys
+        ]
+        for name, element, width in widths:
+            shape = (len(idx), int(width))  # type: ignore[arg-type]
+            arrays[name], tensor = batch_array(shape, self._out_dtypes[element])
+            if tensor is not None:
+                tensors[name] = tensor
         for file in np.unique(files).tolist():
             positions = np.flatnonzero(files == file)
             file_rows = rows[positions]
@@ -471,7 +475,7 @@ class MappedCollection:
                 labels[key] = self._values[key][self._codes[key][idx]]
         arrays.update(labels)
         arrays["_store_idx"] = files
-        return MappedBatch(arrays, encoded=set(self._encoded))
+        return MappedBatch(arrays, encoded=set(self._encoded), tensors=tensors)
 
     # ---- labels ------------------------------------------------------------------
 
