@@ -171,7 +171,7 @@ class MappedCollection:
         elements: list[dict[str, tuple[tuple[int, int], np.dtype]]] = []
         columns: list[dict[str, Any]] = []
         for spec in self._specs:
-            handle = FileHandle(spec)
+            handle = FileHandle(spec, direct=False)
             try:
                 root = handle.root
                 n_obs_list.append(n_obs(root))
@@ -306,7 +306,8 @@ class MappedCollection:
                 "The MappedCollection is closed; create a new one with mapped()."
             )
         if self.parallel:
-            return FileHandle(self._specs[file])
+            # opened for one read: indexing chunk offsets would cost more
+            return FileHandle(self._specs[file], direct=False)
         pid = os.getpid()
         if pid != self._pid:
             # a forked child: the parent's handles are not ours to use or close

@@ -303,7 +303,7 @@ def _h5_read_rows(dset: Any, rows: np.ndarray, n_cols: int) -> np.ndarray:
 class FileHandle:
     """An open AnnData file and the row readers of its elements."""
 
-    def __init__(self, spec: FileSpec) -> None:
+    def __init__(self, spec: FileSpec, direct: bool = True) -> None:
         self.spec = spec
         self.pid = os.getpid()  # the process that opened it (and may use it)
         self._fileobj: Any = None
@@ -311,7 +311,7 @@ class FileHandle:
         self.root = self._open()
         # raw reads of local, unfiltered datasets bypass HDF5 (see DirectRanges)
         self.fd: int | None = None
-        if self.is_h5 and not spec.is_remote:
+        if direct and self.is_h5 and not spec.is_remote:
             self.fd = os.open(spec.path, os.O_RDONLY)
         self._readers: dict[str, DenseRows | CsrRows] = {}
 
