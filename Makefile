@@ -13,15 +13,21 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -e .
 	touch $@
 
+# dev includes the torch extra (torch==2.13.0, pinned) so the data loader tests run
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
+	touch $(VENV)/.installed $(VENV)/.installed-demo $@
+
+# the quickstart's data loader section needs AnnData files and torch
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) install -e '.[anndata,torch]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-demo: install
+demo: $(VENV)/.installed-demo
 	cd examples && ../$(PY) quickstart.py
 
 test: install-dev

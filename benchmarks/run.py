@@ -151,6 +151,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from benchmarks import (
         bench_artifacts,
+        bench_mapped,
         bench_modules,
         bench_ontology,
         bench_validate,
@@ -162,6 +163,7 @@ def main() -> None:
     bench_validate.run(record, tmp)
     bench_modules.run(record, tmp)
     bench_ontology.run(record, tmp)
+    bench_mapped.run(record, tmp)
     width = max(len(str(r["name"])) for r in RESULTS)
     print(f"{'benchmark'.ljust(width)}  {'value':>12}  unit              target")
     for r in RESULTS:
