@@ -295,9 +295,9 @@ def to_dot(graph: nx.DiGraph, name: str = "lineage") -> str:
 
 
 def _in_jupyter() -> bool:
-    from lamin_sa.lineage.track import _ipython_kernel
+    from lamin_sa.lineage.notebook import ipython_kernel
 
-    return _ipython_kernel() is not None
+    return ipython_kernel() is not None
 
 
 def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
