@@ -146,9 +146,18 @@ def test_validate_and_annotate(executed: Any) -> None:
 
 def test_lineage_pictures(executed: Any) -> None:
     nb, _ = executed
-    cell = _cell(nb, "artifact.view_lineage()")
+    first = _cell(nb, "artifact.view_lineage()")
+    second = _cell(nb, "collection.view_lineage()")
     if shutil.which("dot"):
-        (svg,) = _data(cell, "image/svg+xml")
-        assert "<svg" in svg
-    else:
-        assert "install graphviz" in _text(cell)
+        for cell in (first, second):
+            (svg,) = _data(cell, "image/svg+xml")
+            assert "<svg" in svg
+    else:  # the DOT text inline; where the file is and how to get pictures, once
+        for cell in (first, second):
+            (dot,) = _data(cell, "text/vnd.graphviz")
+            assert dot.startswith('digraph "lineage" {')
+        assert "graphviz's dot is not installed" in _text(first)
+        assert "install graphviz" in _text(first) and ".dot" in _text(first)
+        assert "dot is not installed" not in _text(second)
+    for cell in (first, second):
+        assert not [o for o in cell.outputs if o["output_type"] == "execute_result"]

@@ -93,8 +93,11 @@ def test_notebook_is_tracked_as_a_notebook(notebook: Path) -> None:
     shown = [o for o in outputs if o["output_type"] == "display_data"]
     if shutil.which("dot"):  # displayed inline, nothing returned
         assert len(shown) == 1 and "image/svg+xml" in shown[0]["data"]
-    else:
-        assert shown == []
+    else:  # the DOT text, with the hint where the file is (once)
+        assert len(shown) == 1 and "text/vnd.graphviz" in shown[0]["data"]
+        assert shown[0]["data"]["text/plain"].startswith('digraph "lineage" {')
+        said = "".join(o.get("text", "") for o in outputs)
+        assert "graphviz's dot is not installed" in said and ".dot" in said
     assert not [o for o in outputs if o["output_type"] == "execute_result"]
     # the source is the notebook without outputs; the environment is pip freeze
     source = json.loads(Path(transform.source_code.cache()).read_text())

@@ -333,22 +333,43 @@ def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
             return path
         except (OSError, subprocess.SubprocessError) as e:
             logger.warning("graphviz failed (%s): writing DOT text instead", e)
-    elif fmt != "dot":
-        logger.warning("wrote DOT text instead of .%s: %s", fmt, GRAPHVIZ_HINT)
     path = path.with_suffix(".dot")
     path.write_text(text, encoding="utf-8")
+    if fmt != "dot" and dot is None:
+        logger.warning(
+            "wrote DOT text to %s instead of .%s: %s", path, fmt, GRAPHVIZ_HINT
+        )
     return path
 
 
-def _display(path: Path) -> None:
-    try:
-        from IPython.display import SVG, Image, display
-    except ImportError:
+_dot_hint_shown = False
+
+
+def _dot_fallback_hint(path: Path) -> None:
+    """Say once per process where the DOT file is and how to get pictures."""
+    global _dot_hint_shown
+    if _dot_hint_shown:
         return
+    _dot_hint_shown = True
+    logger.warning(
+        "graphviz's dot is not installed: wrote the DOT text to %s; %s "
+        "(or paste the text into any graphviz viewer)",
+        path,
+        GRAPHVIZ_HINT,
+    )
+
+
+def _display(path: Path) -> None:
+    """Display the picture inline; DOT text as text (graphviz MIME type too)."""
+    from IPython.display import SVG, Image, display
+
     if path.suffix == ".svg":
         display(SVG(filename=str(path)))
     elif path.suffix == ".png":
         display(Image(filename=str(path)))
+    else:
+        text = path.read_text(encoding="utf-8")
+        display({"text/plain": text, "text/vnd.graphviz": text}, raw=True)
 
 
 def _output(
@@ -360,17 +381,26 @@ def _output(
 ) -> Any:
     if return_graph:
         return graph
-    if filename is None:
-        from lamin_sa.settings import settings
+    if filename is not None:
+        return render(graph, filename)
+    # shown, not returned: inline in Jupyter, a line naming the file elsewhere
+    from lamin_sa.settings import settings
 
-        uid = getattr(record, "uid", record.id)
-        filename = settings.cache_dir / f"{what}_{uid}.svg"
-    path = render(graph, filename)
+    uid = getattr(record, "uid", record.id)
+    target = settings.cache_dir / f"{what}_{uid}.svg"
+    text = to_dot(graph)
+    if shutil.which("dot") is None:
+        path = target.with_suffix(".dot")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        _dot_fallback_hint(path)
+    else:
+        path = render(graph, target)
     if _in_jupyter():
         _display(path)
-        return None
-    logger.info("wrote %s graph to %s", what, path)
-    return path
+    else:
+        print(f"{what} of {type(record).__name__} {uid}: {path}")
+    return None
 
 
 def view_lineage(
@@ -383,13 +413,18 @@ def view_lineage(
 
     Args:
         record: A saved artifact, collection or run.
-        filename: Where to write the picture (suffix svg/png/pdf/dot); default
-            ``<cache_dir>/lineage_<uid>.svg``.
+        filename: Write the picture there (suffix svg/png/pdf/dot) and
+            return the path instead of showing it.
         return_graph: Return the ``networkx.DiGraph`` instead of drawing.
 
     Returns:
-        The graph if ``return_graph``; else the written file, or None in
-        Jupyter, where the picture is displayed inline.
+        The graph with ``return_graph``, the written file with ``filename``,
+        else None: the picture is shown inline in Jupyter (the DOT text
+        without graphviz), and elsewhere a line names the file in the cache.
+
+    Example:
+        >>> artifact.view_lineage()  # doctest: +SKIP
+        lineage of Artifact m45sfXfMutX9IZ2JQoRk: .../lineage_m45s....svg
     """
     return _output(lineage_graph(record), record, "lineage", filename, return_graph)
 
@@ -410,13 +445,16 @@ def view_parents(
         field: The field labelling nodes.
         with_children: Also draw children.
         distance: Steps to walk in each direction.
-        filename: Where to write the picture; default
-            ``<cache_dir>/parents_<uid>.svg``.
+        filename: Write the picture there and return the path instead of
+            showing it.
         return_graph: Return the ``networkx.DiGraph`` instead of drawing.
 
     Returns:
-        The graph if ``return_graph``; else the written file, or None in
-        Jupyter, where the picture is displayed inline.
+        As :func:`view_lineage`: the graph, the written file, or None when
+        shown.
+
+    Example:
+        >>> new_cell_state.view_parents(distance=2)  # doctest: +SKIP
     """
     graph = parents_graph(record, field, with_children, distance)
     return _output(graph, record, "parents", filename, return_graph)
