@@ -33,6 +33,7 @@ bench: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamin_sa
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # the API reference from the docstrings; any warning fails the build
 docs: install-dev
@@ -40,7 +41,7 @@ docs: install-dev
 
 # make revision MODULE=core MSG="add column"
 revision: install-dev
-	$(PY) -m lamin_sa.migrate revision --module $(MODULE) --message "$(MSG)"
+	$(VENV)/bin/lamin-sa migrate revision --module $(MODULE) --message "$(MSG)"
 
 clean:
 	rm -rf $(VENV) dist build site

@@ -10,7 +10,6 @@ environment the run had) and stored by ``ln.finish()`` as a hidden
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from importlib import metadata
@@ -59,7 +58,7 @@ def requirements_text() -> str:
 
 def env_file(run: Run) -> Path:
     """Where the environment snapshot of ``run`` waits for ``ln.finish()``."""
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     return settings.cache_dir / f"run_env_{run.uid}.txt"
 
@@ -68,10 +67,9 @@ def write_env_file(path: Path) -> None:
     """Write the snapshot once, atomically (concurrent writers are fine)."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(requirements_text())
-    os.replace(tmp, path)
+    from lamin_sa.config import atomic_write
+
+    atomic_write(path, requirements_text())
 
 
 def snapshot_environment(run: Run) -> None:

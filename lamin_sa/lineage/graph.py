@@ -29,7 +29,7 @@ from lamin_sa.db import session as dbs
 if TYPE_CHECKING:
     import networkx as nx
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 GRAPHVIZ_HINT = "install graphviz (apt-get install graphviz) for pictures"
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -384,7 +384,7 @@ def _output(
     if filename is not None:
         return render(graph, filename)
     # shown, not returned: inline in Jupyter, a line naming the file elsewhere
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     uid = getattr(record, "uid", record.id)
     target = settings.cache_dir / f"{what}_{uid}.svg"
@@ -482,9 +482,6 @@ def lineage_file(uid: str, filename: str | os.PathLike[str]) -> Path:
     Returns:
         The written file (``.dot`` when graphviz is missing).
     """
-    from lamin_sa.instance import autoconnect
-
-    autoconnect()
     record = _find_by_uid(uid)
     if type(record).__name__ == "Transform":
         graph = parents_graph(record, with_children=True)

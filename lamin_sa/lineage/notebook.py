@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: environment variable naming the notebook file (headless runs, tests).
 NOTEBOOK_PATH_ENV = "LAMIN_SA_NOTEBOOK_PATH"

@@ -13,7 +13,7 @@ from lamin_sa.db import session as dbs
 if TYPE_CHECKING:
     from lamin_sa.models.core import Run
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _canonical(value: Any) -> str:

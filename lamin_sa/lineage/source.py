@@ -29,7 +29,7 @@ from lamin_sa.errors import TransformNotFound
 if TYPE_CHECKING:
     from lamin_sa.models.core import Artifact, Run, Transform
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -188,7 +188,7 @@ def stripped_notebook(path: Path, target: Path) -> Path:
 
 
 def save_source_code(transform: Transform, path: Path) -> Artifact:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     description = f"Source of transform {transform.uid}"
     current = transform.source_code
@@ -214,7 +214,7 @@ def save_source_code(transform: Transform, path: Path) -> Artifact:
 
 def save_report(run: Run, path: Path) -> Artifact | None:
     """An HTML report of the notebook (needs nbconvert), else None."""
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     try:
         from nbconvert import HTMLExporter

@@ -76,7 +76,7 @@ __all__ = [
     "transform_key",
 ]
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -168,7 +168,7 @@ def track(
             an invalid ``ln.settings.transform``.
     """
     global _tracked
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     ctx = dbs.current()
     file: Path | None = None

@@ -30,7 +30,7 @@ from lamin_sa.lineage.source import Source
 if TYPE_CHECKING:
     from lamin_sa.models.core import Run, Transform
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 SOURCE_HASH = "source_hash"
 
