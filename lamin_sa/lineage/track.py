@@ -174,7 +174,7 @@ def track(
     file: Path | None = None
     pinned = settings.transform
     if transform is not None:
-        transform = pipeline_transform(ctx, transform)
+        transform, created = pipeline_transform(ctx, transform)
         is_notebook = False
     else:
         shell = ipython_kernel() if path is None else None
@@ -202,27 +202,24 @@ def track(
             file = src.path
             is_notebook = src.type == "notebook"
             if pinned.stem_uid is not None:
-                transform = transform_for_pinned_uid(
+                transform, created = transform_for_pinned_uid(
                     ctx, src, pinned.stem_uid, pinned.version
                 )
             else:
-                transform = transform_for_source(ctx, src)
+                transform, created = transform_for_source(ctx, src)
     if new_run is None:
         new_run = not is_notebook
-    run = get_run(ctx, transform, new_run, is_notebook)
+    run, run_created = get_run(ctx, transform, new_run, is_notebook)
     ctx.run, ctx.run_id = run, run.id
     _tracked = _Tracked(ctx, transform, run, file, is_notebook)
     if params:
         set_params(run, params)
     if transform.type in ("notebook", "script"):
         snapshot_environment(run)
-    logger.info(
-        "tracking %s %r: transform %s, run %s",
-        transform.type,
-        transform.key or transform.name,
-        transform.uid,
-        run.uid,
-    )
+    # as LaminDB says it: saved/loaded with the records' reprs
+    if created is not None:
+        logger.info("%s: %r", "saved" if created else "loaded", transform)
+    logger.info("%s: %r", "saved" if run_created else "loaded", run)
 
 
 def _unfound_notebook_transform(
@@ -320,7 +317,9 @@ def finish() -> None:
             "ln.finish() saves the notebook file as it is on disk: save it first"
         )
     _finish_run(state.ctx, state.transform, state.run, state.path, environment=True)
-    logger.info("finished run %s of transform %s", state.run.uid, state.transform.uid)
+    logger.info(
+        "finished Run('%s') of Transform('%s')", state.run.uid, state.transform.uid
+    )
 
 
 def save_source(path: str | os.PathLike[str]) -> Transform:

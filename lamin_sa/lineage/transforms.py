@@ -103,7 +103,8 @@ def _lock_key(session: Any, key: str) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
 
 
-def transform_for_source(ctx: dbs.DBContext, src: Source) -> Transform:
+def transform_for_source(ctx: dbs.DBContext, src: Source) -> tuple[Transform, bool]:
+    """The transform of this source, and whether it was created."""
     from lamin_sa.models.core import Transform
 
     with dbs.write_transaction(ctx) as session:
@@ -112,8 +113,7 @@ def transform_for_source(ctx: dbs.DBContext, src: Source) -> Transform:
         if found is not None:
             if found.name != src.name:
                 found.name = src.name
-            logger.info("loaded transform %s (%s)", found.uid, src.key)
-            return found
+            return found, False
         family = list(
             session.scalars(
                 select(Transform)
@@ -150,8 +150,7 @@ def transform_for_source(ctx: dbs.DBContext, src: Source) -> Transform:
             stem, number = base62(Transform._len_stem_uid), 1
         uid = stem + hash_to_uid(str(number), 4)
         transform = _insert_transform(session, uid, str(number), src)
-        logger.info("saved transform %s (%s, version %s)", uid, src.key, number)
-        return transform  # type: ignore[no-any-return]
+        return transform, True
 
 
 def _check_stem_uid(stem_uid: str, version: Any) -> None:
@@ -169,8 +168,8 @@ def _check_stem_uid(stem_uid: str, version: Any) -> None:
 
 def transform_for_pinned_uid(
     ctx: dbs.DBContext, src: Source, stem_uid: str, version: str
-) -> Transform:
-    """The transform with the uid pinned by ``ln.settings.transform``."""
+) -> tuple[Transform, bool]:
+    """The transform with the uid pinned by ``ln.settings.transform``, created?"""
     from lamin_sa.models.core import Transform
 
     _check_stem_uid(stem_uid, version)
@@ -179,7 +178,7 @@ def transform_for_pinned_uid(
         _lock_key(session, uid)
         found = session.scalars(select(Transform).where(Transform.uid == uid)).first()
         if found is None:
-            return _insert_transform(session, uid, version, src)  # type: ignore[no-any-return]
+            return _insert_transform(session, uid, version, src), True
         if (found.key, found.name) != (src.key, src.name):
             logger.info("updating key/name of transform %s to %s", uid, src.key)
             found.key, found.name = src.key, src.name
@@ -191,7 +190,7 @@ def transform_for_pinned_uid(
                     uid,
                 )
             found.reference, found.reference_type = src.hash, SOURCE_HASH
-        return found  # type: ignore[no-any-return]
+        return found, False
 
 
 def transform_for_pinned_uid_without_file(
@@ -229,7 +228,10 @@ def transform_for_pinned_uid_without_file(
         return transform, True
 
 
-def pipeline_transform(ctx: dbs.DBContext, transform: Transform) -> Transform:
+def pipeline_transform(
+    ctx: dbs.DBContext, transform: Transform
+) -> tuple[Transform, bool]:
+    """A pipeline's transform (saved if new), and whether it was created."""
     if transform.type in ("notebook", "script"):
         raise ValueError(
             "Use ln.track() without passing transform in a notebook or script: "
@@ -237,12 +239,14 @@ def pipeline_transform(ctx: dbs.DBContext, transform: Transform) -> Transform:
         )
     if transform.id is None:
         transform.save()
-    return transform
+        return transform, True
+    return transform, False
 
 
 def get_run(
     ctx: dbs.DBContext, transform: Transform, new_run: bool, is_notebook: bool
-) -> Run:
+) -> tuple[Run, bool]:
+    """A new run, or the latest one of this user if not ``new_run``; created?"""
     from lamin_sa.models.core import Run
 
     with dbs.write_transaction(ctx) as session:
@@ -255,15 +259,14 @@ def get_run(
                 .order_by(Run.started_at.desc(), Run.id.desc())
                 .limit(1)
             ).first()
+        created = run is None
         if run is not None:
             run.started_at = utcnow()
             run.finished_at = None
-            logger.info("re-using run %s of transform %s", run.uid, transform.uid)
         else:
             run = Run(transform=transform)
             session.add(run)
-            logger.info("created run %s of transform %s", run.uid, transform.uid)
         if is_notebook:
             run.is_consecutive = True
         session.flush()
-        return run
+        return run, created
