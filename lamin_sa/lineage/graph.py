@@ -100,6 +100,11 @@ def lineage_graph(record: Any) -> nx.DiGraph:
 
     Returns:
         A ``networkx.DiGraph``: data → run for inputs, run → data for outputs.
+
+    Example:
+        >>> g = lineage_graph(artifact)  # doctest: +SKIP
+        >>> sorted(kind for _, kind in g.nodes(data="kind"))  # doctest: +SKIP
+        ['artifact', 'run']
     """
     import networkx as nx
 
@@ -202,6 +207,9 @@ def parents_graph(
 
     Returns:
         A ``networkx.DiGraph`` with edges parent → child.
+
+    Example:
+        >>> parents_graph(ulabel, with_children=True).edges()  # doctest: +SKIP
     """
     import networkx as nx
 
@@ -313,6 +321,10 @@ def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
 
     Returns:
         The written file.
+
+    Example:
+        >>> render(lineage_graph(artifact), "lineage.png")  # doctest: +SKIP
+        PosixPath('lineage.png')
     """
     path = Path(filename).expanduser()
     fmt = path.suffix.lstrip(".").lower() or "svg"

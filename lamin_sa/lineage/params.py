@@ -31,6 +31,9 @@ def set_params(run: Run, params: dict[str, Any]) -> None:
     Args:
         run: A saved run.
         params: JSON-serializable values by param name.
+
+    Example:
+        >>> set_params(ln.Run.get("7jFTkUb05xLJM87KigeF"), {"k": 2})  # doctest: +SKIP
     """
     from lamin_sa.models.core import Param, ParamValue, run_paramvalue
 

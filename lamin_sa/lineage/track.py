@@ -99,7 +99,13 @@ def _active() -> _Tracked | None:
 
 
 class RunContext:
-    """The transform and run set by ``ln.track()`` (None before, or elsewhere)."""
+    """The transform and run set by ``ln.track()`` (None before, or elsewhere).
+
+    Example:
+        >>> from lamin_sa.lineage.track import run_context
+        >>> run_context.run is None  # before ln.track()
+        True
+    """
 
     @property
     def transform(self) -> Transform | None:
@@ -335,6 +341,10 @@ def save_source(path: str | os.PathLike[str]) -> Transform:
 
     Returns:
         The transform.
+
+    Example:
+        >>> save_source("analysis.ipynb")  # doctest: +SKIP
+        Transform(uid='FPnfDtJz8qbE5zKv', name='Introduction', ...)
 
     Raises:
         TransformNotFound: no tracked transform has this key and source.
