@@ -22,12 +22,10 @@ def _tqdm_class() -> type:
     and degrades; the plain text bar works everywhere (stderr).
     """
     import importlib.util
-    import sys
 
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    in_kernel = type(shell).__name__ == "ZMQInteractiveShell"
-    if in_kernel and importlib.util.find_spec("ipywidgets") is not None:
+    from lamin_sa.display import in_jupyter
+
+    if in_jupyter() and importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.notebook import tqdm as notebook_tqdm
 
         return notebook_tqdm  # type: ignore[no-any-return]

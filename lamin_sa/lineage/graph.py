@@ -25,6 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
 
 from lamin_sa.db import session as dbs
+from lamin_sa.display import in_jupyter
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -302,12 +303,6 @@ def to_dot(graph: nx.DiGraph, name: str = "lineage") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _in_jupyter() -> bool:
-    from lamin_sa.lineage.notebook import ipython_kernel
-
-    return ipython_kernel() is not None
-
-
 def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
     """Write the graph as a picture (by the file's suffix) or as DOT text.
 
@@ -408,7 +403,7 @@ def _output(
         _dot_fallback_hint(path)
     else:
         path = render(graph, target)
-    if _in_jupyter():
+    if in_jupyter():
         _display(path)
     else:
         print(f"{what} of {type(record).__name__} {uid}: {path}")

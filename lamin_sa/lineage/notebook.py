@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
+
+from lamin_sa.display import ipython_kernel
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +33,7 @@ NOTEBOOK_PATH_ENV = "LAMIN_SA_NOTEBOOK_PATH"
 _MAX_FOLDER_NOTEBOOKS = 200
 _MAX_ANCESTORS = 3
 
-
-def ipython_kernel() -> Any | None:
-    """The IPython shell if this process is a Jupyter kernel, else None."""
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return None
-    try:
-        shell = ipython.get_ipython()
-    except Exception:  # pragma: no cover - broken IPython installs
-        return None
-    if shell is None or type(shell).__name__ not in ("ZMQInteractiveShell", "Shell"):
-        return None
-    return shell
+__all__ = ["NOTEBOOK_PATH_ENV", "find_notebook", "ipython_kernel", "notebook_name_hint"]
 
 
 def _normalized(source: str) -> str:
