@@ -1,10 +1,10 @@
-# The only entry point: install, demo, test, bench, lint, revision.
+# The only entry point: install, demo, test, bench, lint, docs, revision.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev demo test bench lint revision clean
+.PHONY: install install-dev demo test bench lint docs revision clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,13 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check lamin_sa
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
+# the API reference from the docstrings; any warning fails the build
+docs: install-dev
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 # make revision MODULE=core MSG="add column"
 revision: install-dev
 	$(VENV)/bin/lamin-sa migrate revision --module $(MODULE) --message "$(MSG)"
 
 clean:
-	rm -rf $(VENV) dist build
+	rm -rf $(VENV) dist build site

@@ -2,7 +2,7 @@
 
 Layers, bottom first::
 
-    errors progress config -> db modules migrate -> query -> models -> storage
+    errors progress config display -> db modules migrate -> query -> models -> storage
     -> artifact lineage curate ontology data -> bionty wetlab
     -> instance settings api (package root) -> cli
 
@@ -23,7 +23,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "lamin_sa"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "progress", "config"),
+    ("errors", "progress", "config", "display"),
     ("db", "modules", "migrate"),
     ("query",),
     ("models",),
