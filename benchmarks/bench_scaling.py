@@ -126,6 +126,8 @@ def run(record: Record, tmp: Path) -> None:
 
     for n in _sizes():
         ln.init(storage=tmp / f"bench-scaling-{n}")
+        # time the work, not a "no run linked" warning per save
+        verbosity, ln.settings.verbosity = ln.settings.verbosity, "error"
         try:
             labels = [ln.ULabel(name=f"scale {i}") for i in range(n)]
             ln.save(labels)
@@ -133,6 +135,7 @@ def run(record: Record, tmp: Path) -> None:
             _links_one_by_one(record, labels, n)
             _links_batched(record, labels, n)
         finally:
+            ln.settings.verbosity = verbosity
             ln.close()
 
 
