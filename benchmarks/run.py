@@ -150,13 +150,14 @@ def main() -> None:
     os.environ["LAMIN_SA_HOME"] = str(tmp / "home")
     os.environ["LAMIN_SA_CACHE_DIR"] = str(tmp / "cache")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import bench_artifacts, bench_scaling, bench_validate
+    from benchmarks import bench_artifacts, bench_modules, bench_scaling, bench_validate
 
     groups = {
         "import": bench_import,
         "core": lambda: bench_core(tmp),
         "artifacts": lambda: bench_artifacts.run(record, tmp),
         "validate": lambda: bench_validate.run(record, tmp),
+        "modules": lambda: bench_modules.run(record, tmp),
         "scaling": lambda: bench_scaling.run(record, tmp),
     }
     # LAMIN_SA_BENCH_ONLY=core,scaling runs a subset
