@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev demo test bench lint docs revision clean
+.PHONY: install install-dev demo test bench bench-long bench-compare bench-team lint docs \
+	revision clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,25 @@ test: install-dev
 bench: install-dev
 	$(PY) benchmarks/run.py
 
+# also the 100k rows of the scaling benchmark (several minutes)
+bench-long: install-dev
+	LAMIN_SA_BENCH_SCALE_MAX=100000 $(PY) benchmarks/run.py
+
+# LaminDB in its own venv, pinned to the version the performance table quotes
+LAMINDB_VENV := .venv-lamindb
+LAMINDB_VERSION := 2.12.1
+
+$(LAMINDB_VENV)/.installed:
+	$(PYTHON) -m venv $(LAMINDB_VENV)
+	$(LAMINDB_VENV)/bin/python -m pip --disable-pip-version-check -q \
+		install 'lamindb==$(LAMINDB_VERSION)'
+	touch $@
+
+# make bench-compare [COMPARE_ARGS="--reps 5 --slow-reps 3 --only df,filter"]
+bench-compare: install-dev $(LAMINDB_VENV)/.installed
+	$(PY) benchmarks/compare/driver.py --lamindb-python $(LAMINDB_VENV)/bin/python \
+		$(COMPARE_ARGS)
+
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamin_sa
@@ -50,4 +70,4 @@ revision: install-dev
 	$(VENV)/bin/lamin-sa migrate revision --module $(MODULE) --message "$(MSG)"
 
 clean:
-	rm -rf $(VENV) dist build site
+	rm -rf $(VENV) $(LAMINDB_VENV) dist build site

@@ -75,3 +75,37 @@ def insert_ignoring_duplicates(session: Any, table: Any) -> Any:
     from sqlalchemy import insert
 
     return insert(table)
+
+
+def raw_columns(
+    conn: Any, stmt: Any, params: dict[str, Any] | None = None
+) -> dict[str, list[Any]]:
+    """Run ``stmt`` and return its result column by column, values as Python sees them.
+
+    Rows come straight from the DBAPI cursor (no per-row ``Row`` objects); each
+    column's result processor (booleans and JSON on SQLite, ...) is applied to
+    the whole column at once. Keys are the selected columns' labels, in order.
+
+    Example:
+        >>> raw_columns(session.connection(), select(ULabel.id, ULabel.name))
+        {'id': [1, 2], 'name': ['a', 'b']}
+    """
+    result = conn.execute(stmt, params) if params else conn.execute(stmt)
+    dialect = conn.dialect
+    selected = list(stmt.selected_columns)
+    if result.cursor is None:  # pragma: no cover - a statement without rows
+        return {}
+    # the DBAPI's type codes, as SQLAlchemy passes them to result processors
+    type_codes = [d[1] for d in result.cursor.description]
+    rows = result.cursor.fetchall()
+    result.close()
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(selected)
+    out: dict[str, list[Any]] = {}
+    for i, (col, values) in enumerate(zip(selected, columns, strict=True)):
+        impl = col.type.dialect_impl(dialect)
+        process = impl.result_processor(dialect, type_codes[i])
+        key = getattr(col, "key", None) or f"column_{i}"
+        out[key if key not in out else f"{key}_{i}"] = (
+            list(values) if process is None else list(map(process, values))
+        )
+    return out

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, True_
 
 from lamin_sa.db.session import read
+from lamin_sa.db.sql import raw_columns
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -31,6 +32,7 @@ from lamin_sa.query.compiler import (
     model_info,
     resolve_field,
 )
+from lamin_sa.query.frame import frame
 from lamin_sa.query.q import Q
 
 if TYPE_CHECKING:
@@ -567,20 +569,21 @@ class QuerySet:
             ordering=ordering,
         )
 
-        def fetch(session: Session) -> tuple[list[Any], dict[str, Any]]:
-            # Core execution: rows as plain tuples, no ORM loading.
-            rows = session.connection().execute(stmt).all()
+        def fetch(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
             many: dict[str, Any] = {}
             for inc, hops, column in to_many:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
-            return rows, many
+            return raw_columns(session.connection(), stmt), many
 
-        rows, many = read(fetch)
-        pk = info.pk_key
+        raw, many = read(fetch)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
-        df = pd.DataFrame.from_records(rows, columns=names, index=pk)
-        for key in info.utc_keys:
-            df[key] = _utc_datetimes(df[key])
+        sql_types = {k: info.table_columns[k].type for k in keys}
+        df = frame(
+            dict(zip(names, raw.values(), strict=True)),
+            sql_types,
+            info.utc_keys,
+            index=info.pk_key,
+        )
         for position, inc in enumerate(includes):
             if inc in many:
                 groups = many[inc]
@@ -766,16 +769,6 @@ def type_of(entity: Any) -> type:
     """The mapped class of a class or an ``aliased()`` class."""
     insp = getattr(entity, "_aliased_insp", None)
     return insp.class_ if insp is not None else entity  # type: ignore[no-any-return]
-
-
-def _utc_datetimes(values: pd.Series) -> pd.Series:
-    """Parse raw timestamps (ISO strings on SQLite, datetimes elsewhere) as UTC."""
-    import pandas as pd
-
-    try:
-        return pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError):  # a server printing dates in another style
-        return pd.to_datetime(values, utc=True, format="mixed")
 
 
 def _cell(value: Any) -> str:
