@@ -79,3 +79,15 @@ class TransformNotFound(LaminSAError):
 
 class NoRunContext(LaminSAError, ValueError):
     """Data was marked as a run input but no run is tracked."""
+
+
+class LaminDBImportError(LaminSAError):
+    """A file is not a LaminDB instance lamin-sa can import."""
+
+
+class RoleError(LaminSAError):
+    """A database role cannot be granted or revoked."""
+
+
+class AccessDenied(LaminSAError, PermissionError):
+    """The database refused a write: the user has read-only access."""

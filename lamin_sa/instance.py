@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 
 from lamin_sa.db import session as dbs
 from lamin_sa.db.uid import base62, hash_to_uid
-from lamin_sa.errors import InstanceNotConnected, InstanceNotFound, LaminSAError
+from lamin_sa.errors import (
+    AccessDenied,
+    InstanceNotConnected,
+    InstanceNotFound,
+    LaminSAError,
+)
 from lamin_sa.settings import (
     InstanceSettings,
     UserSettings,
@@ -262,6 +267,9 @@ def connect(
     _connected = _Connected(settings, engine, ctx)
     try:
         ctx.user_id = _register_user(ctx)
+    except AccessDenied:
+        # A read-only collaborator who was never registered can still query.
+        logger.info("read-only access: %s is not registered as a user", settings.name)
     except Exception:
         close()
         raise

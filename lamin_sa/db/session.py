@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lamin_sa.errors import InstanceNotConnected
+from lamin_sa.errors import AccessDenied, InstanceNotConnected
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -189,6 +190,29 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except DBAPIError as e:
+        session.rollback()
+        denied = _access_denied(session, e)
+        if denied is None:
+            raise
+        raise denied from e
     except BaseException:
         session.rollback()
         raise
+
+
+# PostgreSQL's SQLSTATE for "insufficient privilege".
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def _access_denied(session: Session, error: DBAPIError) -> AccessDenied | None:
+    """A one-line error for a write refused by the database's role rights."""
+    if getattr(error.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+        return None
+    bind = session.get_bind()
+    user = bind.url.username if isinstance(bind, Engine) else None
+    who = user or "this database user"
+    return AccessDenied(
+        f"The database refused to write: {who} has read-only access to this "
+        f"instance; ask its owner to run `lamin-sa grant {user or 'USER'} --write`."
+    )
