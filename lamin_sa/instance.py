@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from lamin_sa.db import session as dbs
@@ -336,12 +337,19 @@ def _register_user(ctx: dbs.DBContext) -> int:
 
     user = UserSettings.load()
     session = ctx.session
-    row = session.scalars(select(User).where(User.handle == user.handle)).first()
-    if row is None:
+    query = select(User).where(User.handle == user.handle)
+    row = session.scalars(query).first()
+    if row is not None:
+        dbs.end_read(ctx)
+        return row.id
+    try:
         with dbs.write_transaction(ctx):
             row = User(handle=user.handle, uid=user.uid, name=user.name)
             session.add(row)
-    else:
+    except sa_exc.IntegrityError:
+        # Another process of the same user registered it first.
+        session.expunge_all()
+        row = session.scalars(query).one()
         dbs.end_read(ctx)
     return row.id
 
