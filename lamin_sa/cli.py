@@ -293,10 +293,8 @@ def import_lamindb_cmd(path: str) -> None:
         lamin-sa import-lamindb ~/old-instance/.lamindb/lamin.db
     """
     from lamin_sa.exchange import import_lamindb
-    from lamin_sa.instance import autoconnect
 
-    _run(autoconnect)
-    report = _run(import_lamindb, path)
+    report = import_lamindb(path)
     click.echo(
         f"imported {report.inserted.get('core_artifact', 0)} artifacts, "
         f"{report.total_inserted} records in all"
@@ -313,11 +311,9 @@ def grant_cmd(user: str, access: str) -> None:
     Example:
         lamin-sa grant alice --write
     """
-    from lamin_sa.instance import autoconnect
     from lamin_sa.roles import grant
 
-    _run(autoconnect)
-    _run(grant, user, access)
+    grant(user, access)  # type: ignore[arg-type]
     click.echo(f"granted {access} access to {user}")
 
 
@@ -329,11 +325,9 @@ def revoke_cmd(user: str) -> None:
     Example:
         lamin-sa revoke alice
     """
-    from lamin_sa.instance import autoconnect
     from lamin_sa.roles import revoke
 
-    _run(autoconnect)
-    _run(revoke, user)
+    revoke(user)
     click.echo(f"revoked the access of {user}")
 
 

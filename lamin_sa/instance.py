@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from lamin_sa.config import (
     set_current_instance,
     slugify,
     strip_credentials,
+    with_password,
 )
 from lamin_sa.db import context
 from lamin_sa.db import session as dbs
@@ -125,19 +125,6 @@ def _sqlite_url(root: str, name: str) -> str:
         folder = home_dir() / "instances" / name
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(folder / SQLITE_NAME).as_posix()}"
-
-
-def with_password(url: str) -> str:
-    # Passwords are never stored; take them from the environment at connect time.
-    password = os.environ.get("LAMIN_SA_DB_PASSWORD")
-    if not password or url.startswith("sqlite"):
-        return url
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(dbs.normalize_url(url))
-    if parsed.password or "password" in parsed.query:
-        return url
-    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 # ---- init / connect -------------------------------------------------------------

@@ -28,9 +28,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("query",),
     ("models",),
     ("storage",),
-    ("artifact", "lineage", "curate", "ontology", "data"),
+    ("artifact", "lineage", "curate", "ontology", "data", "exchange"),
     ("bionty", "wetlab"),
-    ("instance", "settings", "api", ""),  # "" is the package root
+    ("instance", "settings", "api", "roles", ""),  # "" is the package root
     ("cli",),
 )
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
