@@ -141,11 +141,17 @@ def migrate() -> None:
 
 
 @migrate.command("upgrade")
-def migrate_upgrade() -> None:
-    """Upgrade every mounted module to the installed code's schema."""
+@click.option(
+    "--module", "modules", multiple=True, help="Also mount this module, e.g. bionty."
+)
+def migrate_upgrade(modules: tuple[str, ...]) -> None:
+    """Upgrade every mounted module to the installed code's schema.
+
+    Example: lamin-sa migrate upgrade --module bionty
+    """
     from lamin_sa.api import upgrade_instance
 
-    for module, state in upgrade_instance().items():
+    for module, state in upgrade_instance(list(modules)).items():
         click.echo(f"{module}: {state}")
 
 

@@ -417,3 +417,7 @@ def install_log_handler() -> None:
     log = logging.getLogger("lamin_sa")
     if not any(isinstance(h, InteractiveHandler) for h in log.handlers):
         log.addHandler(InteractiveHandler())
+
+
+# lamin-sa's own logger prints for interactive use until the host configures logging
+install_log_handler()

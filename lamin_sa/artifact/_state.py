@@ -38,9 +38,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 # default_storage and is_managed live in .storages; the services import them here
 from lamin_sa.artifact.storages import default_storage, is_managed  # noqa: F401
 from lamin_sa.db import session as dbs
+
+# The constructor-plan protocol (``__new__`` prepares, ``__init__`` applies).
+from lamin_sa.models.construct import INIT_PLAN, planned_instance, take_plan
 from lamin_sa.storage import INTERNAL_PREFIX, StorageRoot, parse_root
 
 logger = logging.getLogger(__name__)
+
+_PLAN_API = (INIT_PLAN, planned_instance, take_plan)  # re-exported for the services
 
 T = TypeVar("T")
 
@@ -68,12 +73,8 @@ def set_private(record: Any, name: str, value: Any) -> None:
 
 
 def read(fn: Callable[[Any], T]) -> T:
-    """Run ``fn(session)`` in the active context and end the read transaction."""
-    ctx = dbs.current()
-    try:
-        return fn(ctx.session)
-    finally:
-        dbs.end_read(ctx)
+    """Run ``fn(session)`` in the active context (``lamin_sa.db.session.read``)."""
+    return dbs.read(fn)
 
 
 def all_storages() -> list[Any]:
@@ -120,26 +121,6 @@ def materialize_source(artifact: Any) -> Path | None:
         set_private(artifact, "_lamin_source", path)
         return path
     return source
-
-
-# Constructors prepare in ``__new__`` (which may return a stored record) and apply
-# in ``__init__``; the plan travels in the instance dict under this key.
-INIT_PLAN = "_lamin_init"
-
-
-def planned_instance(cls: type, prepared: Any, kwargs: dict[str, Any]) -> Any:
-    """A new instance carrying ``prepared`` fields, or the stored record returned."""
-    if isinstance(prepared, dict):
-        obj = object.__new__(cls)
-        obj.__dict__[INIT_PLAN] = ("new", prepared)
-        return obj
-    prepared.__dict__[INIT_PLAN] = ("existing", kwargs)
-    return prepared
-
-
-def take_plan(record: Any) -> tuple[str, Any] | None:
-    """The plan ``planned_instance`` left on ``record`` (removed from it)."""
-    return record.__dict__.pop(INIT_PLAN, None)
 
 
 def init_with_related(

@@ -133,8 +133,8 @@ def connect_error(exc: DBAPIError, url: str) -> LaminSAError | None:
         who = f"user {user!r}" if user else "the user"
         return AuthenticationFailed(
             f"The database server {where} refused {who} ({reason}): give the "
-            "password in the URL (postgresql://USER:PASSWORD@HOST/DB), in "
-            "LAMIN_SA_DB_PASSWORD or in ~/.pgpass."
+            "password in the URL you connect with, in LAMIN_SA_DB_PASSWORD or in "
+            "~/.pgpass."
         )
     if state == "3D000" or re.search(r"database .* does not exist", low):
         return InstanceNotFound(

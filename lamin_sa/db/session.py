@@ -7,8 +7,8 @@ The active context (session, instance, storage, user, run) lives in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -27,6 +27,8 @@ from lamin_sa.db.context import (
 from lamin_sa.db.diagnose import write_error
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,6 +96,26 @@ def end_read(ctx: DBContext) -> None:
     """Close the read transaction of an autocommit context so later reads are fresh."""
     if ctx.autocommit and ctx.session.in_transaction():
         ctx.session.commit()
+
+
+def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
+    """Run ``fn(session)`` in the active context and end its read transaction.
+
+    The one helper for reads: a failed read of an autocommit context is rolled
+    back, so the session stays usable.
+
+    Example:
+        >>> n = read(lambda s: s.scalar(select(func.count(ULabel.id))))
+    """
+    ctx = ctx or current()
+    try:
+        result = fn(ctx.session)
+    except BaseException:
+        if ctx.autocommit and ctx.session.in_transaction():
+            ctx.session.rollback()
+        raise
+    end_read(ctx)
+    return result
 
 
 @contextlib.contextmanager

@@ -12,3 +12,21 @@ Submodules are imported on use so that ``import lamin_sa`` stays fast.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+
+def delete_transform(transform: Any) -> None:
+    """Delete a transform, its runs and their hidden artifacts permanently.
+
+    See :func:`lamin_sa.lineage.transforms.delete_transform`.
+
+    Example:
+        >>> delete_transform(ln.Transform.get(key="old.py"))
+    """
+    from lamin_sa.lineage.transforms import delete_transform as delete
+
+    delete(transform)
+
+
+__all__ = ["delete_transform"]

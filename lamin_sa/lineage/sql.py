@@ -121,9 +121,9 @@ class Lineage:
             clause = model.id.in_(ids)  # type: ignore[attr-defined]
         else:
             clause = model.run_id.in_(runs)  # type: ignore[attr-defined]
-        qs = QuerySet(model)._where(clause)
+        qs = QuerySet(model).where(clause)
         if isinstance(self.record, model):
-            qs = qs._where(model.id != self.record.id)  # type: ignore[attr-defined]
+            qs = qs.where(model.id != self.record.id)  # type: ignore[attr-defined]
         return qs
 
     def artifacts(self) -> QuerySet:
@@ -143,9 +143,9 @@ class Lineage:
         from lamin_sa.models.core import Run
         from lamin_sa.query.queryset import QuerySet
 
-        qs = QuerySet(Run)._where(Run.id.in_(self._run_ids()))
+        qs = QuerySet(Run).where(Run.id.in_(self._run_ids()))
         if isinstance(self.record, Run):
-            qs = qs._where(Run.id != self.record.id)
+            qs = qs.where(Run.id != self.record.id)
         return qs
 
     def transforms(self) -> QuerySet:
@@ -154,7 +154,7 @@ class Lineage:
         from lamin_sa.query.queryset import QuerySet
 
         ids = select(Run.transform_id).where(Run.id.in_(self._run_ids()))
-        return QuerySet(Transform)._where(Transform.id.in_(ids))
+        return QuerySet(Transform).where(Transform.id.in_(ids))
 
     def __repr__(self) -> str:
         direction = "ancestors" if self.upstream else "descendants"

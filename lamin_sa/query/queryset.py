@@ -8,14 +8,14 @@ Host applications can take the statement (``qs.statement``) and compose it.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, Text, and_, cast, func, not_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, True_
 
-from lamin_sa.db.session import current, end_read
+from lamin_sa.db.session import read
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -52,19 +52,6 @@ def _overrides_visibility(keys: Iterable[str]) -> bool:
         if key.startswith(("id__", "uid__")):
             return True
     return False
-
-
-def _run(fn: Callable[[Session], T]) -> T:
-    """Run a read in the active context and end its read transaction."""
-    ctx = current()
-    try:
-        result = fn(ctx.session)
-    except BaseException:
-        if ctx.autocommit and ctx.session.in_transaction():
-            ctx.session.rollback()
-        raise
-    end_read(ctx)
-    return result
 
 
 def _compose_slice(
@@ -113,7 +100,20 @@ class QuerySet:
         "_annotations",
     )
 
+    def __new__(cls, model: type | None = None, *args: Any, **kwargs: Any) -> QuerySet:
+        # A registry may name its own QuerySet subclass (``_queryset_class``), e.g.
+        # validatable registries get validation methods; the query layer only
+        # reads the hook and knows no model.
+        if cls is QuerySet and model is not None:
+            own = getattr(model, "_queryset_class", None)
+            if isinstance(own, type) and issubclass(own, QuerySet):
+                cls = own
+        return object.__new__(cls)
+
     def __init__(self, model: type, implicit_visibility: bool = True) -> None:
+        check = getattr(model, "check_usable", None)
+        if check is not None:  # e.g. a registry of a module the instance lacks
+            check()
         self.model = model
         self._info: ModelInfo = model_info(model)
         self._criteria: tuple[ColumnElement[bool], ...] = ()
@@ -128,7 +128,7 @@ class QuerySet:
         self._annotations: tuple[tuple[str, Any], ...] = ()
 
     def _clone(self) -> QuerySet:
-        qs = type(self).__new__(type(self))
+        qs = object.__new__(type(self))
         qs.model = self.model
         qs._info = self._info
         qs._criteria = self._criteria
@@ -216,23 +216,55 @@ class QuerySet:
         """A copy; results never contain duplicates, so nothing else is needed."""
         return self._clone()
 
-    def _where(self, *clauses: ColumnElement[bool]) -> QuerySet:
-        """Add raw SQLAlchemy criteria (used by related managers)."""
+    # ---- the public API for services (no private members across packages) ----
+
+    @property
+    def info(self) -> ModelInfo:
+        """Cached metadata of the model: ``pk``, ``columns``, ``table_columns``."""
+        return self._info
+
+    @property
+    def is_sliced(self) -> bool:
+        """Whether a slice (``qs[a:b]``, OFFSET/LIMIT) has been taken."""
+        return self._limit is not None or self._offset is not None
+
+    def where(self, *clauses: ColumnElement[bool]) -> QuerySet:
+        """Add raw SQLAlchemy criteria.
+
+        Example:
+            >>> ln.ULabel.filter().where(ULabel.id.in_([1, 2]))
+        """
         qs = self._clone()
         qs._criteria = (*self._criteria, *clauses)
         return qs
 
-    def _order(self, *columns: Any) -> QuerySet:
-        """Order by raw SQLAlchemy columns, replacing any ordering."""
-        qs = self._clone()
-        qs._ordering = tuple(columns)
-        return qs
-
-    def _annotate(self, name: str, expression: Any) -> QuerySet:
+    def annotate(self, name: str, expression: Any) -> QuerySet:
         """Add a computed column that ``df()`` appends (e.g. a search score)."""
         qs = self._clone()
         qs._annotations = (*self._annotations, (name, expression))
         return qs
+
+    def ids(self) -> Select[Any]:
+        """``SELECT id`` of the matching records (a subquery for ``IN``)."""
+        return self._as_id_select()
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """An unordered ``SELECT`` of ``columns`` (default: the records).
+
+        It covers the rows of the query; a slice is honoured through an id
+        subquery.
+
+        Example:
+            >>> stmt = qs.select(ULabel.name).where(ULabel.name.like("a%"))
+        """
+        if not self.is_sliced:
+            return self._select(*columns, joins=(), ordering=())
+        ids = self._as_id_select().scalar_subquery()
+        return select(*columns or (self.model,)).where(self._info.pk.in_(ids))
+
+    def fetch(self, stmt: Select[Any]) -> list[Any]:
+        """The ORM objects a statement selects, read in the active context."""
+        return self._fetch(stmt)
 
     def _join_path(self, hops: tuple[RelInfo, ...], joins: dict[str, Any]) -> Any:
         """Return the entity reached by to-one ``hops``.
@@ -347,7 +379,7 @@ class QuerySet:
     # ---- fetching -------------------------------------------------------------
 
     def _fetch(self, stmt: Select[Any]) -> list[Any]:
-        return _run(lambda s: list(s.scalars(stmt).all()))
+        return read(lambda s: list(s.scalars(stmt).all()))
 
     def _fetch_all(self) -> list[Any]:
         if self._cache is None:
@@ -460,7 +492,7 @@ class QuerySet:
         else:
             sub = self._select(pk).subquery()
             stmt = select(func.count()).select_from(sub)
-        return int(_run(lambda s: s.execute(stmt).scalar_one()))
+        return int(read(lambda s: s.execute(stmt).scalar_one()))
 
     def exists(self) -> bool:
         """Whether any record matches (a ``LIMIT 1`` query)."""
@@ -470,7 +502,7 @@ class QuerySet:
         stmt = self._select(
             self._info.pk, joins=(), ordering=(), offset=offset, limit=limit
         )
-        return _run(lambda s: s.execute(stmt).first()) is not None
+        return read(lambda s: s.execute(stmt).first()) is not None
 
     # ---- DataFrame ------------------------------------------------------------
 
@@ -535,7 +567,7 @@ class QuerySet:
             ordering=ordering,
         )
 
-        def read(session: Session) -> tuple[list[Any], dict[str, Any]]:
+        def fetch(session: Session) -> tuple[list[Any], dict[str, Any]]:
             # Core execution: rows as plain tuples, no ORM loading.
             rows = session.connection().execute(stmt).all()
             many: dict[str, Any] = {}
@@ -543,7 +575,7 @@ class QuerySet:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
             return rows, many
 
-        rows, many = _run(read)
+        rows, many = read(fetch)
         pk = info.pk_key
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
         df = pd.DataFrame.from_records(rows, columns=names, index=pk)
@@ -674,7 +706,7 @@ class QuerySet:
         stmt = matches._select(*cols, joins=(), ordering=())
         rows = [
             dict(zip(names, row, strict=True))
-            for row in _run(lambda s: s.execute(stmt).all())
+            for row in read(lambda s: s.execute(stmt).all())
         ]
         if not rows:
             raise NoResultFound(f"No {name} record with a uid starting {idlike!r}.")
@@ -691,22 +723,8 @@ class QuerySet:
         return qs.filter(id=chosen["id"]).one()
 
     def delete(self, **kwargs: Any) -> None:
-        """Delete every matching record.
-
-        Models that override ``delete()`` (to trash first, remove files, ...) get
-        it called per record; others are deleted in one bulk transaction.
-        """
-        from lamin_sa.models.record import Record
-
-        records = list(self)
-        own = getattr(self.model, "delete", None)
-        if own is not None and own is not Record.delete:
-            for record in records:
-                record.delete(**kwargs)
-            return
-        from lamin_sa.models.save import delete_records
-
-        delete_records(records)
+        """Delete every matching record (through the model's ``bulk_delete``)."""
+        self.model.bulk_delete(list(self), **kwargs)  # type: ignore[attr-defined]
 
     # ---- rendering ------------------------------------------------------------
 
@@ -742,62 +760,6 @@ class QuerySet:
 
     def _repr_html_(self) -> str:
         return str(self.df(limit=HTML_ROWS)._repr_html_())
-
-    # ---- validation and search (lamin_sa.curate) -------------------------------
-
-    def validate(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
-        """Whether each value is stored in ``field`` among these records.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.validate`.
-        """
-        from lamin_sa.curate.validate import validate
-
-        return validate(self, values, field, mute=mute)
-
-    def inspect(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
-        """Validated and non-validated values among these records, with hints.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.inspect`.
-        """
-        from lamin_sa.curate.validate import inspect
-
-        return inspect(self, values, field, mute=mute)
-
-    def standardize(self, values: Any, field: Any = None, **kwargs: Any) -> Any:
-        """Map values to canonical field values of these records.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.standardize`.
-        """
-        from lamin_sa.curate.validate import standardize
-
-        return standardize(self, values, field, **kwargs)
-
-    def from_values(self, values: Any, field: Any = None, **kwargs: Any) -> list[Any]:
-        """The records among these whose field matches the values.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.from_values`.
-        """
-        from lamin_sa.curate.validate import from_values
-
-        return from_values(self, values, field, **kwargs)
-
-    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
-        """Attribute access to these records by a field's values.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
-        """
-        from lamin_sa.curate.validate import lookup
-
-        return lookup(self, field, return_field)
-
-    def search(self, string: str, **kwargs: Any) -> QuerySet:
-        """These records ranked by how well they match ``string``.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
-        """
-        from lamin_sa.curate.search import search
-
-        return search(self, string, **kwargs)
 
 
 def type_of(entity: Any) -> type:
