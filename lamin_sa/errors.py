@@ -115,4 +115,3 @@ class RoleError(LaminSAError):
 
 class AccessDenied(LaminSAError, PermissionError):
     """The database refused a write: the user has read-only access."""
-

@@ -115,8 +115,15 @@ def test_transfer_brings_what_the_artifact_needs(two_instances):
     pd.testing.assert_frame_equal(local.load(), remote.load())
     assert sorted(local.ulabels.list("name")) == ["DMSO", "IFNG"]
     assert ln.ULabel.filter(name="DMSO").count() == 1
-    (feature_set,) = local.feature_sets.all()
-    assert sorted(feature_set.features.list("name")) == ["perturbation", "value"]
+    def feature_sets(artifact):
+        return sorted(
+            (fs.hash, tuple(sorted(fs.features.list("name"))))
+            for fs in artifact.feature_sets.all()
+        )
+
+    # the "columns" set and the "external" set of labelled features
+    assert feature_sets(local) == feature_sets(remote)
+    assert ("perturbation", "value") in [names for _, names in feature_sets(local)]
     # where it came from
     assert local.transform.name == "Transfer from source-lab"
     assert local.run is not None

@@ -18,14 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from lamin_sa.config import InstanceSettings, is_db_url, with_password
-from lamin_sa.db.context import DBContext
+from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import make_engine, normalize_url, session_factory
 from lamin_sa.errors import InstanceNotFound
 
 logger = logging.getLogger(__name__)
-
-#: The info key of a session opened by ``using``: the other instance's name.
-FOREIGN = "lamin_sa_foreign_instance"
 
 _open: dict[str, DBContext] = {}
 
@@ -89,14 +86,15 @@ def open_instance(target: str) -> DBContext:
         ) from e
     session.rollback()
     name = instance.name if instance is not None else str(target)
-    session.info[FOREIGN] = name
     ctx = DBContext(
         session=session,
         autocommit=True,
         storage_root=storage.root if storage is not None else None,
         instance_uid=instance.uid if instance is not None else None,
         engine=engine,
+        extra={"instance_name": name},
     )
+    session.info[FOREIGN_CONTEXT] = ctx
     _open[target] = ctx
     logger.info("reading from instance %s", name)
     return ctx
@@ -107,12 +105,8 @@ def foreign_context(record: Any) -> DBContext | None:
     from sqlalchemy.orm import object_session
 
     session = object_session(record)
-    if session is None or FOREIGN not in session.info:
-        return None
-    for ctx in _open.values():
-        if ctx.session is session:
-            return ctx
-    return None
+    ctx = session.info.get(FOREIGN_CONTEXT) if session is not None else None
+    return ctx if isinstance(ctx, DBContext) else None
 
 
 def close_all() -> None:
@@ -122,3 +116,41 @@ def close_all() -> None:
         if ctx.engine is not None:
             ctx.engine.dispose()
     _open.clear()
+
+
+def using(model: type, target: str) -> Any:
+    """A QuerySet of ``model`` on another instance, read-only.
+
+    Args:
+        model: A registry class, e.g. ``ln.Artifact``.
+        target: A registered instance name, a database URL or a storage folder.
+
+    Example:
+        >>> ln.Artifact.using("other-lab").filter(suffix=".h5ad").df()  # doctest: +SKIP
+    """
+    from lamin_sa.query.queryset import QuerySet
+
+    return QuerySet(model).bind(open_instance(target))
+
+
+def save_foreign(record: Any) -> Any:
+    """Transfer a record read with ``using`` into the connected instance.
+
+    Returns:
+        The record as stored in the connected instance.
+    """
+    from lamin_sa.exchange.transfer import transfer_row
+    from lamin_sa.query.queryset import QuerySet
+
+    ctx = foreign_context(record)
+    if ctx is None:
+        raise ValueError("The record was not read from another instance.")
+    model = type(record)
+    new_id, _inserted = transfer_row(
+        ctx.session.connection(),
+        str(ctx.extra.get("instance_name")),
+        model.__table__,
+        record.id,
+    )
+    ctx.session.rollback()
+    return QuerySet(model, implicit_visibility=False).filter(id=new_id).one()
