@@ -115,6 +115,7 @@ def test_transfer_brings_what_the_artifact_needs(two_instances):
     pd.testing.assert_frame_equal(local.load(), remote.load())
     assert sorted(local.ulabels.list("name")) == ["DMSO", "IFNG"]
     assert ln.ULabel.filter(name="DMSO").count() == 1
+
     def feature_sets(artifact):
         return sorted(
             (fs.hash, tuple(sorted(fs.features.list("name"))))
@@ -143,6 +144,47 @@ def test_transfer_of_a_label_is_matched_by_name(two_instances):
     assert theirs.uid != mine.uid
     assert theirs.save().id == mine.id
     assert ln.ULabel.filter().count() == 1
+
+
+BIONTY_SOURCE = """
+import lamin_sa as ln
+from lamin_sa import bionty as bt
+
+ln.init(storage={root!r}, modules=["bionty"], name="bionty-lab")
+t_cell = bt.CellType(name="T cell", ontology_id="CL:0000084").save()
+feature = ln.Feature(name="cell_type", dtype="cat[bionty.CellType]").save()
+artifact = ln.Artifact.from_df(__import__("pandas").DataFrame({{"a": [1]}}),
+                               description="typed df").save()
+artifact.labels.add([t_cell], feature=feature)
+"""
+
+
+@pytest.mark.parametrize("target", ["sqlite"] + (["postgresql"] if PG_URL else []))
+def test_transfer_brings_bionty_terms(tmp_path: Path, target: str):
+    import lamin_sa as ln
+    from lamin_sa import bionty as bt
+    from lamin_sa.exchange.using import close_all
+
+    env = {**os.environ, "LAMIN_SA_HOME": str(tmp_path / "owner-home")}
+    code = textwrap.dedent(BIONTY_SOURCE.format(root=str(tmp_path / "source")))
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    if target == "postgresql":
+        reset_postgres(PG_URL)
+    db = PG_URL if target == "postgresql" else None
+    ln.init(storage=tmp_path / "target", db=db, modules=["bionty"], name="target-lab")
+    try:
+        remote = ln.Artifact.using(str(tmp_path / "source")).get(description="typed df")
+        local = remote.save()
+        assert local.cell_types.list("ontology_id") == ["CL:0000084"]
+        assert bt.CellType.get(ontology_id="CL:0000084").uid == "22LvKd01"
+        remote.save()
+        assert bt.CellType.filter().count() == 1
+    finally:
+        close_all()
+        ln.close()
 
 
 def test_using_an_unknown_instance_says_what_to_pass(two_instances, tmp_path: Path):

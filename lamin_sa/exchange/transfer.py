@@ -30,10 +30,12 @@ _PARENT_SUFFIX = "_parent"
 
 
 def _link_tables(table: Table) -> list[tuple[Table, str]]:
-    """Link tables owned by ``table``: ``<table>_<other>`` with an FK back to it."""
+    """Link tables owned by ``table``: ``<module>_<table>_<other>`` with an FK to it."""
+    # "core_artifact" owns core_artifact_ulabel and bionty_artifact_celltype
+    stem = table.name.split("_", 1)[-1] + "_"
     found = []
     for other in metadata.sorted_tables:
-        if not other.name.startswith(f"{table.name}_") or other.name.endswith(
+        if not other.name.split("_", 1)[-1].startswith(stem) or other.name.endswith(
             _PARENT_SUFFIX
         ):
             continue
