@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev demo test bench lint revision clean
+.PHONY: install install-dev demo test bench bench-team lint revision clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install-dev
 
 bench: install-dev
 	$(PY) benchmarks/run.py
+
+# 8 writers vs 1 on PostgreSQL: LAMIN_SA_BENCH_PG_URL=postgresql+psycopg:///db
+bench-team: install-dev
+	$(PY) benchmarks/bench_team.py
 
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks

@@ -156,6 +156,13 @@ def main() -> None:
     bench_artifacts.run(record, tmp)
     bench_validate.run(record, tmp)
     bench_modules.run(record, tmp)
+    from benchmarks import bench_team
+
+    pg = os.environ.get("LAMIN_SA_BENCH_PG_URL") or os.environ.get(
+        "LAMIN_SA_TEST_PG_URL"
+    )
+    for row in bench_team.run(pg) if pg else []:
+        record(**row)  # type: ignore[arg-type]
     width = max(len(str(r["name"])) for r in RESULTS)
     print(f"{'benchmark'.ljust(width)}  {'value':>12}  unit              target")
     for r in RESULTS:

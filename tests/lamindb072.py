@@ -211,3 +211,53 @@ def build(root: Path, instance_uid: str = "OldLaminDB01") -> Path:
     con.commit()
     con.close()
     return db
+
+
+BIONTY_DDL = """
+CREATE TABLE lnschema_bionty_publicsource (
+  id INTEGER PRIMARY KEY, uid VARCHAR(8) NOT NULL, entity VARCHAR(64) NOT NULL,
+  organism VARCHAR(64) NOT NULL, source VARCHAR(64) NOT NULL,
+  version VARCHAR(64) NOT NULL, in_db BOOL NOT NULL, currently_used BOOL NOT NULL,
+  source_name TEXT, url TEXT, md5 TEXT, source_website TEXT,
+  created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL,
+  created_by_id INTEGER NOT NULL, run_id INTEGER);
+CREATE TABLE lnschema_bionty_celltype (
+  id INTEGER PRIMARY KEY, uid VARCHAR(8) NOT NULL, name VARCHAR(256) NOT NULL,
+  ontology_id VARCHAR(32), abbr VARCHAR(32), synonyms TEXT, description TEXT,
+  public_source_id INTEGER, created_at DATETIME NOT NULL,
+  updated_at DATETIME NOT NULL, created_by_id INTEGER NOT NULL, run_id INTEGER);
+CREATE TABLE lnschema_bionty_celltype_parents (
+  id INTEGER PRIMARY KEY, from_celltype_id INTEGER NOT NULL,
+  to_celltype_id INTEGER NOT NULL);
+CREATE TABLE lnschema_bionty_artifactcelltype (
+  id INTEGER PRIMARY KEY, artifact_id INTEGER NOT NULL, celltype_id INTEGER NOT NULL,
+  feature_id INTEGER, celltype_ref_is_name BOOL, feature_ref_is_name BOOL);
+"""
+
+
+def add_bionty(db: Path) -> None:
+    """Add bionty 0.72 tables with a T cell under a lymphocyte, linked to ART2."""
+    con = sqlite3.connect(db)
+    con.executescript(BIONTY_DDL)
+    q = con.execute
+    q(
+        "INSERT INTO lnschema_bionty_publicsource VALUES (1,'5Xov8Lap','CellType',"
+        "'all','cl','2023-08-24',0,1,'Cell Ontology',NULL,NULL,NULL,?,?,1,NULL)",
+        (T0, T0),
+    )
+    q(
+        "INSERT INTO lnschema_bionty_celltype VALUES (1,'22LvKd01','T cell',"
+        "'CL:0000084',NULL,'T-cell|T lymphocyte',NULL,1,?,?,1,NULL)",
+        (T0, T0),
+    )
+    q(
+        "INSERT INTO lnschema_bionty_celltype VALUES (2,'7bu7xYXz','lymphocyte',"
+        "'CL:0000542',NULL,NULL,NULL,1,?,?,1,NULL)",
+        (T0, T0),
+    )
+    q("INSERT INTO lnschema_bionty_celltype_parents VALUES (1,1,2)")
+    q("INSERT INTO lnschema_core_feature VALUES (3,'fEat00000003','cell_type',"
+      "'cat[bionty.CellType]',NULL,NULL,NULL,?,?,1,1)", (T0, T0))
+    q("INSERT INTO lnschema_bionty_artifactcelltype VALUES (1,2,1,3,NULL,NULL)")
+    con.commit()
+    con.close()

@@ -155,3 +155,26 @@ def test_cli_import_lamindb(tmp_path: Path):
     bad = run("import-lamindb", str(tmp_path / "nope.db"))
     assert bad.returncode != 0
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_import_bionty_terms(db_url: str, tmp_path: Path):
+    import lamin_sa as ln
+    from lamin_sa import bionty as bt
+    from lamin_sa.exchange import import_lamindb
+
+    db = None if db_url.startswith("sqlite") else db_url
+    ln.init(storage=tmp_path / "new", db=db, modules=["bionty"])
+    try:
+        old = lamindb072.build(tmp_path / "old_instance")
+        lamindb072.add_bionty(old)
+        report = import_lamindb(old)
+        assert report.inserted["bionty_celltype"] == 2
+        t_cell = bt.CellType.get(ontology_id="CL:0000084")
+        assert t_cell.uid == "22LvKd01" and t_cell.synonyms == "T-cell|T lymphocyte"
+        assert t_cell.parents.list("name") == ["lymphocyte"]
+        assert t_cell.source.name == "cl" and t_cell.source.version == "2023-08-24"
+        artifact = ln.Artifact.get(lamindb072.ART2)
+        assert artifact.cell_types.list("name") == ["T cell"]
+        assert import_lamindb(old).total_inserted == 0
+    finally:
+        ln.close()

@@ -39,8 +39,11 @@ logger = logging.getLogger(__name__)
 _APP_PREFIXES = {"lnschema_core_": "core_", "lnschema_bionty_": "bionty_"}
 # Tables whose name does not follow from the normalization rule below.
 _TABLE_RENAMES = {"lnschema_bionty_publicsource": "bionty_source"}
-# Columns renamed since 0.72.
+# Columns renamed since 0.72 (everywhere, and per source table).
 _COLUMN_RENAMES = {"public_source_id": "source_id"}
+_TABLE_COLUMN_RENAMES = {
+    "lnschema_bionty_publicsource": {"source": "name", "source_name": "description"}
+}
 # Natural keys of tables without a uid, used to recognise rows already imported.
 _NATURAL_KEYS = {
     "core_param": ("name", "dtype"),
@@ -177,7 +180,8 @@ class _Importer:
         pending: dict[str, dict[int, int]] = {c: {} for c in later}
         inserted = matched = 0
         for raw in self._rows(source_name):
-            row = {_COLUMN_RENAMES.get(k, k): v for k, v in raw.items()}
+            renames = {**_COLUMN_RENAMES, **_TABLE_COLUMN_RENAMES.get(source_name, {})}
+            row = {renames.get(k, k): v for k, v in raw.items()}
             source_id = row.get("id")
             values: dict[str, Any] = {}
             for column in table.columns:
@@ -201,8 +205,8 @@ class _Importer:
                     inserted += 1
                     if source_id is not None:
                         for column in later:
-                            if raw.get(column) is not None:
-                                pending[column][target_id] = raw[column]
+                            if row.get(column) is not None:
+                                pending[column][target_id] = row[column]
                 else:
                     matched += 1
                 if source_id is not None and target_id is not None:
