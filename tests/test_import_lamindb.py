@@ -178,3 +178,21 @@ def test_import_bionty_terms(db_url: str, tmp_path: Path):
         assert import_lamindb(old).total_inserted == 0
     finally:
         ln.close()
+
+
+def test_bionty_loads_after_core_mappers_are_configured(tmp_path: Path):
+    """A process that queried core first can still mount bionty (fresh process)."""
+    code = (
+        "from sqlalchemy.orm import configure_mappers\n"
+        "import lamin_sa as ln\n"
+        "from lamin_sa.models.core import Artifact, FeatureSet\n"
+        "configure_mappers()\n"
+        "from lamin_sa import bionty as bt\n"
+        "print(FeatureSet.genes.property.mapper.class_.__name__,\n"
+        "      Artifact.cell_types.property.mapper.class_.__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Gene", "CellType"]
