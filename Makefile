@@ -56,6 +56,10 @@ bench-compare: install-dev $(LAMINDB_VENV)/.installed
 	$(PY) benchmarks/compare/driver.py --lamindb-python $(LAMINDB_VENV)/bin/python \
 		$(COMPARE_ARGS)
 
+# 8 writers vs 1 on PostgreSQL: LAMIN_SA_BENCH_PG_URL=postgresql+psycopg:///db
+bench-team: install-dev
+	$(PY) benchmarks/bench_team.py
+
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamin_sa

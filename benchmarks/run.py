@@ -145,6 +145,16 @@ def bench_core(tmp: Path) -> None:
     ln.close()
 
 
+def bench_team_rows() -> None:
+    from benchmarks import bench_team
+
+    pg = os.environ.get("LAMIN_SA_BENCH_PG_URL") or os.environ.get(
+        "LAMIN_SA_TEST_PG_URL"
+    )
+    for row in bench_team.run(pg) if pg else []:
+        record(**row)  # type: ignore[arg-type]
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lamin-bench-"))
     os.environ["LAMIN_SA_HOME"] = str(tmp / "home")
@@ -168,6 +178,8 @@ def main() -> None:
         "scaling": lambda: bench_scaling.run(record, tmp),
         "ontology": lambda: bench_ontology.run(record, tmp),
         "mapped": lambda: bench_mapped.run(record, tmp),
+        # 8 writers vs 1 on PostgreSQL (LAMIN_SA_BENCH_PG_URL or the test URL)
+        "team": lambda: bench_team_rows(),
     }
     # LAMIN_SA_BENCH_ONLY=core,scaling runs a subset
     only = [g for g in os.environ.get("LAMIN_SA_BENCH_ONLY", "").split(",") if g]

@@ -112,6 +112,8 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         ``transfer_labels=True`` also copies the members' labels (by feature).
         """
+        if self.is_foreign:
+            return self._transfer()
         from lamin_sa.artifact.collection import save_collection
 
         return save_collection(self, transfer_labels=transfer_labels)
