@@ -16,14 +16,6 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 @pytest.fixture(autouse=True)
-def _propagate_logs(monkeypatch) -> None:
-    # lamin-sa prints through its own handler; let pytest's caplog see records too
-    import logging
-
-    monkeypatch.setattr(logging.getLogger("lamin_sa"), "propagate", True)
-
-
-@pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
     # settings and caches of tests never touch the developer's own
     home = tmp_path_factory.mktemp("lamin_home")

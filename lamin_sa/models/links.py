@@ -45,6 +45,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lamin_sa.db.base import metadata, mixin_attr
@@ -180,6 +181,13 @@ def attach(host: type, name: str, relationship: Any) -> None:
         raise LaminSAError(
             f"{host.__name__}.{name} exists already; pick another accessor name."
         )
+    mapper = sa_inspect(host)
+    if mapper.configured:
+        # A property added to a configured mapper is initialised at once, before
+        # the module's other mappers and accessors exist; defer it to the next
+        # configure step, which runs on first use.
+        mapper.configured = False
+        mapper.registry._flag_new_mapper(mapper)
     setattr(host, name, relationship)
     _mapping_changed(host)
 
