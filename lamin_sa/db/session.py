@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from lamin_sa.db.sql import sqlite_lower
 from lamin_sa.errors import InstanceNotConnected
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -38,6 +39,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # Unicode-aware lower() for case-insensitive lookups (see db.sql.ulower)
+    dbapi_connection.create_function(
+        "lamin_lower", 1, sqlite_lower, deterministic=True
+    )
 
 
 def normalize_url(url: str) -> str:

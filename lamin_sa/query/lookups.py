@@ -4,9 +4,9 @@ A lookup is a function ``(column, value) -> boolean SQL expression``. The regist
 :data:`LOOKUPS` maps names to functions; modules add their own with
 :func:`register_lookup`. Every value becomes a bound parameter; the LIKE-based
 lookups escape ``%`` and ``_`` so they match literally, and the case-insensitive
-ones compare ``lower()`` of both sides, which behaves the same on SQLite and
-PostgreSQL (for ASCII letters; SQLite's ``lower()`` leaves other letters as they
-are).
+ones compare lower-cased text with every Unicode letter folded on both SQLite and
+PostgreSQL (see :class:`~lamin_sa.db.sql.ulower`). Text lookups on a non-text
+column compare its text form, as Django does.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, String, cast
 from sqlalchemy.sql.elements import ColumnElement
 
+from lamin_sa.db.sql import in_list, py_lower, ulower
 from lamin_sa.errors import ValidationError
 
 LookupFn = Callable[[ColumnElement[Any], Any], ColumnElement[bool]]
@@ -78,6 +79,16 @@ def _text(value: Any, lookup: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    if isinstance(column.type, String):
+        return column
+    return cast(column, String)
+
+
+def _folded(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return ulower(_as_text(column))
+
+
 @register_lookup("exact")
 def _exact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     if value is None:
@@ -89,37 +100,52 @@ def _exact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     if value is None:
         return column.is_(None)
-    return func.lower(column) == func.lower(_text(value, "iexact"))
+    return _folded(column) == py_lower(_text(value, "iexact"))
 
 
 @register_lookup("contains")
 def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.contains(_text(value, "contains"), autoescape=True)
+    return _as_text(column).contains(_text(value, "contains"), autoescape=True)
 
 
 @register_lookup("icontains")
 def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.icontains(_text(value, "icontains"), autoescape=True)
+    text = py_lower(_text(value, "icontains"))
+    return _folded(column).contains(text, autoescape=True)
 
 
 @register_lookup("startswith")
 def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.startswith(_text(value, "startswith"), autoescape=True)
+    return _as_text(column).startswith(_text(value, "startswith"), autoescape=True)
 
 
 @register_lookup("istartswith")
 def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.istartswith(_text(value, "istartswith"), autoescape=True)
+    text = py_lower(_text(value, "istartswith"))
+    return _folded(column).startswith(text, autoescape=True)
 
 
 @register_lookup("endswith")
 def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.endswith(_text(value, "endswith"), autoescape=True)
+    return _as_text(column).endswith(_text(value, "endswith"), autoescape=True)
 
 
 @register_lookup("iendswith")
 def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.iendswith(_text(value, "iendswith"), autoescape=True)
+    text = py_lower(_text(value, "iendswith"))
+    return _folded(column).endswith(text, autoescape=True)
+
+
+@register_lookup("regex")
+def _regex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    """A regular expression search (PostgreSQL ``~``; Python ``re`` on SQLite)."""
+    return _as_text(column).regexp_match(_text(value, "regex"))
+
+
+@register_lookup("iregex")
+def _iregex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    # an embedded (?i) works in both PostgreSQL's and Python's regex syntax
+    return _as_text(column).regexp_match("(?i)" + _text(value, "iregex"))
 
 
 @register_lookup("in")
@@ -127,7 +153,7 @@ def _in(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     values = as_in_values(value)
     if isinstance(values, Select):
         return column.in_(values.scalar_subquery())
-    return column.in_(values)
+    return in_list(column, values)
 
 
 @register_lookup("gt")
