@@ -1034,3 +1034,185 @@ def graph_session() -> Any:
     from lamin_sa.db.session import current
 
     return current().session
+
+
+# ---- clear errors where Django errs -----------------------------------------------
+
+
+def test_text_for_a_relationship_suggests_a_field() -> None:
+    with pytest.raises(FieldError, match=r"ulabels__name='DMSO'"):
+        A.filter(ulabels="DMSO")
+    with pytest.raises(FieldError, match=r"ulabels__name__in="):
+        A.filter(ulabels__in=["DMSO"])
+    with pytest.raises(FieldError, match=r"transform__name='nb'"):
+        A.filter(transform="nb")
+    with pytest.raises(FieldError, match=r"parents__name"):
+        UL.exclude(parents="x")
+    with pytest.raises(FieldError, match=r"ulabels__name"):
+        A.filter(Q(ulabels="DMSO") | Q(key="a1"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["a1"], ("a1",), {"a1"}, {"key": "a1"}],
+    ids=["list", "tuple", "set", "dict"],
+)
+def test_several_values_need_in(value: Any) -> None:
+    with pytest.raises(ValidationError, match="use __in"):
+        A.filter(key=value)
+    with pytest.raises(ValidationError, match="use __in"):
+        A.filter(size__gt=value)
+    with pytest.raises(ValidationError, match="__in"):
+        A.filter(ulabels=value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"id": "1 OR 1=1"}, "Artifact.id holds integers"),
+        ({"id__in": [1, "2; DROP"]}, "Artifact.id holds integers"),
+        ({"size__gte": "big"}, "Artifact.size holds integers"),
+        ({"key": 5}, "Artifact.key holds text"),
+        ({"description__in": ["x", 5]}, "Artifact.description holds text"),
+        ({"key_is_virtual": "yes"}, "holds True/False"),
+        ({"created_at__year": "2024x"}, "holds integers"),
+        ({"created_at__date": "May 1"}, "Not an ISO date"),
+        ({"created_at__gt": 5}, "holds datetimes"),
+        ({"transform": "1 OR 1=1"}, "transform__name"),
+        ({"key__isnull": "yes"}, "True or False"),
+        ({"ulabels__isnull": 1}, "True or False"),
+        ({"size__gt": None}, "cannot compare with None"),
+    ],
+    ids=lambda v: str(v) if isinstance(v, dict) else "",
+)
+def test_wrong_types_fail_the_same_on_every_backend(
+    graph: SimpleNamespace, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises((ValidationError, FieldError), match=message):
+        list(A.filter(**kwargs))
+    with pytest.raises((ValidationError, FieldError), match=message):
+        list(A.exclude(**kwargs))
+
+
+def test_name_as_a_number(graph: SimpleNamespace) -> None:
+    with pytest.raises(ValidationError, match="ULabel.name holds text"):
+        UL.filter(name=5)
+    assert names(UL.filter(name__contains=0)) == {"50% done"}  # text lookups cast
+
+
+def test_date_transform_needs_a_date_column() -> None:
+    with pytest.raises(FieldError, match="needs a date or datetime column"):
+        A.filter(key__year=2024)
+    with pytest.raises(FieldError, match="Did you mean 'gte'"):
+        A.filter(created_at__year__gtee=2024)
+
+
+def test_contains_too_long_for_sqlite_like(graph: SimpleNamespace) -> None:
+    qs = A.filter(description__contains="x" * 60_000)
+    if graph_session().get_bind().dialect.name == "sqlite":
+        with pytest.raises(ValidationError, match="too long for SQLite's LIKE"):
+            list(qs)
+        with pytest.raises(ValidationError, match="too long"):
+            qs.count()
+    else:
+        assert list(qs) == []
+    assert A.filter(description__contains="x" * 1000).count() == 0  # still fine
+
+
+def test_order_by_to_many_names_the_alternative() -> None:
+    with pytest.raises(FieldError, match=r"to-many.*df\(include=\['ulabels__name'\]\)"):
+        A.filter().order_by("ulabels__name")
+    with pytest.raises(FieldError, match="query ULabel"):
+        A.filter().order_by("-ulabels__name")
+
+
+def test_large_in_lists_bind_one_parameter(graph: SimpleNamespace) -> None:
+    keys = [f"k{i}" for i in range(100_000)] + ["a1", "a3"]
+    qs = A.filter(key__in=keys)
+    assert names(qs) == {"a1", "a3"}
+    assert qs.count() == 2
+    dialect = graph_session().get_bind().dialect
+    sql = str(qs.statement.compile(dialect=dialect))
+    assert ("= any(" if dialect.name == "postgresql" else "json_each") in sql.lower()
+    assert sql.count("%(") + sql.count("?") < 5  # one parameter for the list
+    ids = list(range(10_000_000, 10_100_000)) + [graph.a2.id]
+    assert names(A.filter(id__in=ids)) == {"a2"}
+    assert names(A.exclude(id__in=ids)) == VISIBLE - {"a2"}
+    assert names(A.filter(ulabels__in=ids + [graph.labels["mouse"].id])) == {"a2"}
+    big_labels = [f"x{i}" for i in range(70_000)] + ["human"]
+    assert names(A.filter(Q(ulabels__name__in=big_labels) | Q(key="a5"))) == {
+        "a1",
+        "a3",
+        "a5",
+    }
+
+
+def test_same_row_sql_shapes() -> None:
+    # | inside one call reuses one EXISTS; chained calls use one each
+    one = str(A.filter(Q(ulabels__name="a") | Q(ulabels__name="b")).statement)
+    assert one.count("EXISTS") == 2  # OR distributes: one EXISTS per disjunct
+    same = str(
+        A.filter(Q(ulabels__name="a"), Q(ulabels__name__startswith="b")).statement
+    )
+    assert same.count("EXISTS") == 1
+    chained = A.filter(ulabels__name="a").filter(ulabels__name__startswith="b")
+    assert str(chained.statement).count("EXISTS") == 2
+
+
+# ---- versions: exactly one latest per visible family --------------------------------
+
+
+def test_is_latest_after_trash_delete_restore(ctx: Any, tmp_path: Any) -> None:
+    s = ctx.session
+    storage = m.Storage(root=str(tmp_path))
+    s.add(storage)
+    s.flush()
+    stem = "FamilyStem123456"
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    versions = []
+    for i in range(3):
+        a = m.Artifact(
+            storage=storage,
+            uid=f"{stem}{i:04d}",
+            key="fam.txt",
+            suffix=".txt",
+            hash=f"fam{i}",
+            version=str(i + 1),
+            is_latest=i == 2,
+        )
+        a.created_at = base + timedelta(days=i)
+        versions.append(a)
+    other = m.Artifact(
+        storage=storage, uid="OtherFamilyStem10000", key="o", suffix="", hash="o"
+    )
+    s.add_all([*versions, other])
+    s.commit()
+    v1, v2, v3 = versions
+
+    def latest() -> list[str]:
+        s.expire_all()
+        return A.filter(visibility=None, is_latest=True, key="fam.txt").list("version")
+
+    def visible_latest() -> list[str]:
+        return A.filter(is_latest=True, key="fam.txt").list("version")
+
+    assert latest() == ["3"]
+    v3.delete()  # trash the newest
+    assert latest() == ["2"] and visible_latest() == ["2"]
+    v2.delete()
+    assert latest() == ["1"] and visible_latest() == ["1"]
+    v3.restore()  # the newest gets the flag back
+    assert latest() == ["3"] and visible_latest() == ["3"]
+    v3.delete(permanent=True)  # v2 is in the trash: v1 is the newest visible one
+    assert latest() == ["1"] and visible_latest() == ["1"]
+    v2.restore()
+    assert latest() == ["2"]
+    v2.delete()
+    v1.delete()  # everything in the trash: the newest of it keeps one flag
+    assert latest() == ["2"] and visible_latest() == []
+    v1.restore()
+    assert latest() == ["1"] and visible_latest() == ["1"]
+    v1.delete(permanent=True)
+    assert latest() == ["2"]
+    s.expire_all()
+    assert A.get(other.id).is_latest  # other families are untouched
