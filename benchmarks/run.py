@@ -149,10 +149,11 @@ def main() -> None:
     os.environ["LAMIN_SA_HOME"] = str(tmp / "home")
     os.environ["LAMIN_SA_CACHE_DIR"] = str(tmp / "cache")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import bench_artifacts, bench_validate
+    from benchmarks import bench_artifacts, bench_query, bench_validate
 
     bench_import()
     bench_core(tmp)
+    bench_query.run(record, tmp / "query")
     bench_artifacts.run(record, tmp)
     bench_validate.run(record, tmp)
     width = max(len(str(r["name"])) for r in RESULTS)

@@ -1,0 +1,64 @@
+"""Time the query benchmarks of two lamin-sa versions, interleaved in one run.
+
+``python benchmarks/compare_query.py [REV] [--rounds N]`` exports ``REV``
+(default ``main``) with ``git archive`` into a temporary folder, then runs
+``benchmarks/bench_query.py`` alternately against that export and this checkout,
+each in a fresh process, and prints the median of the per-round medians.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _one(source: Path) -> dict[str, float]:
+    # ``source`` first on the path, then this checkout for the benchmark code
+    code = (
+        "import runpy, sys; "
+        f"sys.path[:0] = [{str(source)!r}, {str(ROOT)!r}]; "
+        "runpy.run_module('benchmarks.bench_query', run_name='__main__')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--json"],
+        cwd=tempfile.gettempdir(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rev = args[0] if args else "main"
+    rounds = 5
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+    with tempfile.TemporaryDirectory(prefix="lamin-base-") as folder:
+        base = Path(folder)
+        archive = subprocess.run(
+            ["git", "archive", rev], cwd=ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+        for _ in range(rounds):
+            runs["base"].append(_one(base))
+            runs["this"].append(_one(ROOT))
+    names = list(runs["this"][0])
+    width = max(len(n) for n in names)
+    print(f"{'query'.ljust(width)}  {rev + ' ms':>10}  {'this ms':>10}  change")
+    for name in names:
+        b = statistics.median(r[name] for r in runs["base"])
+        t = statistics.median(r[name] for r in runs["this"])
+        print(f"{name.ljust(width)}  {b:10.3f}  {t:10.3f}  {100 * (t - b) / b:+6.1f}%")
+
+
+if __name__ == "__main__":
+    main()
