@@ -33,10 +33,11 @@ bench: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamin_sa
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # make revision MODULE=core MSG="add column"
 revision: install-dev
-	$(PY) -m lamin_sa.migrate revision --module $(MODULE) --message "$(MSG)"
+	$(VENV)/bin/lamin-sa migrate revision --module $(MODULE) --message "$(MSG)"
 
 clean:
 	rm -rf $(VENV) dist build

@@ -16,6 +16,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa import config as _config
+from lamin_sa.db import context as _context
+
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
@@ -51,6 +54,7 @@ _LAZY: dict[str, str] = {
     "finish": "lamin_sa.lineage.track",
 }
 _SUBMODULES = {
+    "config",
     "errors",
     "lineage",
     "migrate",
@@ -79,6 +83,7 @@ __all__ = [
     "ULabel",
     "User",
     "close",
+    "config",
     "connect",
     "db",
     "errors",
@@ -99,10 +104,20 @@ __all__ = [
 ]
 
 
+def _autoconnect() -> bool:
+    """Connect to the last used instance on first use (the context's hook)."""
+    from lamin_sa.instance import autoconnect
+
+    return autoconnect()
+
+
+# Installed here, at the one import every entry point runs (ln.X, a direct
+# `from lamin_sa.models.core import ULabel`, the CLI); both modules are light.
+_context.set_autoconnect(_autoconnect)
+_config.install_log_handler()
+
+
 def __getattr__(name: str) -> Any:
-    if name in _LAZY or name in _SUBMODULES:
-        # the api module installs auto-connect to the last used instance
-        importlib.import_module("lamin_sa.api")
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

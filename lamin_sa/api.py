@@ -1,19 +1,21 @@
-"""Top-level functions of the public API that are not registries."""
+"""Top-level functions of the public API that are not registries.
+
+Importing this module has no side effects (the auto-connect hook is installed by
+``import lamin_sa``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lamin_sa.db import session as dbs
-from lamin_sa.instance import autoconnect
 from lamin_sa.models.record import Record
-
-dbs.set_autoconnect(autoconnect)
 
 
 def save(records: Iterable[Record]) -> None:
@@ -46,35 +48,70 @@ def save(records: Iterable[Record]) -> None:
 
 @contextlib.contextmanager
 def use_session(
-    session: Session, *, user: str | None = None, run_id: int | None = None
+    session: Session,
+    *,
+    storage: str | Path | None = None,
+    user: str | None = None,
+    run_id: int | None = None,
 ) -> Iterator[dbs.DBContext]:
     """Run lamin-sa calls inside a host application's SQLAlchemy session.
 
     lamin-sa never commits the host's session: writes are flushed into the
-    host's transaction and the host commits or rolls back. New records are
+    host's transaction and the host commits or rolls back. Nothing in the block
+    touches the user's own lamin-sa instances: artifacts are written to
+    ``storage`` and registered in the host's database only. New records are
     attributed to ``user`` (a handle; default: the local user), registered in
     ``core_user`` on first use.
 
     Args:
         session: The host's session, bound to a database migrated with
             ``lamin_sa.migrate.upgrade``.
+        storage: The default storage of artifacts saved in the block: a local
+            folder or ``s3://bucket/prefix``. Without it, saving an artifact
+            raises :class:`~lamin_sa.errors.NoDefaultStorage`.
         user: The handle new records are attributed to.
         run_id: The run new records are attributed to.
+
+    Example:
+        >>> with Session(engine) as session, ln.use_session(  # doctest: +SKIP
+        ...     session, storage="/data/host-app"
+        ... ):
+        ...     ln.Artifact(df, key="samples.parquet").save()
+        ...     session.commit()
     """
-    from lamin_sa.models.core import User
-    from lamin_sa.settings import UserSettings
+    from lamin_sa.config import UserSettings
+    from lamin_sa.db.uid import hash_to_uid
+    from lamin_sa.models.core import Instance, User
 
     local = UserSettings.load()
     handle = user or local.handle
     user_id = session.scalars(select(User.id).where(User.handle == handle)).first()
     if user_id is None:
-        from lamin_sa.db.uid import hash_to_uid
-
         row = User(handle=handle, uid=hash_to_uid(f"user:{handle}", 8))
         session.add(row)
         session.flush()
         user_id = row.id
-    with dbs.use_session(session, user_id=user_id, run_id=run_id) as ctx:
+    root = instance_uid = None
+    if storage is not None:
+        from lamin_sa.instance import _normalize_root
+
+        root = _normalize_root(storage)
+        if "://" not in root:
+            Path(root).mkdir(parents=True, exist_ok=True)
+        # storage locations are managed under the database's own instance row
+        inst = session.scalars(select(Instance)).first()
+        if inst is None:
+            inst = Instance(uid=hash_to_uid(f"instance:host:{root}", 12), name="host")
+            session.add(inst)
+            session.flush()
+        instance_uid = inst.uid
+    with dbs.use_session(
+        session,
+        user_id=user_id,
+        run_id=run_id,
+        storage_root=root,
+        instance_uid=instance_uid,
+    ) as ctx:
         yield ctx
 
 
@@ -104,6 +141,22 @@ def upgrade_instance() -> dict[str, str]:
 
     with unchecked_connection() as conn:
         migrate.upgrade(conn, modules=migrate.mounted_modules(conn) or ["core"])
+        conn.commit()
+        return {k: str(v) for k, v in migrate.status(conn).items()}
+
+
+def downgrade_instance(module: str, to: str = "-1") -> dict[str, str]:
+    """Downgrade one module of the last used instance; return every module's status.
+
+    Args:
+        module: The module to downgrade.
+        to: ``"base"``, a relative step such as ``"-1"``, or a revision id.
+    """
+    from lamin_sa import migrate
+    from lamin_sa.instance import unchecked_connection
+
+    with unchecked_connection() as conn:
+        migrate.downgrade(conn, module, to)
         conn.commit()
         return {k: str(v) for k, v in migrate.status(conn).items()}
 

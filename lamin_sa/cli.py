@@ -1,26 +1,57 @@
-"""The ``lamin-sa`` command line: each command calls one library function."""
+"""The ``lamin-sa`` command line: each command calls one library function.
+
+Every error is printed as one line (``Error: ...``) with exit status 1; the
+traceback only with ``lamin-sa --verbose COMMAND``.
+"""
 
 from __future__ import annotations
 
 import json
+import traceback
 from typing import Any
 
 import click
 
+from lamin_sa.config import redact
 from lamin_sa.errors import LaminSAError
 
 
-def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except (LaminSAError, ValueError) as e:
-        raise click.ClickException(str(e)) from e
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if not isinstance(error, LaminSAError | ValueError):
+        # not a message written for users: say what kind of failure it was
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        text += " (run `lamin-sa --verbose ...` for the traceback)"
+    return redact(text)
 
 
-@click.group()
+class _Group(click.Group):
+    """The root group: turns any error of a command into one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
+        except Exception as e:
+            if ctx.params.get("verbose"):
+                traceback.print_exc()
+            raise click.ClickException(_one_line(e)) from e
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="lamin-sa")
-def main() -> None:
-    """lamin-sa: data, code and biological meaning in one queryable place."""
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and show tracebacks.")
+def main(verbose: bool) -> None:
+    """lamin-sa: data, code and biological meaning in one queryable place.
+
+    Example: lamin-sa init --storage ./mydata && lamin-sa save data.csv
+    """
+    if verbose:
+        from lamin_sa.config import switches
+
+        switches.verbosity = "info"
 
 
 @main.command()
@@ -32,7 +63,7 @@ def init(storage: str, db: str | None, modules: str, name: str | None) -> None:
     """Create an instance (or connect to it if it exists)."""
     from lamin_sa.instance import init as init_instance
 
-    settings = _run(init_instance, storage=storage, db=db, modules=modules, name=name)
+    settings = init_instance(storage=storage, db=db, modules=modules, name=name)
     click.echo(f"connected lamin-sa: {settings.name} (storage {settings.storage_root})")
 
 
@@ -42,7 +73,7 @@ def connect(target: str) -> None:
     """Connect to an instance by name, storage folder or database URL."""
     from lamin_sa.instance import connect as connect_instance
 
-    settings = _run(connect_instance, target)
+    settings = connect_instance(target)
     click.echo(f"connected lamin-sa: {settings.name}")
 
 
@@ -53,8 +84,8 @@ def info(as_json: bool) -> None:
     from lamin_sa.instance import autoconnect
     from lamin_sa.instance import info as instance_info
 
-    _run(autoconnect)
-    data = _run(instance_info)
+    autoconnect()
+    data = instance_info()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -75,7 +106,7 @@ def close() -> None:
     """Disconnect and stop auto-connecting."""
     from lamin_sa.instance import close as close_instance
 
-    _run(close_instance)
+    close_instance()
     click.echo("closed")
 
 
@@ -89,7 +120,7 @@ def delete(name: str, force: bool) -> None:
     if not force and not click.confirm(f"Delete instance {name!r}?", default=False):
         click.echo("aborted")
         return
-    _run(delete_instance, name)
+    delete_instance(name)
     click.echo(f"deleted instance {name}")
 
 
@@ -100,7 +131,7 @@ def login(handle: str, name: str | None) -> None:
     """Set the local user identity."""
     from lamin_sa.instance import login as login_user
 
-    user = _run(login_user, handle, name=name)
+    user = login_user(handle, name=name)
     click.echo(f"logged in as {user.handle}")
 
 
@@ -114,7 +145,7 @@ def migrate_upgrade() -> None:
     """Upgrade every mounted module to the installed code's schema."""
     from lamin_sa.api import upgrade_instance
 
-    for module, state in _run(upgrade_instance).items():
+    for module, state in upgrade_instance().items():
         click.echo(f"{module}: {state}")
 
 
@@ -123,8 +154,50 @@ def migrate_status() -> None:
     """Show each module's current revision against the code's head."""
     from lamin_sa.api import instance_schema_status
 
-    for module, state in _run(instance_schema_status).items():
+    for module, state in instance_schema_status().items():
         click.echo(f"{module}: {state}")
+
+
+@migrate.command("downgrade")
+@click.argument("module")
+@click.option(
+    "--to",
+    default="-1",
+    show_default=True,
+    help='"base" (drop the module\'s tables), a step such as "-1", or a revision.',
+)
+@click.option("--force", is_flag=True, help="Do not ask before going to base.")
+def migrate_downgrade(module: str, to: str, force: bool) -> None:
+    """Downgrade one module of the connected instance's schema.
+
+    Example: lamin-sa migrate downgrade bionty --to base
+    """
+    from lamin_sa.api import downgrade_instance
+
+    if to == "base" and not force:
+        question = f"Drop every table of module {module!r}?"
+        if not click.confirm(question, default=False):
+            click.echo("aborted")
+            return
+    for name, state in downgrade_instance(module, to).items():
+        click.echo(f"{name}: {state}")
+
+
+@migrate.command("revision")
+@click.option("--module", required=True, help="The module whose models changed.")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+def migrate_revision(module: str, message: str) -> None:
+    """Autogenerate a migration script for a module (developers).
+
+    Example: lamin-sa migrate revision --module core -m "add column"
+    """
+    from lamin_sa.migrate import revision
+
+    path = revision(module, message)
+    if path is None:
+        click.echo(f"no changes in {module}'s models; no revision written")
+    else:
+        click.echo(f"wrote {path}")
 
 
 @migrate.command("history")
@@ -133,7 +206,7 @@ def migrate_history(module: str | None) -> None:
     """List the migration revisions shipped with lamin-sa."""
     from lamin_sa.migrate import history
 
-    for entry in _run(history, module):
+    for entry in history(module):
         click.echo(str(entry))
 
 
@@ -148,7 +221,7 @@ def save_artifact(path: str, key: str | None, description: str | None) -> None:
     """Save a file or folder (local or s3://) as an artifact."""
     from lamin_sa.artifact.commands import save_path
 
-    artifact = _run(save_path, path, key=key, description=description)
+    artifact = save_path(path, key=key, description=description)
     click.echo(f"saved artifact {artifact.uid} ({artifact.path})")
 
 
@@ -158,7 +231,7 @@ def get_artifact(uid_or_key: str) -> None:
     """Print the local (cached) path of an artifact."""
     from lamin_sa.artifact.commands import get_path
 
-    click.echo(str(_run(get_path, uid_or_key)))
+    click.echo(str(get_path(uid_or_key)))
 
 
 @main.command("ls")
@@ -167,7 +240,7 @@ def ls_artifacts(key_prefix: str | None) -> None:
     """List artifacts (latest versions)."""
     from lamin_sa.artifact.commands import list_artifacts
 
-    for row in _run(list_artifacts, key_prefix):
+    for row in list_artifacts(key_prefix):
         label = row["key"] or row["description"] or ""
         version = f" v{row['version']}" if row["version"] else ""
         click.echo(f"{row['uid']}  {label}{version}  {row['size'] or 0} bytes")
@@ -183,7 +256,7 @@ def cache_clear() -> None:
     """Delete everything in the cache directory."""
     from lamin_sa.artifact.commands import clear_cache
 
-    click.echo(f"removed {_run(clear_cache)} cached files")
+    click.echo(f"removed {clear_cache()} cached files")
 
 
 # ---- lineage (lamin_sa.lineage.graph) -------------------------------------------
@@ -202,7 +275,7 @@ def lineage(uid: str, output: str) -> None:
     """Draw the lineage of an artifact, collection, run or transform."""
     from lamin_sa.lineage.graph import lineage_file
 
-    click.echo(f"wrote {_run(lineage_file, uid, output)}")
+    click.echo(f"wrote {lineage_file(uid, output)}")
 
 
 if __name__ == "__main__":

@@ -79,3 +79,27 @@ class TransformNotFound(LaminSAError):
 
 class NoRunContext(LaminSAError, ValueError):
     """Data was marked as a run input but no run is tracked."""
+
+
+class NoDefaultStorage(LaminSAError):
+    """An artifact needs a storage location and the active context has none."""
+
+
+class DatabaseUnreachable(InstanceNotFound):
+    """The database server cannot be reached (down, wrong host or port, timeout)."""
+
+
+class AuthenticationFailed(InstanceNotFound):
+    """The database server refused the user name or password."""
+
+
+class DatabaseCorrupt(InstanceNotFound):
+    """The database file is damaged or is not a SQLite database at all."""
+
+
+class ForeignSchemaError(SchemaVersionError):
+    """The database holds tables named like lamin-sa's that lamin-sa did not create."""
+
+
+class DatabaseWriteError(SaveError):
+    """The database refused a write (disk full, read-only file, I/O error)."""

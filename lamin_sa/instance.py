@@ -18,55 +18,59 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
-from lamin_sa.db import session as dbs
-from lamin_sa.db.uid import base62, hash_to_uid
-from lamin_sa.errors import InstanceNotConnected, InstanceNotFound, LaminSAError
-from lamin_sa.settings import (
+from lamin_sa.config import (
     InstanceSettings,
     UserSettings,
     current_instance_name,
     set_current_instance,
     slugify,
-    strip_password,
+    strip_credentials,
 )
+from lamin_sa.db import context
+from lamin_sa.db import session as dbs
+from lamin_sa.db.diagnose import translated
+from lamin_sa.db.uid import base62, hash_to_uid
+from lamin_sa.errors import InstanceNotConnected, InstanceNotFound, LaminSAError
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 SQLITE_NAME = "lamin.db"
 
-
-class _Connected:
-    """The process's connected instance: settings, engine and context."""
-
-    def __init__(self, settings: InstanceSettings, engine: Engine, ctx: Any) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.ctx = ctx
+# earlier name of strip_credentials
+strip_password = strip_credentials
 
 
-_connected: _Connected | None = None
+def _connected() -> dbs.DBContext | None:
+    """The connected instance's context (the process-wide one), if any."""
+    ctx = context.global_context()
+    return ctx if ctx is not None and ctx.instance is not None else None
 
 
 def connected_instance() -> InstanceSettings | None:
     """The connected instance's settings, or None (never auto-connects)."""
-    return None if _connected is None else _connected.settings
+    ctx = _connected()
+    return None if ctx is None else ctx.instance
 
 
 def current_instance() -> InstanceSettings:
     """The connected instance's settings; auto-connects to the last used one."""
-    if _connected is None:
+    if _connected() is None:
         autoconnect()
-    if _connected is None:
+    ctx = _connected()
+    if ctx is None or ctx.instance is None:
         raise InstanceNotConnected(
             "No instance is connected: run `lamin-sa init --storage DIR` or "
             "`ln.connect(NAME)`."
         )
-    return _connected.settings
+    return ctx.instance
 
 
 def autoconnect() -> bool:
-    """Connect to the last used instance if there is one; return whether it did."""
-    if _connected is not None:
+    """Connect to the last used instance if there is one; return whether it did.
+
+    ``import lamin_sa`` installs this as the context's auto-connect hook.
+    """
+    if _connected() is not None:
         return True
     name = current_instance_name()
     if name is None or InstanceSettings.load(name) is None:
@@ -88,7 +92,9 @@ def _normalize_root(storage: str | Path) -> str:
 
 
 def _storage_type(root: str) -> str:
-    return root.split("://", 1)[0] if "://" in root else "local"
+    from lamin_sa.artifact.storages import storage_type
+
+    return storage_type(root)
 
 
 def _default_name(root: str, db: str | None) -> str:
@@ -108,7 +114,7 @@ def _sqlite_url(root: str, name: str) -> str:
         folder = Path(root) / ".lamindb"
     else:
         # A remote root cannot hold a live SQLite file; keep it in the user's home.
-        from lamin_sa.settings import home_dir
+        from lamin_sa.config import home_dir
 
         folder = home_dir() / "instances" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +129,7 @@ def with_password(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(dbs.normalize_url(url))
-    if parsed.password:
+    if parsed.password or "password" in parsed.query:
         return url
     return parsed.set(password=password).render_as_string(hide_password=False)
 
@@ -142,12 +148,17 @@ def init(
 
     Args:
         storage: Default storage root: a local folder or ``s3://bucket/prefix``.
-        db: ``None`` for SQLite (inside ``<storage>/.lamindb/``) or a PostgreSQL URL.
+        db: ``None`` for SQLite (inside ``<storage>/.lamindb/``) or a PostgreSQL URL
+            (a password in it is used to connect and never stored).
         modules: Schema modules to mount besides core, e.g. ``["bionty"]``.
         name: Instance name; defaults to the storage folder's (or database's) name.
 
     Returns:
         The instance's settings.
+
+    Example:
+        >>> import lamin_sa as ln
+        >>> ln.init(storage="./lamin-intro")  # doctest: +SKIP
     """
     root = _normalize_root(storage)
     name = slugify(name) if name else _default_name(root, db)
@@ -161,28 +172,31 @@ def init(
                 "or pass another name=."
             )
         logger.info("instance %s exists, connecting", name)
-        return connect(name, modules=modules)
+        return connect(name, modules=modules, _url=db)
     url = db if db is not None else _sqlite_url(root, name)
     url = dbs.normalize_url(url)
     engine = dbs.make_engine(with_password(url))
     from lamin_sa import migrate
 
-    with engine.connect() as conn:
-        migrate.upgrade(conn, modules=modules)
-        conn.commit()
-    with Session(engine) as session:
-        from lamin_sa.models.core import Instance
+    try:
+        with translated(url):
+            with engine.connect() as conn:
+                migrate.upgrade(conn, modules=modules)
+                conn.commit()
+            with Session(engine) as session:
+                from lamin_sa.models.core import Instance
 
-        stored = session.scalars(select(Instance)).first()
-        if stored is None:
-            uid = hash_to_uid(f"instance:{name}:{base62(12)}", 12)
-            session.add(Instance(uid=uid, name=name))
-            session.commit()
-        else:
-            uid = stored.uid
-    engine.dispose()
+                stored = session.scalars(select(Instance)).first()
+                if stored is None:
+                    uid = hash_to_uid(f"instance:{name}:{base62(12)}", 12)
+                    session.add(Instance(uid=uid, name=name))
+                    session.commit()
+                else:
+                    uid = stored.uid
+    finally:
+        engine.dispose()
     settings = InstanceSettings(
-        name=name, uid=uid, db=strip_password(url), storage_root=root, modules=modules
+        name=name, uid=uid, db=url, storage_root=root, modules=modules
     )
     settings.store()
     connect(name, _url=url)
@@ -201,6 +215,10 @@ def _module_list(modules: list[str] | str | None) -> list[str]:
     return ["core", *[m for m in dict.fromkeys(names) if m != "core"]]
 
 
+def _is_db_url(target: str) -> bool:
+    return "://" in target and not target.startswith(("s3://", "file://", "gs://"))
+
+
 def connect(
     target: str | Path | None = None,
     *,
@@ -210,17 +228,24 @@ def connect(
 ) -> InstanceSettings:
     """Connect to an instance by name, storage path or database URL.
 
+    Loads the models of every module mounted on the instance (a module whose
+    package is broken is logged and skipped).
+
     Args:
         target: A registered instance name, a local storage folder of an instance,
-            or a database URL. ``None`` reconnects to the last used instance.
+            or a database URL (its password is used to connect, never stored).
+            ``None`` reconnects to the last used instance.
         modules: Modules to mount in addition to those already mounted.
         session: Use this host SQLAlchemy session (embedding) instead of creating
             one; lamin-sa then never commits it.
 
     Returns:
         The instance's settings.
+
+    Example:
+        >>> import lamin_sa as ln
+        >>> ln.connect("postgresql://me:secret@db.example/lab")  # doctest: +SKIP
     """
-    global _connected
     if target is None:
         target = current_instance_name()
         if target is None:
@@ -228,40 +253,43 @@ def connect(
                 "No instance to reconnect to: pass a name, a storage folder or a "
                 "database URL."
             )
-    settings = (
-        _resolve(str(target)) if _url is None else InstanceSettings.load(str(target))
-    )
-    assert settings is not None
-    url = _url or settings.db
+    if _url is not None:
+        settings = InstanceSettings.load(str(target))
+        assert settings is not None
+        url = dbs.normalize_url(_url)
+    else:
+        settings, url = _resolve(str(target))
     close(_forget_current=False)
     engine = dbs.make_engine(with_password(url))
     from lamin_sa import migrate
+    from lamin_sa.modules import load_mounted
 
     wanted = _module_list(modules) if modules else None
     # Remember the target even if the schema check fails, so that
     # `lamin-sa migrate upgrade` knows which instance to upgrade.
     set_current_instance(settings.name)
-    with engine.connect() as conn:
-        mounted = migrate.mounted_modules(conn)
-        if wanted and set(wanted) - set(mounted):
-            migrate.upgrade(conn, modules=[*mounted, *wanted])
-            conn.commit()
+    try:
+        with translated(url), engine.connect() as conn:
             mounted = migrate.mounted_modules(conn)
-        try:
+            if wanted and set(wanted) - set(mounted):
+                migrate.upgrade(conn, modules=[*mounted, *wanted])
+                conn.commit()
+                mounted = migrate.mounted_modules(conn)
             migrate.check(conn, mounted)
-        except Exception:
-            engine.dispose()
-            raise
+    except Exception:
+        engine.dispose()
+        raise
+    load_mounted(mounted)
     if mounted != settings.modules:
         settings.modules = list(mounted)
         settings.store()
     own = session is None
     sess = session or dbs.session_factory(bind=engine)
-    ctx = dbs.DBContext(session=sess, autocommit=own)
-    dbs.set_global(ctx)
-    _connected = _Connected(settings, engine, ctx)
+    ctx = dbs.DBContext(session=sess, autocommit=own, instance=settings, engine=engine)
+    context.set_global(ctx)
     try:
-        ctx.user_id = _register_user(ctx)
+        with translated(url):
+            ctx.user_id = _register_user(ctx)
     except Exception:
         close()
         raise
@@ -270,20 +298,24 @@ def connect(
     return settings
 
 
-def _resolve(target: str) -> InstanceSettings:
+def _resolve(target: str) -> tuple[InstanceSettings, str]:
+    """The settings of ``target`` and the URL to connect with."""
     by_name = InstanceSettings.load(target)
     if by_name is not None:
-        return by_name
-    if "://" in target and not target.startswith(("s3://", "file://", "gs://")):
-        return _settings_from_db(dbs.normalize_url(target), None)
+        return by_name, by_name.db
+    if _is_db_url(target):
+        url = dbs.normalize_url(target)
+        # connect with the URL given (it may carry the password), store it without
+        return _settings_from_db(url, None), url
     root = _normalize_root(target)
     for inst in InstanceSettings.all():
         if inst.storage_root == root:
-            return inst
+            return inst, inst.db
     if _storage_type(root) == "local":
         db_file = Path(root) / ".lamindb" / SQLITE_NAME
         if db_file.exists():
-            return _settings_from_db(f"sqlite:///{db_file.as_posix()}", root)
+            url = f"sqlite:///{db_file.as_posix()}"
+            return _settings_from_db(url, root), url
     known = ", ".join(i.name for i in InstanceSettings.all()) or "none"
     raise InstanceNotFound(
         f"No instance {target!r}: not a registered name (known: {known}), not an "
@@ -294,29 +326,36 @@ def _resolve(target: str) -> InstanceSettings:
 
 def _settings_from_db(url: str, root: str | None) -> InstanceSettings:
     """Register an instance that exists in a database but not in this home."""
+    from lamin_sa import migrate
     from lamin_sa.models.core import Instance, Storage
 
     engine = dbs.make_engine(with_password(url))
+    shown = strip_credentials(url)
     try:
-        with Session(engine) as session:
-            try:
-                inst = session.scalars(select(Instance)).first()
-                storage = session.scalars(
-                    select(Storage).where(Storage.instance_uid.is_not(None))
-                ).first()
-            except Exception as e:  # no lamin-sa tables there
+        with translated(url), engine.connect() as conn:
+            # fails clearly for foreign tables of the same names
+            migrate.check_not_foreign(conn)
+            if not migrate.mounted_modules(conn):
                 raise InstanceNotFound(
-                    f"{strip_password(url)} holds no lamin-sa instance: create one "
-                    "with `lamin-sa init --storage DIR --db URL`."
-                ) from e
+                    f"{shown} holds no lamin-sa instance: create one with "
+                    "`lamin-sa init --storage DIR --db URL`."
+                )
+        with translated(url), Session(engine) as session:
+            inst = session.scalars(select(Instance)).first()
+            storage = session.scalars(
+                select(Storage).where(Storage.instance_uid.is_not(None))
+            ).first()
     finally:
         engine.dispose()
     if inst is None:
-        raise InstanceNotFound(f"{strip_password(url)} holds no lamin-sa instance.")
+        raise InstanceNotFound(
+            f"{shown} has the lamin-sa schema but no instance record: create one "
+            "with `lamin-sa init --storage DIR --db URL`."
+        )
     settings = InstanceSettings(
         name=inst.name,
         uid=inst.uid,
-        db=strip_password(url),
+        db=url,
         storage_root=root or (storage.root if storage else ""),
     )
     settings.store()
@@ -331,7 +370,8 @@ def _register_user(ctx: dbs.DBContext) -> int:
     row = session.scalars(select(User).where(User.handle == user.handle)).first()
     if row is None:
         with dbs.write_transaction(ctx):
-            row = User(handle=user.handle, uid=user.uid, name=user.name)
+            uid = user.uid or hash_to_uid(f"user:{user.handle}", 8)
+            row = User(handle=user.handle, uid=uid, name=user.name)
             session.add(row)
     else:
         dbs.end_read(ctx)
@@ -339,27 +379,10 @@ def _register_user(ctx: dbs.DBContext) -> int:
 
 
 def _register_storage(root: str, *, is_default: bool) -> Any:
-    from lamin_sa.models.core import Storage
+    from lamin_sa.artifact.storages import register_storage
 
-    settings = current_instance()
-    ctx = dbs.current()
-    row = ctx.session.scalars(select(Storage).where(Storage.root == root)).first()
-    if row is None:
-        row = Storage(
-            root=root,
-            type=_storage_type(root),
-            instance_uid=settings.uid if is_default else None,
-        )
-        with dbs.write_transaction(ctx) as session:
-            session.add(row)
-    else:
-        dbs.end_read(ctx)
-    if local_root := (row.root if row.type == "local" else None):
-        marker = Path(local_root) / ".lamindb" / "_is_initialized"
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        if not marker.exists():
-            marker.write_text(row.uid)
-    return row
+    current_instance()
+    return register_storage(root, is_default=is_default)
 
 
 def set_storage(root: str | Path) -> Any:
@@ -371,6 +394,10 @@ def set_storage(root: str | Path) -> Any:
 
     Returns:
         The Storage record.
+
+    Example:
+        >>> import lamin_sa as ln
+        >>> ln.settings.storage = "s3://my-bucket/lamin"  # doctest: +SKIP
     """
     settings = current_instance()
     root = _normalize_root(root)
@@ -379,20 +406,22 @@ def set_storage(root: str | Path) -> Any:
     row = _register_storage(root, is_default=True)
     settings.storage_root = root
     settings.store()
+    ctx = _connected()
+    assert ctx is not None
+    ctx.storage_root = root
     logger.info("default storage is now %s", root)
     return row
 
 
 def close(*, _forget_current: bool = True) -> None:
     """Disconnect from the instance (and stop auto-connecting to it)."""
-    global _connected
-    if _connected is not None:
-        if _connected.ctx.autocommit:
-            _connected.ctx.session.close()
-        _connected.engine.dispose()
-        if dbs.current_or_none() is _connected.ctx:
-            dbs.set_global(None)
-        _connected = None
+    ctx = _connected()
+    if ctx is not None:
+        if ctx.autocommit:
+            ctx.session.close()
+        if ctx.engine is not None:
+            ctx.engine.dispose()
+        context.set_global(None)
     if _forget_current:
         set_current_instance(None)
 
@@ -406,7 +435,8 @@ def delete(name: str) -> None:
     settings = InstanceSettings.load(name)
     if settings is None:
         raise InstanceNotFound(f"No instance named {name!r}.")
-    if _connected is not None and _connected.settings.name == name:
+    inst = connected_instance()
+    if inst is not None and inst.name == name:
         close()
     if settings.dialect == "sqlite":
         path = Path(settings.db.split("sqlite:///", 1)[1])
@@ -421,7 +451,7 @@ def delete(name: str) -> None:
     else:
         logger.warning(
             "kept the PostgreSQL database %s; drop it yourself if no longer needed",
-            settings.db,
+            strip_credentials(settings.db),
         )
     settings.forget()
     if current_instance_name() == name:
@@ -438,13 +468,17 @@ def login(handle: str, *, name: str | None = None) -> UserSettings:
         )
     user = UserSettings(handle=handle, uid=hash_to_uid(f"user:{handle}", 8), name=name)
     user.store()
-    if _connected is not None:
-        _connected.ctx.user_id = _register_user(_connected.ctx)
+    ctx = _connected()
+    if ctx is not None:
+        ctx.user_id = _register_user(ctx)
     return user
 
 
 def info() -> dict[str, Any]:
-    """A summary of the user, the connected instance and the known instances."""
+    """A summary of the user, the connected instance and the known instances.
+
+    Never contains a password.
+    """
     inst = connected_instance()
     out: dict[str, Any] = {
         "user": UserSettings.load().handle,
@@ -454,13 +488,12 @@ def info() -> dict[str, Any]:
     if inst is not None:
         from lamin_sa import migrate
 
-        assert _connected is not None
-        with _connected.engine.connect() as conn:
+        with engine().connect() as conn:
             status = migrate.status(conn)
         out["instance"] = {
             "name": inst.name,
             "uid": inst.uid,
-            "db": strip_password(inst.db),
+            "db": strip_credentials(inst.db),
             "storage": inst.storage_root,
             "modules": inst.modules,
             "schema": {k: str(v) for k, v in status.items()},
@@ -471,8 +504,12 @@ def info() -> dict[str, Any]:
 def engine() -> Engine:
     """The connected instance's engine."""
     current_instance()
-    assert _connected is not None
-    return _connected.engine
+    ctx = _connected()
+    assert ctx is not None
+    if ctx.engine is not None:
+        return ctx.engine
+    bind = ctx.session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @contextlib.contextmanager
@@ -489,7 +526,7 @@ def unchecked_connection() -> Iterator[Connection]:
         )
     engine_ = dbs.make_engine(with_password(settings.db))
     try:
-        with engine_.connect() as conn:
+        with translated(settings.db), engine_.connect() as conn:
             yield conn
     finally:
         engine_.dispose()

@@ -23,12 +23,12 @@ Alembic is imported inside the functions so that ``import lamin_sa`` stays fast.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import logging
 import os
 import tempfile
+import types
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +36,19 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, inspect, select
 
-from lamin_sa.errors import LaminSAError, ModuleNotMounted, SchemaVersionError
+from lamin_sa.errors import (
+    ForeignSchemaError,
+    LaminSAError,
+    ModuleNotMounted,
+    SchemaVersionError,
+)
 from lamin_sa.modules import Module, get_module, registered_modules, resolve
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
 
-logger = logging.getLogger("lamin_sa.migrate")
+logger = logging.getLogger(__name__)
 
 VERSION_TABLE = "lamin_sa_alembic_version"
 MODULE_TABLE = "core_module"
@@ -137,7 +142,7 @@ def _config(connection: Connection | None = None, **attributes: Any) -> Config:
 
     cfg = Config(
         stdout=_LogStream(),
-        cmd_opts=argparse.Namespace(quiet=True, x=[]),
+        cmd_opts=types.SimpleNamespace(quiet=True, x=[]),
     )
     cfg.set_main_option("script_location", _escape(str(alembic_dir())))
     cfg.set_main_option("path_separator", "os")
@@ -423,9 +428,13 @@ def check(connection: Connection, modules: Iterable[str] | None = None) -> None:
     """
     with _transaction(connection):
         states = _status(connection, _script())
-        names = [
-            m.name for m in resolve([*_read_mounted(connection), *(modules or ())])
-        ]
+        if states["core"].state == "not mounted":
+            _refuse_foreign(connection)
+        # a mounted module that is not installed (or failed to load) is skipped
+        # here; connect() logs it
+        known = registered_modules()
+        mounted = [n for n in _read_mounted(connection) if n in known]
+        names = [m.name for m in resolve([*mounted, *(modules or ())])]
     ahead = [n for n in names if states[n].state == "ahead"]
     if ahead:
         detail = "; ".join(
@@ -468,6 +477,41 @@ def _refuse_ahead(states: dict[str, ModuleStatus], names: Iterable[str]) -> None
         )
 
 
+def _foreign_tables(connection: Connection) -> list[str]:
+    """Tables named like lamin-sa's in a database lamin-sa never migrated."""
+    if _db_heads(connection):
+        return []
+    names = set(inspect(connection).get_table_names())
+    if not names or MODULE_TABLE in names:
+        return []  # empty, or made by metadata.create_all (see stamp())
+    import lamin_sa.models  # noqa: F401  (core's tables join the metadata)
+    from lamin_sa.db.base import metadata
+
+    return sorted(names & set(metadata.tables))
+
+
+def _refuse_foreign(connection: Connection) -> None:
+    foreign = _foreign_tables(connection)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ForeignSchemaError(
+            f"The database already holds tables named like lamin-sa's ({shown}) "
+            "that lamin-sa did not create: use an empty database (or another "
+            "PostgreSQL schema) for the instance."
+        )
+
+
+def check_not_foreign(connection: Connection) -> None:
+    """Fail with one clear line if the database holds foreign same-named tables.
+
+    Raises:
+        ForeignSchemaError: Tables such as ``core_user`` exist, but lamin-sa's
+            version table does not.
+    """
+    with _transaction(connection):
+        _refuse_foreign(connection)
+
+
 def _end_own(connection: Connection, owned: bool) -> None:
     # Alembic runs each revision in its own transaction only if it finds none open.
     if owned and connection.in_transaction():
@@ -502,6 +546,8 @@ def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
         targets = resolve([*_read_mounted(connection), *modules])
         states = _status(connection, script)
         _refuse_ahead(states, [m.name for m in targets])
+        if states["core"].current is None:
+            _refuse_foreign(connection)
         if states["core"].current is None and inspect(connection).has_table(
             MODULE_TABLE
         ):
@@ -702,34 +748,13 @@ def revision(module: str, message: str) -> Path | None:
     return path
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line for developers: ``python -m lamin_sa.migrate revision ...``."""
-    parser = argparse.ArgumentParser(prog="python -m lamin_sa.migrate")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rev = sub.add_parser("revision", help="autogenerate a module's migration")
-    rev.add_argument("--module", required=True)
-    rev.add_argument("--message", "-m", required=True)
-    sub.add_parser("history", help="list the revisions")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("lamin_sa").setLevel(logging.INFO)
-    try:
-        if args.command == "revision":
-            revision(args.module, args.message)
-        else:
-            for entry in history():
-                logger.info("%s", entry)
-    except LaminSAError as exc:
-        parser.exit(1, f"error: {exc}\n")
-    return 0
-
-
 __all__ = [
     "VERSION_TABLE",
     "ModuleStatus",
     "RevisionInfo",
     "alembic_dir",
     "check",
+    "check_not_foreign",
     "downgrade",
     "history",
     "lamin_tables",
@@ -740,7 +765,3 @@ __all__ = [
     "upgrade",
     "versions_path",
 ]
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -221,6 +221,49 @@ def load_models(
     return loaded
 
 
+def load_mounted(names: Iterable[str]) -> list[str]:
+    """Import the models of the modules mounted on an instance (``connect()``).
+
+    A module that is not installed, or whose models fail to import, is logged and
+    skipped: its registries are then unavailable, everything else works.
+
+    Args:
+        names: The mounted modules, as recorded in the instance's database.
+
+    Returns:
+        The names of the modules whose models were loaded.
+
+    Example:
+        >>> load_mounted(["core", "bionty"])  # doctest: +SKIP
+        ['core', 'bionty']
+    """
+    registry = registered_modules()
+    known = []
+    for name in names:
+        if name in registry:
+            known.append(name)
+        else:
+            logger.warning(
+                "module %r is mounted on this instance but not installed; its "
+                "registries are unavailable (install the package that provides it)",
+                name,
+            )
+    loaded = []
+    for module in resolve(known):
+        try:
+            module.load_models()
+        except Exception:  # a broken plugin must not break connecting
+            logger.warning(
+                "could not load the models of module %r (%r); skipped",
+                module.name,
+                module.load_models,
+                exc_info=True,
+            )
+            continue
+        loaded.append(module.name)
+    return loaded
+
+
 def module_for_table(table_name: str) -> Module | None:
     """Return the registered module that owns a table, by the longest prefix."""
     owners = [m for m in registered_modules().values() if m.owns_table(table_name)]
@@ -233,6 +276,7 @@ __all__ = [
     "Module",
     "get_module",
     "load_models",
+    "load_mounted",
     "module_for_table",
     "register_module",
     "registered_modules",

@@ -28,7 +28,8 @@ def progress_bar(
     threshold = MIN_BYTES if unit == "B" else MIN_FILES
     if total is None or total < threshold:
         return None
-    if not logging.getLogger("lamin_sa").isEnabledFor(logging.WARNING):
+    # lamin_sa.progress inherits the level ln.settings.verbosity sets on lamin_sa
+    if not logging.getLogger(__name__).isEnabledFor(logging.WARNING):
         return None
     from tqdm.auto import tqdm
 

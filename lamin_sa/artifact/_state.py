@@ -35,10 +35,12 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
+# default_storage and is_managed live in .storages; the services import them here
+from lamin_sa.artifact.storages import default_storage, is_managed  # noqa: F401
 from lamin_sa.db import session as dbs
 from lamin_sa.storage import INTERNAL_PREFIX, StorageRoot, parse_root
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -74,23 +76,6 @@ def read(fn: Callable[[Any], T]) -> T:
         dbs.end_read(ctx)
 
 
-def default_storage() -> Any:
-    """The Storage record of the connected instance's default root."""
-    from lamin_sa.instance import _register_storage, current_instance
-    from lamin_sa.models.core import Storage
-
-    root = current_instance().storage_root
-    ctx = dbs.current()
-    cached = ctx.extra.get("lamin_default_storage")
-    if cached is not None and cached[0] == root:
-        return cached[1]
-    row = read(lambda s: s.scalars(select(Storage).where(Storage.root == root)).first())
-    if row is None:
-        row = _register_storage(root, is_default=True)
-    ctx.extra["lamin_default_storage"] = (root, row)
-    return row
-
-
 def all_storages() -> list[Any]:
     """All registered storage locations."""
     from lamin_sa.models.core import Storage
@@ -114,15 +99,6 @@ def storage_key(artifact: Any) -> str:
     return str(artifact.key)
 
 
-def is_managed(storage: Any) -> bool:
-    """Whether the storage location belongs to the connected instance."""
-    from lamin_sa.instance import current_instance
-
-    return storage.instance_uid is not None and (
-        storage.instance_uid == current_instance().uid
-    )
-
-
 def full_path(artifact: Any) -> str:
     """``<root>/<storage key>`` of a stored artifact."""
     return storage_root(artifact.storage).join(storage_key(artifact))
@@ -137,9 +113,9 @@ def materialize_source(artifact: Any) -> Path | None:
     """The local source as a file: in-memory bytes are written to the cache dir."""
     source = private(artifact, "_lamin_source")
     if isinstance(source, bytes):
-        from lamin_sa.settings import settings
+        from lamin_sa.config import switches
 
-        path = settings.cache_dir / f"{artifact.uid}{artifact.suffix or ''}"
+        path = switches.cache_dir / f"{artifact.uid}{artifact.suffix or ''}"
         path.write_bytes(source)
         set_private(artifact, "_lamin_source", path)
         return path

@@ -20,7 +20,7 @@ from lamin_sa.artifact._state import (
 from lamin_sa.errors import StorageError, ValidationError
 from lamin_sa.storage import cache as cache_object
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def artifact_path(artifact: Any) -> Path | str:
@@ -45,7 +45,7 @@ def cache(artifact: Any) -> Path:
     Raises:
         StorageError: The object is missing or the download failed.
     """
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     path = artifact_path(artifact)
     if isinstance(path, Path):

@@ -29,7 +29,7 @@ from lamin_sa.db.uid import base62
 from lamin_sa.errors import NotSavedError, ValidationError
 from lamin_sa.storage import hash_set
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 _ALLOWED = (
     "artifacts",

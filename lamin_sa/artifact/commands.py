@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def save_path(
@@ -64,7 +64,7 @@ def list_artifacts(key_prefix: str | None = None) -> list[dict[str, Any]]:
 
 def clear_cache() -> int:
     """Delete everything in ``settings.cache_dir``; return the number of files."""
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     root = settings.cache_dir
     n = sum(len(files) for _, _, files in os.walk(root))

@@ -55,7 +55,7 @@ from lamin_sa.storage import (
     validate_key,
 )
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 _ALLOWED = (
     "data",
@@ -162,7 +162,7 @@ def _to_parquet_bytes(df: Any) -> bytes | None:
 
 
 def _hash_local(path: Path) -> tuple[str | None, str | None, int | None, int | None]:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     if path.is_dir():
         h, t, size, n = hash_dir(path)
@@ -203,7 +203,7 @@ def check_existing(cls: type, hash_: str | None, what: str) -> Any:
     Raises:
         RecordExistsError: Policy ``error``, or the stored record is in the trash.
     """
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     policy = settings.upon_artifact_create_if_hash_exists
     if hash_ is None or policy == "warn_create_new":
@@ -309,7 +309,7 @@ def prepare(
     Returns:
         The stored duplicate (a record), or ``{"fields": ..., "private": ...}``.
     """
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     check_version(version)
     if revises is not None:
@@ -359,10 +359,10 @@ def prepare(
         if is_url:
             found = _find_storage(text, storages)
             if found is None:
-                from lamin_sa.instance import _register_storage
+                from lamin_sa.artifact.storages import register_storage
 
                 root = bucket_root(text)
-                storage = _register_storage(root, is_default=False)
+                storage = register_storage(root, is_default=False)
                 found = (storage, relative_key(text, root) or "")
             info = stat_remote_hash(text)
             hash_, hash_type, size = info.hash, info.hash_type, info.size
@@ -491,8 +491,8 @@ def warn_no_run(visibility: int = 1) -> None:
     Args:
         visibility: The visibility of the new record.
     """
+    from lamin_sa.config import switches as settings
     from lamin_sa.lineage.track import run_context
-    from lamin_sa.settings import settings
 
     if settings.silence_file_run_transform_warning or _NO_RUN_WARNING_OFF.get():
         return

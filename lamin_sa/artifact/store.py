@@ -44,7 +44,7 @@ from lamin_sa.storage import (
     validate_key,
 )
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _describe(a: Any) -> str:
@@ -233,7 +233,7 @@ def _parallel(fn: Any, items: list[Any]) -> list[tuple[Any, Any]]:
 
 
 def _apply_hash(artifact: Any, staged: Staged) -> None:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     if artifact.hash is not None and staged.hash != artifact.hash:
         logger.warning(
@@ -348,7 +348,7 @@ def _after_save(artifact: Any) -> None:
 
 
 def _settle_tmp_file(artifact: Any, source: Path | bytes) -> None:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     root = storage_root(artifact.storage)
     if isinstance(source, bytes):

@@ -14,7 +14,7 @@ from lamin_sa.db import session as dbs
 from lamin_sa.errors import IntegrityError, NotSavedError
 from lamin_sa.storage import delete as delete_object
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _set_visibility(record: Any, visibility: int) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import case, select, update
 from lamin_sa.db.uid import base62
 from lamin_sa.errors import MultipleResultsFound, NoResultFound
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def check_version(version: Any) -> str | None:

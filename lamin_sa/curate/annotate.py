@@ -30,7 +30,7 @@ from lamin_sa.errors import ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 _INDENT = "      → "
 
@@ -686,7 +686,7 @@ class Annotate:
 
 def _set_verbosity(verbosity: str | None) -> None:
     if verbosity is not None:
-        from lamin_sa.settings import settings
+        from lamin_sa.config import switches as settings
 
         settings.verbosity = verbosity
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from lamin_sa.query.queryset import QuerySet
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 SIMPLE_DTYPES = ("number", "int", "float", "bool", "str", "cat")
 _CAT = re.compile(r"^cat\[(.*)\]$")

@@ -31,7 +31,7 @@ from lamin_sa.errors import NotSavedError, ValidationError
 if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 EXTERNAL = "external"
 _CAT = re.compile(r"^cat\[(.*)\]$")

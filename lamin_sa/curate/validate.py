@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from lamin_sa.query.queryset import QuerySet
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: with at most this many distinct values, validation asks the database for the
 #: matching ones (one ``IN`` query); with more, it compares against the whole

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, declared_attr
+from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints from the first revision on: SQLite batch migrations can only drop
@@ -95,3 +96,24 @@ class Base(DeclarativeBase):
 
 
 __all__ = ["Base", "metadata", "NAMING_CONVENTION", "UTCDateTime", "utcnow", "Text"]
+
+
+class mixin_attr(declared_attr[Any]):
+    """``declared_attr`` for mixins that stays quiet when read from the mixin itself.
+
+    SQLAlchemy warns ("Unmanaged access of declarative attribute") whenever a
+    declared attribute is read from a class that is not mapped, which
+    ``help(ln.Artifact)`` and other introspection do for every mixin in the MRO.
+    Read from an unmapped class, this returns the descriptor instead.
+
+    Example:
+        >>> class HasOwner:  # doctest: +SKIP
+        ...     @mixin_attr
+        ...     def owner_id(cls) -> Mapped[int]:
+        ...         return fk("core_user.id")
+    """
+
+    def __get__(self, instance: object | None, owner: Any) -> Any:
+        if opt_manager_of_class(owner) is None:
+            return self
+        return super().__get__(instance, owner)

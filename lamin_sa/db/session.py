@@ -1,33 +1,33 @@
-"""Engines, sessions and the active database context.
+"""Engines, sessions and write transactions.
 
-A context binds a SQLAlchemy ``Session`` to the identity (user) and provenance (run)
-that new records get. The connected instance installs a process-wide context; a host
-application can activate its own session for a block with :func:`use_session`.
+The active context (session, instance, storage, user, run) lives in
+:mod:`lamin_sa.db.context`; its names are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+# The context lives in its own light module; these names stay importable from here.
+from lamin_sa.db.context import (
+    DBContext,
+    current,
+    current_or_none,
+    set_autoconnect,
+    set_global,
+    use_session,
+)
+from lamin_sa.db.diagnose import write_error
 from lamin_sa.db.sql import sqlite_lower
-from lamin_sa.errors import InstanceNotConnected
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-
-# Constructing a record with a to-one relation to a stored record (Run(transform=t))
-# puts it in t's reverse collection before it is saved; that is expected here.
-warnings.filterwarnings(
-    "ignore", message=r".*not in session, add operation along .* will not proceed"
-)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -90,81 +90,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 session_factory = sessionmaker(expire_on_commit=False, autoflush=False)
 
 
-@dataclass
-class DBContext:
-    """What new records are attributed to, and where they are written."""
-
-    session: Session
-    user_id: int | None = None
-    run_id: int | None = None
-    run: Any = None
-    # The instance's own session ends each read transaction (like Django's
-    # autocommit); a host's session is never committed by lamin-sa.
-    autocommit: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-_global: DBContext | None = None
-_local: ContextVar[DBContext | None] = ContextVar("lamin_sa_db_context", default=None)
-
-
-_autoconnect: Any = None
-
-
-def set_autoconnect(hook: Any) -> None:
-    """Install the callable that connects the last used instance on first use."""
-    global _autoconnect
-    _autoconnect = hook
-
-
-def current() -> DBContext:
-    """Return the active context (a host session block, else the instance's)."""
-    ctx = _local.get() or _global
-    if ctx is None and _autoconnect is not None and _autoconnect():
-        ctx = _global
-    if ctx is None:
-        raise InstanceNotConnected(
-            "No lamin-sa instance is connected: run `lamin-sa init --storage DIR` "
-            "or `ln.connect(NAME)` first."
-        )
-    return ctx
-
-
-def current_or_none() -> DBContext | None:
-    """Return the active context or None (never auto-connects)."""
-    return _local.get() or _global
-
-
 def get_session() -> Session:
     """Return the session of the active context."""
     return current().session
-
-
-def set_global(ctx: DBContext | None) -> None:
-    """Install (or clear with None) the process-wide context."""
-    global _global
-    _global = ctx
-
-
-@contextlib.contextmanager
-def use_session(
-    session: Session, *, user_id: int | None = None, run_id: int | None = None
-) -> Iterator[DBContext]:
-    """Use a host application's session for lamin-sa calls inside the block.
-
-    Args:
-        session: The host's SQLAlchemy session; lamin-sa never commits it.
-        user_id: The ``core_user.id`` new records are attributed to. Defaults to
-            the connected instance's user, else the local OS user (registered on
-            first use).
-        run_id: The run new records are attributed to.
-    """
-    ctx = DBContext(session=session, user_id=user_id, run_id=run_id, autocommit=False)
-    token = _local.set(ctx)
-    try:
-        yield ctx
-    finally:
-        _local.reset(token)
 
 
 def end_read(ctx: DBContext) -> None:
@@ -185,8 +113,13 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     ctx = ctx or current()
     session = ctx.session
     if not ctx.autocommit:
-        yield session
-        session.flush()
+        try:
+            yield session
+            session.flush()
+        except DBAPIError as e:
+            if (err := write_error(e)) is None:
+                raise
+            raise err from e
         return
     if session.in_transaction():
         session.commit()
@@ -194,6 +127,28 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except DBAPIError as e:
+        session.rollback()
+        # a full disk or a read-only file: one clear line instead of a raw error
+        if (err := write_error(e)) is None:
+            raise
+        raise err from e
     except BaseException:
         session.rollback()
         raise
+
+
+__all__ = [
+    "DBContext",
+    "current",
+    "current_or_none",
+    "end_read",
+    "get_session",
+    "make_engine",
+    "normalize_url",
+    "session_factory",
+    "set_autoconnect",
+    "set_global",
+    "use_session",
+    "write_transaction",
+]

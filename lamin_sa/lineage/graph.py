@@ -29,7 +29,7 @@ from lamin_sa.db import session as dbs
 if TYPE_CHECKING:
     import networkx as nx
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 GRAPHVIZ_HINT = "install graphviz (apt-get install graphviz) for pictures"
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -361,7 +361,7 @@ def _output(
     if return_graph:
         return graph
     if filename is None:
-        from lamin_sa.settings import settings
+        from lamin_sa.config import switches as settings
 
         uid = getattr(record, "uid", record.id)
         filename = settings.cache_dir / f"{what}_{uid}.svg"
@@ -444,9 +444,6 @@ def lineage_file(uid: str, filename: str | os.PathLike[str]) -> Path:
     Returns:
         The written file (``.dot`` when graphviz is missing).
     """
-    from lamin_sa.instance import autoconnect
-
-    autoconnect()
     record = _find_by_uid(uid)
     if type(record).__name__ == "Transform":
         graph = parents_graph(record, with_children=True)

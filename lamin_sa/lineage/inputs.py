@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from lamin_sa.db import session as dbs
 from lamin_sa.errors import NoRunContext
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _as_list(records: Any) -> list[Any]:
@@ -45,6 +45,7 @@ def link_run_inputs(records: Any, is_run_input: bool | None = None) -> None:
         NoRunContext: ``is_run_input=True`` and no run is tracked.
         TypeError: a record that is neither an artifact nor a collection.
     """
+    from lamin_sa.config import switches as settings
     from lamin_sa.models.core import (
         Artifact,
         Collection,
@@ -53,7 +54,6 @@ def link_run_inputs(records: Any, is_run_input: bool | None = None) -> None:
         collection_input,
         transform_parent,
     )
-    from lamin_sa.settings import settings
 
     if is_run_input is False:
         return

@@ -52,7 +52,7 @@ from lamin_sa.errors import TrackNotCalled, TransformNotFound
 if TYPE_CHECKING:
     from lamin_sa.models.core import Artifact, Run, Transform
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: environment variable naming the notebook file (headless runs, tests).
 NOTEBOOK_PATH_ENV = "LAMIN_SA_NOTEBOOK_PATH"
@@ -565,7 +565,7 @@ def pip_freeze() -> str | None:
 
 
 def _env_file(run: Run) -> Path:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     return settings.cache_dir / f"run_env_pip_{run.uid}.txt"
 
@@ -577,9 +577,9 @@ def _write_env_file(path: Path) -> None:
     text = pip_freeze()
     with _env_file_lock:
         if text is not None and not path.exists():
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(text)
-            os.replace(tmp, path)
+            from lamin_sa.config import atomic_write
+
+            atomic_write(path, text)
 
 
 def _start_env_snapshot(run: Run) -> None:
@@ -620,7 +620,7 @@ def track(
             an invalid ``ln.settings.transform``.
     """
     global _tracked
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     ctx = dbs.current()
     file: Path | None = None
@@ -721,7 +721,7 @@ def _stripped_notebook(path: Path, target: Path) -> Path:
 
 
 def _save_source_code(transform: Transform, path: Path) -> Artifact:
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     description = f"Source of transform {transform.uid}"
     current = transform.source_code
@@ -758,7 +758,7 @@ def _save_environment(run: Run) -> Artifact | None:
 
 def _save_report(run: Run, path: Path) -> Artifact | None:
     """An HTML report of the notebook (needs nbconvert), else None."""
-    from lamin_sa.settings import settings
+    from lamin_sa.config import switches as settings
 
     try:
         from nbconvert import HTMLExporter

@@ -34,7 +34,7 @@ from sqlalchemy.orm import RelationshipDirection
 
 from lamin_sa.models.record import format_value
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 _PROVENANCE_ORDER = ("created_by", "storage", "transform", "run")
 _HIDDEN = {"created_at", "updated_at", "is_latest"}

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Boolean, ForeignKey, String
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lamin_sa.db.base import utcnow
+from lamin_sa.db.base import mixin_attr, utcnow
 from lamin_sa.errors import InstanceNotConnected
 
 if TYPE_CHECKING:
@@ -64,11 +64,11 @@ class TracksUpdates:
 
 
 class CreatedBy:
-    @declared_attr
+    @mixin_attr
     def created_by_id(cls) -> Mapped[int]:
         return fk("core_user.id", nullable=False, default=current_user_id)
 
-    @declared_attr
+    @mixin_attr
     def created_by(cls) -> Mapped[User]:
         return relationship("User", foreign_keys=[cls.created_by_id])  # type: ignore[list-item]
 
@@ -79,11 +79,11 @@ class TracksRun(CreatedAt, CreatedBy):
     #: name of the reverse accessor on Run (None: no reverse accessor).
     _run_backref: ClassVar[str | None] = None
 
-    @declared_attr
+    @mixin_attr
     def run_id(cls) -> Mapped[int | None]:
         return fk("core_run.id", default=current_run_id)
 
-    @declared_attr
+    @mixin_attr
     def run(cls) -> Mapped[Run | None]:
         return relationship(
             "Run",

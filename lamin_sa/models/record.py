@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, collections
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.db.base import Base
 from lamin_sa.db.uid import base62
@@ -22,7 +23,7 @@ from lamin_sa.errors import FieldError, NotSavedError
 if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def format_value(value: Any) -> str:
@@ -80,8 +81,38 @@ class Record(Base):
             kwargs["uid"] = base62(cls._len_uid)
             # a fresh random uid cannot be stored already: skip that dedup check
             self.__dict__["_lamin_auto_uid"] = True
+        to_one = cls._to_one_columns()
         for key, value in kwargs.items():
-            setattr(self, key, value)
+            pairs = to_one.get(key)
+            if pairs and value is not None and sa_inspect(value).has_identity:
+                # A stored record: set the key columns and the loaded value without
+                # the backref event, which would queue self on the stored record's
+                # reverse collection before self is in a session (SQLAlchemy warns).
+                for local, remote in pairs:
+                    setattr(self, local, getattr(value, remote))
+                set_committed_value(self, key, value)
+            else:
+                setattr(self, key, value)
+
+    @classmethod
+    def _to_one_columns(cls) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Writable to-one relationships: name -> (local key, remote key) pairs."""
+        cached = cls.__dict__.get("_to_one_cache")
+        if cached is None:
+            mapper = sa_inspect(cls)
+            cached = {
+                r.key: tuple(
+                    (
+                        mapper.get_property_by_column(local).key,
+                        r.mapper.get_property_by_column(remote).key,
+                    )
+                    for local, remote in r.local_remote_pairs
+                )
+                for r in mapper.relationships
+                if r.direction is RelationshipDirection.MANYTOONE and not r.viewonly
+            }
+            cls._to_one_cache = cached  # type: ignore[attr-defined]
+        return cached
 
     @classmethod
     def _init_fields(cls) -> frozenset[str]:

@@ -18,7 +18,7 @@ from lamin_sa.db.session import current, write_transaction
 from lamin_sa.db.sql import in_values
 from lamin_sa.errors import IntegrityError
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 
 def _unique_columns(cls: type) -> list[Any]:

@@ -20,15 +20,16 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
+from lamin_sa.config import atomic_write
 from lamin_sa.errors import StorageError
-from lamin_sa.progress import progress_bar
+from lamin_sa.progress import ProgressCallback, progress_bar
 from lamin_sa.storage.hashing import (
     CHUNK_SIZE,
     FIRST_LAST_SIZE,
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, "int | None"], None]
 """Called as ``progress(bytes_done, bytes_total_or_None)`` from the calling thread."""
 
 Source = str | os.PathLike[str] | BinaryIO
@@ -856,10 +856,7 @@ def _record(local: Path, sidecar: Path, raw: Mapping[str, Any]) -> None:
     st = local.stat()
     meta = {"fingerprint": _fingerprint(raw), "size": st.st_size}
     meta["mtime_ns"] = st.st_mtime_ns
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    tmp = sidecar.with_name(f".{sidecar.name}.{secrets.token_hex(4)}")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, sidecar)
+    atomic_write(sidecar, json.dumps(meta))
 
 
 def _fsspec_callback(progress: ProgressCallback | None) -> Any:
