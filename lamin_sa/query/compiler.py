@@ -392,7 +392,9 @@ def _coerce(value: Any, py_type: type | None, where: str, key: str) -> Any:
     Raises:
         ValidationError: the value cannot be a value of the column.
     """
-    if py_type is None or value is None or isinstance(value, ClauseElement):
+    if py_type is None or value is None or type(value) is py_type:
+        return value
+    if isinstance(value, ClauseElement):
         return value
     if py_type is str:
         if isinstance(value, str):
