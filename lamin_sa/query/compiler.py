@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, extract, false, inspect, not_, or_, true
+from sqlalchemy import String, and_, cast, extract, false, inspect, not_, or_, true
 from sqlalchemy.orm import Mapper, RelationshipDirection, RelationshipProperty, aliased
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
@@ -716,9 +716,31 @@ def _render(f: Formula, bound: frozenset[_Node]) -> Any:
     op, items = f
     if op == "or":  # EXISTS distributes over OR
         return _or([_render(item, bound) for item in items])
+    if tuple in map(type, items):
+        return _render_and(_flatten_and(items, []), bound)
+    # only leaves (the common case): group them by the path they start
+    parts: list[Any] = []
+    groups: dict[_Node, list[Formula]] = {}
+    for item in items:
+        if item is True or item is False:
+            parts.append(item)
+            continue
+        node = _frontier(item.node, bound)
+        if node is None:
+            parts.append(item.sql)
+        else:
+            groups.setdefault(node, []).append(item)
+    for node, members in groups.items():
+        g = members[0] if len(members) == 1 else ("and", members)
+        parts.append(_quantify(g, bound, node))
+    return _and(parts)
+
+
+def _render_and(items: list[Formula], bound: frozenset[_Node]) -> Any:
+    """A conjunction: conjuncts sharing a path share its EXISTS."""
     direct: list[Any] = []
     groups: list[tuple[list[_Node], list[Formula]]] = []
-    for item in _flatten_and(items, []):
+    for item in items:
         nodes: list[_Node] = []
         _frontiers(item, bound, nodes)
         if not nodes:
@@ -765,7 +787,7 @@ def _at_null(f: Formula, node: _Node) -> Formula:
 def _quantify(f: Formula, bound: frozenset[_Node], node: _Node) -> Any:
     inner = _render(f, bound | {node})
     exists = False if inner is False else node.exists(inner)
-    if not node.can_be_missing():
+    if not node.can_be_missing() or (isinstance(f, _Leaf) and not f.null):
         return exists
     at_null = _at_null(f, node)
     if at_null is False:
@@ -811,6 +833,8 @@ def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
         if transform is not None:
             column = _date_part(column, transform, name in info.utc_keys)
             py_type = date if transform == "date" else int
+        if lookup in _TEXT and py_type is not str:
+            column = cast(column, String)  # Django compares the text form
         if lookup == "exact" and _is_queryset(value):
             fn = LOOKUPS["in"]
         elif lookup in _BUILTIN:
@@ -959,7 +983,7 @@ def compile_filter(
     state = _State(model)
     items = [_formula(state, q, None) for q in queries]
     if expressions:
-        items.append(_formula(state, None, expressions))
+        items.extend(_leaf(state, k, v) for k, v in expressions.items())
     return _final(_render(("and", items), frozenset((state.root,))))
 
 

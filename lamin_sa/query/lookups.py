@@ -5,8 +5,8 @@ A lookup is a function ``(column, value) -> boolean SQL expression``. The regist
 :func:`register_lookup`. Every value becomes a bound parameter; the LIKE-based
 lookups escape ``%`` and ``_`` so they match literally, and the case-insensitive
 ones compare lower-cased text with every Unicode letter folded on both SQLite and
-PostgreSQL (see :class:`~lamin_sa.db.sql.ulower`). Text lookups on a non-text
-column compare its text form, as Django does.
+PostgreSQL (see :class:`~lamin_sa.db.sql.ulower`). The compiler hands text lookups
+the text form of a non-text column, as Django compares it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func
+from sqlalchemy import Select, func
 from sqlalchemy.sql.elements import ColumnElement
 
 from lamin_sa.db.sql import in_list, py_lower, ulower
@@ -79,18 +79,12 @@ def _text(value: Any, lookup: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    if isinstance(column.type, String):
-        return column
-    return cast(column, String)
-
-
 def _folded(column: ColumnElement[Any], text: str) -> ColumnElement[Any]:
     # SQLite's built-in lower() is much faster than a Python function and folds
     # the same for ASCII text; only a non-ASCII value needs every letter folded
     if text.isascii():
-        return func.lower(_as_text(column))
-    return ulower(_as_text(column))
+        return func.lower(column)
+    return ulower(column)
 
 
 @register_lookup("exact")
@@ -110,7 +104,7 @@ def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("contains")
 def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _as_text(column).contains(_text(value, "contains"), autoescape=True)
+    return column.contains(_text(value, "contains"), autoescape=True)
 
 
 @register_lookup("icontains")
@@ -121,7 +115,7 @@ def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("startswith")
 def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _as_text(column).startswith(_text(value, "startswith"), autoescape=True)
+    return column.startswith(_text(value, "startswith"), autoescape=True)
 
 
 @register_lookup("istartswith")
@@ -132,7 +126,7 @@ def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("endswith")
 def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _as_text(column).endswith(_text(value, "endswith"), autoescape=True)
+    return column.endswith(_text(value, "endswith"), autoescape=True)
 
 
 @register_lookup("iendswith")
@@ -144,13 +138,13 @@ def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 @register_lookup("regex")
 def _regex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     """A regular expression search (PostgreSQL ``~``; Python ``re`` on SQLite)."""
-    return _as_text(column).regexp_match(_text(value, "regex"))
+    return column.regexp_match(_text(value, "regex"))
 
 
 @register_lookup("iregex")
 def _iregex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     # an embedded (?i) works in both PostgreSQL's and Python's regex syntax
-    return _as_text(column).regexp_match("(?i)" + _text(value, "iregex"))
+    return column.regexp_match("(?i)" + _text(value, "iregex"))
 
 
 @register_lookup("in")
