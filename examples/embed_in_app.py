@@ -1,7 +1,8 @@
 """A host SQLAlchemy application that uses lamin-sa's models inside its own session.
 
 The host keeps its own models, its own MetaData and its own Alembic version table;
-lamin-sa's migrations use the private table `lamin_sa_alembic_version`.
+lamin-sa's migrations use the private table `lamin_sa_alembic_version`. The host
+mounts the bionty module into its own database and points its rows at cell types.
 Run: `.venv/bin/python examples/embed_in_app.py [DATABASE_URL]`.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import ForeignKey, String, create_engine, func, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 import lamin_sa as ln
+from lamin_sa import bionty as bt
 from lamin_sa import migrate
 from lamin_sa.models.core import ULabel
 
@@ -28,12 +30,17 @@ class Sample(HostBase):
     name: Mapped[str] = mapped_column(String(100))
     # A host FK into a lamin-sa table: use the column object, not a string.
     label_id: Mapped[int | None] = mapped_column(ForeignKey(ULabel.__table__.c.id))
+    # ... and into a bionty table mounted in the same database.
+    cell_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey(bt.CellType.__table__.c.id)
+    )
 
 
 def main(url: str) -> None:
     engine = create_engine(url)
     with engine.connect() as conn:
-        migrate.upgrade(conn, modules=["core"])  # lamin-sa's tables, own commits
+        # lamin-sa's tables (core and the bionty branch), with their own commits
+        migrate.upgrade(conn, modules=["core", "bionty"])
     with engine.begin() as conn:
         # the host's own schema and its own Alembic bookkeeping
         conn.execute(
@@ -48,7 +55,13 @@ def main(url: str) -> None:
 
     with Session(engine) as session, ln.use_session(session, user="host-app"):
         treated = ULabel(name="treated").save()  # in a SAVEPOINT of the host's tx
-        session.add_all([Sample(name="s1", label_id=treated.id), Sample(name="s2")])
+        t_cell = bt.CellType(name="T cell", ontology_id="CL:0000084").save()
+        session.add_all(
+            [
+                Sample(name="s1", label_id=treated.id, cell_type_id=t_cell.id),
+                Sample(name="s2"),
+            ]
+        )
         session.commit()  # the host decides when to commit
 
         # lamin-sa queries run in the host's session ...
@@ -60,6 +73,11 @@ def main(url: str) -> None:
             .group_by(Sample.name)
         )
         print("samples with a 'treat*' label:", session.execute(stmt).all())
+        cells = bt.CellType.filter(ontology_id__startswith="CL:")
+        stmt = select(Sample.name).where(
+            Sample.cell_type_id.in_(select(cells.statement.subquery().c.id))
+        )
+        print(f"samples of {t_cell.uid} ({t_cell.name}):", session.scalars(stmt).all())
 
     with engine.connect() as conn:
         print(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lamin_sa import config as _config
 from lamin_sa.db import context as _context
 
 __version__ = "0.1.0"
@@ -112,9 +111,8 @@ def _autoconnect() -> bool:
 
 
 # Installed here, at the one import every entry point runs (ln.X, a direct
-# `from lamin_sa.models.core import ULabel`, the CLI); both modules are light.
+# `from lamin_sa.models.core import ULabel`, the CLI); the context module is light.
 _context.set_autoconnect(_autoconnect)
-_config.install_log_handler()
 
 
 def __getattr__(name: str) -> Any:

@@ -131,16 +131,21 @@ def view(n: int = 7) -> dict[str, Any]:
     return out
 
 
-def upgrade_instance() -> dict[str, str]:
+def upgrade_instance(modules: list[str] | None = None) -> dict[str, str]:
     """Upgrade the last used instance's mounted modules; return their status.
 
     Works when the schema is behind the code (where connecting refuses).
+
+    Args:
+        modules: Modules to mount in addition (e.g. ``["bionty"]`` on a live
+            instance).
     """
     from lamin_sa import migrate
     from lamin_sa.instance import unchecked_connection
 
     with unchecked_connection() as conn:
-        migrate.upgrade(conn, modules=migrate.mounted_modules(conn) or ["core"])
+        wanted = [*(migrate.mounted_modules(conn) or ["core"]), *(modules or [])]
+        migrate.upgrade(conn, modules=wanted)
         conn.commit()
         return {k: str(v) for k, v in migrate.status(conn).items()}
 

@@ -484,8 +484,10 @@ def _foreign_tables(connection: Connection) -> list[str]:
     names = set(inspect(connection).get_table_names())
     if not names or MODULE_TABLE in names:
         return []  # empty, or made by metadata.create_all (see stamp())
-    import lamin_sa.models  # noqa: F401  (core's tables join the metadata)
     from lamin_sa.db.base import metadata
+    from lamin_sa.modules import load_models
+
+    load_models(["core"])  # core's tables join the metadata
 
     return sorted(names & set(metadata.tables))
 
@@ -518,6 +520,56 @@ def _end_own(connection: Connection, owned: bool) -> None:
         connection.commit()
 
 
+#: key of the PostgreSQL advisory lock that serializes schema upgrades.
+_PG_LOCK_KEY = 0x1A3E_5A_01
+
+
+@contextlib.contextmanager
+def _schema_lock(connection: Connection) -> Iterator[None]:
+    """Serialize schema upgrades of one database across processes.
+
+    PostgreSQL: an advisory lock (session-level, or transaction-level inside the
+    caller's transaction). SQLite: an exclusive lock on a file named after
+    the database in the temp dir (Alembic's own transactions run on the
+    connection meanwhile).
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        if connection.in_transaction():
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+            yield
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})")
+            connection.commit()
+        return
+    database = connection.engine.url.database if dialect == "sqlite" else None
+    try:
+        import fcntl
+    except ImportError:  # no POSIX file locks: rely on SQLite's own locking
+        fcntl = None  # type: ignore[assignment]
+    if not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    # the lock file lives in the temp dir, never beside the data
+    import hashlib
+
+    key = hashlib.md5(os.path.abspath(database).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"lamin-sa-migrate-{key}.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
     """Create or upgrade the schema of modules to the installed code's heads.
 
@@ -539,8 +591,15 @@ def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
         >>> with engine.connect() as conn:  # doctest: +SKIP
         ...     upgrade(conn, modules=["bionty"])
     """
+    with _schema_lock(connection):
+        _upgrade(connection, modules)
+
+
+def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
     from alembic import command
 
+    # the state is read after taking the lock: another process may have
+    # upgraded meanwhile
     with _transaction(connection) as owned:
         script = _script()
         targets = resolve([*_read_mounted(connection), *modules])
@@ -571,24 +630,48 @@ def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
         _record_mounted(connection, names)
 
 
-def downgrade(connection: Connection, module: str, to: str = "base") -> None:
+def _rows_in_module_tables(connection: Connection, module: Module) -> list[str]:
+    from sqlalchemy import func, table
+
+    names = [t for t in inspect(connection).get_table_names() if module.owns_table(t)]
+    return [
+        name
+        for name in names
+        if connection.scalar(select(func.count()).select_from(table(name)))
+    ]
+
+
+def downgrade(
+    connection: Connection, module: str, to: str = "base", *, force: bool = False
+) -> None:
     """Downgrade one module's schema.
 
     Modules that depend on the downgraded revisions are downgraded with them (by
-    Alembic's ``depends_on``). A module taken to base is unmounted.
+    Alembic's ``depends_on``). A module taken to base is unmounted; a module
+    other than core is unmounted only while its tables hold no rows.
 
     Args:
         connection: A connection to the database.
         module: The module to downgrade.
         to: ``"base"`` (remove the module's tables), a relative step such as
             ``"-1"``, or a revision id of the module.
+        force: Unmount even if the module's tables hold data (it is lost).
 
     Raises:
         ModuleNotMounted: The module name is unknown.
+        LaminSAError: Unmounting a module whose tables hold data.
     """
     from alembic import command
 
-    get_module(module)
+    mod = get_module(module)
+    if to == "base" and module != "core" and not force:
+        with _transaction(connection):
+            full = _rows_in_module_tables(connection, mod)
+        if full:
+            raise LaminSAError(
+                f"Module {module!r} still holds data ({', '.join(sorted(full))}): "
+                "delete its records first, or pass force=True to drop them."
+            )
     if to == "base" or to.startswith("-"):
         target = f"{module}@{to}"
     else:

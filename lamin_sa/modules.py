@@ -3,13 +3,20 @@
 A module owns the tables whose names start with its ``table_prefix`` and the
 migration branch labelled with its ``name``. Built-in modules are registered here;
 third-party packages register theirs under the entry-point group
-``lamin_sa.modules``, each entry point loading a :class:`Module`::
+``lamin_sa.modules``, each entry point loading a :class:`Module` from a light
+submodule that does not import the models (so that a plugin's tables do not
+enter lamin-sa's metadata in every process, only where an instance mounts it)::
 
     [project.entry-points."lamin_sa.modules"]
-    mylab = "lamin_mylab:module"
+    my_lab = "my_lab._module:module"
 
-A third-party module ships its migration scripts itself and names their folder by
-an absolute ``versions_dir``.
+    # my_lab/_module.py (my_lab/__init__.py must not import the models either)
+    from lamin_sa.modules import Module
+    module = Module.for_package("my_lab", "my_lab", requires=("bionty",))
+
+A third-party module ships its migration scripts itself (``my_lab/migrations/``
+by default) and names their folder by an absolute ``versions_dir``. A plugin
+whose entry point fails to load is logged and skipped.
 """
 
 from __future__ import annotations
@@ -51,13 +58,54 @@ class Module:
     requires: tuple[str, ...] = ()
     load_models: Callable[[], None] = field(default=_no_models, compare=False)
 
+    @classmethod
+    def for_package(
+        cls,
+        name: str,
+        package: str,
+        *,
+        models: str = "models",
+        versions: str = "migrations",
+        requires: tuple[str, ...] = (),
+        table_prefix: str | None = None,
+    ) -> Module:
+        """A module whose models and migrations live in an installed package.
+
+        The package is located without being imported.
+
+        Args:
+            name: The module name (also its branch label), e.g. ``"my_lab"``.
+            package: The import name of the package.
+            models: The submodule defining the models, imported on demand.
+            versions: The folder of migration scripts inside the package.
+            requires: Modules that must be mounted first.
+            table_prefix: Default ``"<name>_"``.
+
+        Example:
+            >>> module = Module.for_package("my_lab", "my_lab")
+        """
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise LaminSAError(f"Package {package!r} of module {name!r} not found.")
+        folder = Path(next(iter(spec.submodule_search_locations))) / versions
+        return cls(
+            name,
+            table_prefix or f"{name}_",
+            str(folder),
+            tuple(requires),
+            ImportModels(f"{package}.{models}"),
+        )
+
     def owns_table(self, table_name: str) -> bool:
         """Whether a table belongs to this module (by its name's prefix)."""
         return table_name.startswith(self.table_prefix)
 
 
-class _ImportModels:
-    """Imports a package holding a module's models (built-in modules)."""
+class ImportModels:
+    """``load_models`` that imports the package holding a module's models."""
 
     def __init__(self, package: str) -> None:
         self.package = package
@@ -70,11 +118,9 @@ class _ImportModels:
 
 
 BUILTIN_MODULES: tuple[Module, ...] = (
-    Module("core", "core_", "core", (), _ImportModels("lamin_sa.models")),
-    Module("bionty", "bionty_", "bionty", (), _ImportModels("lamin_sa.bionty")),
-    Module(
-        "wetlab", "wetlab_", "wetlab", ("bionty",), _ImportModels("lamin_sa.wetlab")
-    ),
+    Module("core", "core_", "core", (), ImportModels("lamin_sa.models")),
+    Module("bionty", "bionty_", "bionty", (), ImportModels("lamin_sa.bionty")),
+    Module("wetlab", "wetlab_", "wetlab", ("bionty",), ImportModels("lamin_sa.wetlab")),
 )
 
 _registry: dict[str, Module] | None = None
@@ -193,7 +239,9 @@ def resolve(names: Iterable[str]) -> list[Module]:
 
 
 def load_models(
-    names: Iterable[str] | None = None, *, skip_missing: bool = False
+    names: Iterable[str] | None = None,
+    *,
+    skip_missing: bool = False,
 ) -> list[str]:
     """Import the models of modules so that their tables join the metadata.
 
@@ -273,6 +321,7 @@ def module_for_table(table_name: str) -> Module | None:
 __all__ = [
     "BUILTIN_MODULES",
     "ENTRY_POINT_GROUP",
+    "ImportModels",
     "Module",
     "get_module",
     "load_models",

@@ -16,14 +16,6 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 @pytest.fixture(autouse=True)
-def _propagate_logs(monkeypatch) -> None:
-    # lamin-sa prints through its own handler; let pytest's caplog see records too
-    import logging
-
-    monkeypatch.setattr(logging.getLogger("lamin_sa"), "propagate", True)
-
-
-@pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
     # settings and caches of tests never touch the developer's own
     home = tmp_path_factory.mktemp("lamin_home")
@@ -77,9 +69,7 @@ def _migrated_postgres(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            tables = migrate.lamin_tables() & set(
-                conn.dialect.get_table_names(conn)
-            )
+            tables = migrate.lamin_tables() & set(conn.dialect.get_table_names(conn))
             conn.rollback()
             if migrate.status(conn)["core"].state != "up to date":
                 conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -30,7 +30,8 @@ def seed_df() -> pd.DataFrame:
 
 
 def messages(caplog: pytest.LogCaptureFixture) -> str:
-    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "lamin_sa")
+    records = [r for r in caplog.records if r.name.startswith("lamin_sa")]
+    text = "\n".join(r.getMessage() for r in records)
     caplog.clear()
     return text
 

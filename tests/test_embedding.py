@@ -114,3 +114,5 @@ def test_embed_example_runs(tmp_path):
     )
     assert "samples with a 'treat*' label: [('s1', 1)]" in result.stdout
     assert "host alembic_version: ['host0001']" in result.stdout
+    assert "samples of 22LvKd01 (T cell): ['s1']" in result.stdout
+    assert "'bionty'" in result.stdout

@@ -63,6 +63,7 @@ def test_interactive_use_prints_one_short_line():
         """
         import logging
         import lamin_sa as ln
+        import lamin_sa.instance  # any module that logs brings the handler
         logging.getLogger("lamin_sa.instance").warning("look here")
         logging.getLogger("lamin_sa.instance").info("not by default")
         ln.settings.verbosity = "info"

@@ -6,6 +6,10 @@ save (all stored in the instance ``__dict__`` so SQLAlchemy never sees them):
 ``_lamin_source``
     Local file or folder (a Path), or serialized bytes of a small in-memory
     object, to copy into storage on save (None: nothing to copy).
+``_lamin_source_hash`` / ``_lamin_source_stat``
+    The constructor's ``(hash, hash_type)`` of a local file and the file's
+    ``(size, mtime_ns)`` before hashing; the save trusts the hash only while
+    the file still has that fingerprint.
 ``_lamin_tmp_file``
     True if ``_lamin_source`` was made by lamin-sa (a serialized in-memory
     object: bytes, or a file in the cache dir) and is dropped or moved into the
@@ -38,15 +42,21 @@ from sqlalchemy.orm.attributes import set_committed_value
 # default_storage and is_managed live in .storages; the services import them here
 from lamin_sa.artifact.storages import default_storage, is_managed  # noqa: F401
 from lamin_sa.db import session as dbs
+
+# The constructor-plan protocol (``__new__`` prepares, ``__init__`` applies).
+from lamin_sa.models.construct import INIT_PLAN, planned_instance, take_plan
 from lamin_sa.storage import INTERNAL_PREFIX, StorageRoot, parse_root
 
 logger = logging.getLogger(__name__)
+
+_PLAN_API = (INIT_PLAN, planned_instance, take_plan)  # re-exported for the services
 
 T = TypeVar("T")
 
 PRIVATE_ATTRS = (
     "_lamin_source",
     "_lamin_source_hash",
+    "_lamin_source_stat",
     "_lamin_prestaged",
     "_lamin_tmp_file",
     "_lamin_memory",
@@ -68,12 +78,8 @@ def set_private(record: Any, name: str, value: Any) -> None:
 
 
 def read(fn: Callable[[Any], T]) -> T:
-    """Run ``fn(session)`` in the active context and end the read transaction."""
-    ctx = dbs.current()
-    try:
-        return fn(ctx.session)
-    finally:
-        dbs.end_read(ctx)
+    """Run ``fn(session)`` in the active context (``lamin_sa.db.session.read``)."""
+    return dbs.read(fn)
 
 
 def all_storages() -> list[Any]:
@@ -120,26 +126,6 @@ def materialize_source(artifact: Any) -> Path | None:
         set_private(artifact, "_lamin_source", path)
         return path
     return source
-
-
-# Constructors prepare in ``__new__`` (which may return a stored record) and apply
-# in ``__init__``; the plan travels in the instance dict under this key.
-INIT_PLAN = "_lamin_init"
-
-
-def planned_instance(cls: type, prepared: Any, kwargs: dict[str, Any]) -> Any:
-    """A new instance carrying ``prepared`` fields, or the stored record returned."""
-    if isinstance(prepared, dict):
-        obj = object.__new__(cls)
-        obj.__dict__[INIT_PLAN] = ("new", prepared)
-        return obj
-    prepared.__dict__[INIT_PLAN] = ("existing", kwargs)
-    return prepared
-
-
-def take_plan(record: Any) -> tuple[str, Any] | None:
-    """The plan ``planned_instance`` left on ``record`` (removed from it)."""
-    return record.__dict__.pop(INIT_PLAN, None)
 
 
 def init_with_related(

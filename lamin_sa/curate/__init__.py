@@ -9,6 +9,7 @@ lookup, synonyms), :mod:`lamin_sa.curate.search` (ranked search) and
 
 from __future__ import annotations
 
+from lamin_sa.curate.describe import describe
 from lamin_sa.curate.validate import InspectResult, Lookup
 
-__all__ = ["InspectResult", "Lookup"]
+__all__ = ["InspectResult", "Lookup", "describe"]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select
 
 from lamin_sa.errors import ValidationError
+from lamin_sa.models.construct import planned_instance, take_plan
+from lamin_sa.models.registry import registries, registry_by_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,39 +34,8 @@ logger = logging.getLogger(__name__)
 SIMPLE_DTYPES = ("number", "int", "float", "bool", "str", "cat")
 _CAT = re.compile(r"^cat\[(.*)\]$")
 _REGISTRY_NAME = re.compile(r"^(?:([a-z_][a-z0-9_]*)\.)?([A-Z][A-Za-z0-9_]*)$")
-_INIT = "_lamin_init"
 _MEMBERS = "_lamin_members"
 _REL = "_lamin_members_key"
-
-
-# ---- registries by name ----------------------------------------------------------
-
-
-def registries() -> dict[str, type]:
-    """Loaded registries by ``registry_name()`` (``ULabel``, ``bionty.Gene``, ...)."""
-    from lamin_sa.db.base import Base
-    from lamin_sa.models.record import Record
-
-    out: dict[str, type] = {}
-    for mapper in Base.registry.mappers:
-        cls = mapper.class_
-        if issubclass(cls, Record) and hasattr(cls, "__table__"):
-            out[cls.registry_name()] = cls
-    return out
-
-
-def registry_by_name(name: str) -> type:
-    """The registry class named ``name`` (e.g. ``"Feature"``).
-
-    Raises:
-        ValidationError: no such registry is loaded.
-    """
-    found = registries().get(name)
-    if found is None:
-        raise ValidationError(
-            f"Unknown registry {name!r}; is its module mounted and imported?"
-        )
-    return found
 
 
 # ---- dtype -----------------------------------------------------------------------
@@ -188,14 +159,10 @@ def features_from_df(model: type, df: pd.DataFrame, field: Any = None) -> list[A
     name = field_name(model, field)
     columns = [str(c) for c in df.columns]
     qs = as_queryset(model)
-    col = qs._info.table_columns[name]
-    stmt = (
-        qs._select(joins=(), ordering=())
-        .where(in_values(col, columns, _dialect()))
-        .order_by(qs._info.pk)
-    )
+    col = qs.info.table_columns[name]
+    stmt = qs.select().where(in_values(col, columns, _dialect())).order_by(qs.info.pk)
     stored: dict[str, Any] = {}
-    for feature in qs._fetch(stmt):
+    for feature in qs.fetch(stmt):
         stored.setdefault(getattr(feature, name), feature)
     out = []
     for column, key in zip(columns, df.columns, strict=True):
@@ -269,9 +236,9 @@ def _stored_by_hash(model: type, hash_: str, registry: str) -> Any:
     from lamin_sa.query.queryset import QuerySet
 
     qs = QuerySet(model)
-    cols = qs._info.columns
+    cols = qs.info.columns
     return (
-        qs._where(cols["hash"] == hash_, cols["registry"] == registry)
+        qs.where(cols["hash"] == hash_, cols["registry"] == registry)
         .order_by("id")
         .first()
     )
@@ -296,8 +263,7 @@ def new_feature_set(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     stored = _stored_by_hash(cls, hash_, registry)
     if stored is not None:
         logger.info("returning existing FeatureSet with same hash: %r", stored)
-        stored.__dict__[_INIT] = None
-        return stored
+        return planned_instance(cls, stored, kwargs)
     from lamin_sa.models.core import Feature
 
     dtype = kwargs.get("dtype")
@@ -305,14 +271,14 @@ def new_feature_set(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         dtype = None
     elif dtype is None:
         dtype = "number"
-    obj = object.__new__(cls)
-    obj.__dict__[_INIT] = {
+    fields = {
         "n": len(members),
         "registry": registry,
         "dtype": dtype,
         "name": kwargs.get("name"),
         "hash": hash_,
     }
+    obj = planned_instance(cls, fields, kwargs)
     obj.__dict__[_MEMBERS] = members
     obj.__dict__[_REL] = _members_key(cls, member_cls)
     return obj
@@ -337,13 +303,14 @@ def init_feature_set(
     record: Any, args: tuple[Any, ...], kwargs: dict[str, Any], base_init: Any
 ) -> None:
     """``FeatureSet.__init__``: apply what :func:`new_feature_set` prepared."""
-    if _INIT not in record.__dict__:
+    plan = take_plan(record)
+    if plan is None:
         base_init(*args, **kwargs)
         return
-    plan = record.__dict__.pop(_INIT)
-    if plan is None:  # the stored set: leave it as it is
+    mode, fields = plan
+    if mode == "existing":  # the stored set: leave it as it is
         return
-    base_init(**plan)
+    base_init(**fields)
     key = record.__dict__.get(_REL)
     if key is not None:
         setattr(record, key, list(record.__dict__[_MEMBERS]))
@@ -432,9 +399,9 @@ def members(record: Any) -> QuerySet | list[Any]:
         return list(pending or [])
     member_cls = registry_by_name(record.registry)
     table, fs_col, member_col = _link(member_cls)
-    pk = QuerySet(member_cls)._info.pk
+    pk = QuerySet(member_cls).info.pk
     ids = select(member_col).where(fs_col == record.id).scalar_subquery()
-    return QuerySet(member_cls, implicit_visibility=False)._where(pk.in_(ids))
+    return QuerySet(member_cls, implicit_visibility=False).where(pk.in_(ids))
 
 
 def _field_model(field: Any) -> tuple[type, str]:

@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError, ValidationError
 
 if TYPE_CHECKING:
@@ -36,9 +37,9 @@ logger = logging.getLogger(__name__)
 EXTERNAL = "external"
 _CAT = re.compile(r"^cat\[(.*)\]$")
 _IGNORED_FKS = {"core_feature", "core_user", "core_run"}
+# Feature-set and feature-value accessors of a host; label accessors (core and
+# module ones alike) come from label_links().
 _HOST_ATTRS = (
-    "ulabels",
-    "ulabel_links",
     "feature_sets",
     "feature_set_links",
     "feature_values",
@@ -61,6 +62,8 @@ class LabelLink:
         self.label_key = label_key
         #: the host's many-to-many attribute of the labels (e.g. ``ulabels``).
         self.accessor = accessor
+        #: the host's one-to-many attribute of the link rows (``ulabel_links``).
+        self.links_key = accessor
 
     @property
     def host_col(self) -> Any:
@@ -78,9 +81,20 @@ def _fk_target(column: Any) -> str | None:
 
 
 def label_links(host_cls: type) -> dict[type, LabelLink]:
-    """Label registry → :class:`LabelLink` for Artifact or Collection."""
-    from lamin_sa.curate.features import registries
+    """Label registry → :class:`LabelLink` for Artifact or Collection.
+
+    Only registries of modules mounted on the active instance take part.
+    """
+    from lamin_sa.models.registry import mounted_registries
+
+    links = _all_label_links(host_cls)
+    usable = set(mounted_registries(list(links)))
+    return {k: v for k, v in links.items() if k in usable}
+
+
+def _all_label_links(host_cls: type) -> dict[type, LabelLink]:
     from lamin_sa.db.base import Base
+    from lamin_sa.models.registry import registries
 
     # cached per class; a module imported later (more mappers) refreshes it
     n_mappers = len(Base.registry.mappers)
@@ -120,7 +134,9 @@ def label_links(host_cls: type) -> dict[type, LabelLink]:
             ),
             rel.key,
         )
-        out[registry] = LabelLink(registry, link, host_key, label_key, accessor)
+        spec = LabelLink(registry, link, host_key, label_key, accessor)
+        spec.links_key = rel.key
+        out[registry] = spec
     host_cls._lamin_label_links = (n_mappers, out)  # type: ignore[attr-defined]
     return out
 
@@ -150,9 +166,13 @@ def _require_saved_host(host: Any, what: str) -> None:
 
 
 def _expire_host(session: Any, host: Any) -> None:
+    # every label accessor, including those modules attached, reloads on next use
     if host in session:
-        keys = [k for k in _HOST_ATTRS if k in sa_inspect(type(host)).relationships]
-        session.expire(host, keys)
+        cls = type(host)
+        keys = {k for k in _HOST_ATTRS if k in sa_inspect(cls).relationships}
+        for spec in label_links(cls).values():
+            keys |= {spec.accessor, spec.links_key}
+        session.expire(host, sorted(keys))
 
 
 def cat_registries(dtype: str) -> list[str]:
@@ -185,7 +205,7 @@ def _check_feature(feature: Any) -> None:
 
 
 def _registry_named(name: str) -> type:
-    from lamin_sa.curate.features import registry_by_name
+    from lamin_sa.models.registry import registry_by_name
 
     return registry_by_name(name)
 
@@ -213,7 +233,7 @@ def plan_external(host: Any, features: list[Any]) -> _ExternalPlan | None:
     (it may be a stored one with the same members); :func:`apply_external` swaps
     the links inside the caller's transaction.
     """
-    from lamin_sa.artifact._state import read
+    from lamin_sa.db.session import read
     from lamin_sa.models.core import FeatureSet, featureset_feature
 
     by_id = {f.id: f for f in features}
@@ -311,7 +331,7 @@ class LabelManager:
         self._host = host
 
     def __repr__(self) -> str:
-        from lamin_sa.models.describe import labels_block
+        from lamin_sa.curate.describe import labels_block
 
         lines = labels_block(self._host)
         if not lines:
@@ -348,7 +368,11 @@ class LabelManager:
         for name in names:
             model = _registry_named(name)
             field = _name_field(model)
-            records_ = model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+            records_ = [
+                r
+                for r in model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+                if r.is_saved  # public-backed registries also return unsaved terms
+            ]
             found += records_
             missing -= {getattr(r, field) for r in records_}
         if missing:
@@ -450,7 +474,10 @@ class LabelManager:
                     if i not in existing
                 ]
                 if rows:
-                    session.execute(insert(spec.link), rows)
+                    # a link another process added meanwhile is kept, not an error
+                    session.execute(
+                        insert_ignoring_duplicates(session, spec.link), rows
+                    )
             if feature is not None and new_dtype != feature.dtype:
                 session.execute(
                     update(Feature)
@@ -510,12 +537,12 @@ class LabelManager:
             spec = links.get(model)
             qs = QuerySet(model, implicit_visibility=False)
             if spec is None or host.id is None:
-                out[name] = qs._where(qs._info.pk.in_([]))
+                out[name] = qs.where(qs.info.pk.in_([]))
                 continue
             ids = select(spec.label_col).where(
                 spec.host_col == host.id, spec.link.feature_id == feature.id
             )
-            out[name] = qs._where(qs._info.pk.in_(ids.scalar_subquery())).order_by("id")
+            out[name] = qs.where(qs.info.pk.in_(ids.scalar_subquery())).order_by("id")
         if flat_names:
             names_out: list[str] = []
             for name, qs in out.items():
@@ -537,7 +564,7 @@ class LabelManager:
         Args:
             data: A saved Artifact or Collection.
         """
-        from lamin_sa.artifact._state import read
+        from lamin_sa.db.session import read
         from lamin_sa.models.core import Feature
 
         host = self._host
@@ -634,7 +661,7 @@ class FeatureManager:
         self._host = host
 
     def __repr__(self) -> str:
-        from lamin_sa.models.describe import features_block
+        from lamin_sa.curate.describe import features_block
 
         lines = features_block(self._host)
         if not lines:
@@ -644,7 +671,7 @@ class FeatureManager:
     @property
     def feature_set_by_slot(self) -> dict[str, Any]:
         """Slot → linked FeatureSet, in the order they were linked."""
-        from lamin_sa.artifact._state import read
+        from lamin_sa.db.session import read
         from lamin_sa.models.core import FeatureSet
 
         host = self._host
@@ -868,7 +895,7 @@ class FeatureManager:
 
         Labels linked without a feature are not included (see ``labels``).
         """
-        from lamin_sa.artifact._state import read
+        from lamin_sa.db.session import read
         from lamin_sa.models.core import (
             Artifact,
             ArtifactFeatureValue,

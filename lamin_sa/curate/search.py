@@ -164,14 +164,14 @@ def search(
     names = list(dict.fromkeys(field_name(model, f) for f in fields))
     cols = [
         c if isinstance(c.type, String) else cast(c, String)
-        for c in (qs._info.table_columns[n] for n in names)
+        for c in (qs.info.table_columns[n] for n in names)
     ]
     syn_col = (
-        qs._info.table_columns[synonyms_field]
+        qs.info.table_columns[synonyms_field]
         if synonyms_field and _has(qs, synonyms_field)
         else None
     )
-    pk = qs._info.pk
+    pk = qs.info.pk
     query = string if case_sensitive else string.lower()
     if not query:
         return _ranked(qs, [])
@@ -261,7 +261,7 @@ def _aggregated(
 
     if len(cols) != 1 or syn_col is not None or _dialect() != "sqlite":
         return None
-    pk, col = qs._info.pk, cols[0]
+    pk, col = qs.info.pk, cols[0]
     stmt = scoped_select(
         qs, func.group_concat(pk), func.group_concat(col, literal(_SEP, String))
     ).where(col.isnot(None))
@@ -277,7 +277,7 @@ def _aggregated(
 
 def _rows(qs: QuerySet, cols: list[Any], syn_col: Any) -> tuple[list[Any], list[str]]:
     """Ids and values (one entry per column value and synonym)."""
-    pk = qs._info.pk
+    pk = qs.info.pk
     extra = [syn_col] if syn_col is not None else []
     rows = execute(scoped_select(qs, pk, *cols, *extra))
     choices: list[str] = []
@@ -298,12 +298,12 @@ def _ranked(qs: QuerySet, ranked: list[tuple[Any, float]]) -> QuerySet:
     """A QuerySet of the ranked ids in order, with a ``score`` column."""
     from lamin_sa.query.queryset import QuerySet
 
-    pk = qs._info.pk
+    pk = qs.info.pk
     result = QuerySet(qs.model, implicit_visibility=False)
     ids = [r[0] for r in ranked]
-    result = result._where(pk.in_(ids))
+    result = result.where(pk.in_(ids))
     if not ranked:
         return result
     position = case({id_: i for i, id_ in enumerate(ids)}, value=pk)
     score = case({id_: s for id_, s in ranked}, value=pk)
-    return result._order(position)._annotate("score", score)
+    return result.order_by(position).annotate("score", score)

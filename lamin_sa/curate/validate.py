@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, func, or_, select, type_coerce
+from sqlalchemy import String, func, or_, type_coerce
 
 from lamin_sa.db.sql import in_values
 from lamin_sa.errors import FieldError, ValidationError
@@ -91,19 +91,16 @@ def field_name(model: type, field: Any, *, default: str | None = None) -> str:
 
 
 def _column(qs: QuerySet, name: str) -> Any:
-    return qs._info.table_columns[name]
+    return qs.info.table_columns[name]
 
 
 def _has(qs: QuerySet, name: str | None) -> bool:
-    return bool(name) and name in qs._info.columns
+    return bool(name) and name in qs.info.columns
 
 
 def scoped_select(qs: QuerySet, *columns: Any) -> Any:
     """``SELECT columns`` over the rows of ``qs`` (unordered)."""
-    if qs._limit is None and qs._offset is None:
-        return qs._select(*columns, joins=(), ordering=())
-    ids = qs._as_id_select().scalar_subquery()
-    return select(*columns).where(qs._info.pk.in_(ids))
+    return qs.select(*columns)
 
 
 def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
@@ -113,7 +110,7 @@ def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     rows come straight from the DBAPI cursor, skipping SQLAlchemy's per-row
     objects (several times faster for whole columns).
     """
-    from lamin_sa.query.queryset import _run
+    from lamin_sa.db.session import read as run_read
 
     def read(session: Any) -> list[Any]:
         conn = session.connection()
@@ -129,7 +126,7 @@ def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
             return rows  # type: ignore[no-any-return]
         return list(result.all())
 
-    return _run(read)
+    return run_read(read)
 
 
 def is_empty(value: Any) -> bool:
@@ -339,7 +336,7 @@ class _Lookup:
         return [self.first[key], *extra]
 
 
-class _Index:
+class SynonymIndex:
     """Field values and synonyms of a registry's rows, for standardization.
 
     Built from rows ``(id, field value, target[, synonyms])`` ordered by id, so
@@ -411,24 +408,24 @@ def _build_index(
     return_name: str,
     synonyms_field: str | None,
     case_sensitive: bool,
-) -> _Index:
+) -> SynonymIndex:
     has_synonyms = _has(qs, synonyms_field)
     field_col = _column(qs, name)
-    cols = [qs._info.pk, field_col]
+    cols = [qs.info.pk, field_col]
     if return_name != name:
         cols.append(_column(qs, return_name))
     if has_synonyms:
         cols.append(_column(qs, synonyms_field))  # type: ignore[arg-type]
-    rows = execute(scoped_select(qs, *cols).order_by(qs._info.pk))
+    rows = execute(scoped_select(qs, *cols).order_by(qs.info.pk))
     if return_name == name:  # rows are (id, value[, synonyms]): target = value
-        return _Index(
+        return SynonymIndex(
             rows,
             has_synonyms=has_synonyms,
             case_sensitive=case_sensitive,
             target_at=1,
             synonyms_at=2,
         )
-    return _Index(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
+    return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
 def standardize_mapper(
@@ -452,7 +449,29 @@ def standardize_mapper(
     if keep not in ("first", "last", False):
         raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
     index = _build_index(qs, name, return_name, synonyms_field, case_sensitive)
-    same_field = return_name == name
+    return map_values(index, values, same_field=return_name == name, keep=keep)
+
+
+def map_values(
+    index: SynonymIndex,
+    values: list[Any],
+    *,
+    same_field: bool,
+    keep: str | bool = "first",
+) -> tuple[dict[Any, Any], dict[Any, str]]:
+    """Map distinct values through an index (no database access).
+
+    Args:
+        index: Field values and synonyms (see :class:`SynonymIndex`).
+        values: Distinct values to map.
+        same_field: Whether the index targets are the field values themselves
+            (then values stored as they are need no mapping).
+        keep: ``"first"``, ``"last"`` or False (all) among several targets.
+
+    Returns:
+        ``(mapper, kind)`` as :func:`standardize_mapper`.
+    """
+    case_sensitive = index.case_sensitive
     ex, sy, lo, sl = index.exact, index.synonym, index.lower, index.synonym_lower
     exact, exact_more = ex.first, ex.more
     synonym, synonym_more = sy.first, sy.more
@@ -719,19 +738,14 @@ def from_values(
     has_synonyms = _has(qs, synonyms_field)
     if has_synonyms:
         conditions.append(_column(qs, synonyms_field).isnot(None))  # type: ignore[arg-type]
-    pk = qs._info.pk
-    if qs._limit is None and qs._offset is None:
-        stmt = qs._select(joins=(), ordering=()).where(or_(*conditions))
-    else:
-        ids = qs._as_id_select().scalar_subquery()
-        stmt = select(qs.model).where(pk.in_(ids), or_(*conditions))
-    stmt = stmt.order_by(pk)
-    records = qs._fetch(stmt)
+    pk = qs.info.pk
+    stmt = qs.select().where(or_(*conditions)).order_by(pk)
+    records = qs.fetch(stmt)
     rows = [
         (r, getattr(r, name), r, getattr(r, synonyms_field) if has_synonyms else None)  # type: ignore[arg-type]
         for r in records
     ]
-    index = _Index(rows, has_synonyms=has_synonyms, case_sensitive=False)
+    index = SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=False)
     by_value: dict[Any, list[Any]] = {}
     for r in records:
         by_value.setdefault(getattr(r, name), []).append(r)
@@ -868,14 +882,9 @@ def lookup(scope: Any, field: Any = None, return_field: Any = None) -> Lookup:
     """
     qs = as_queryset(scope)
     name = field_name(qs.model, field)
-    pk = qs._info.pk
+    pk = qs.info.pk
     if return_field is None:
-        if qs._limit is None and qs._offset is None:
-            stmt = qs._select(joins=(), ordering=())
-        else:
-            ids = qs._as_id_select().scalar_subquery()
-            stmt = select(qs.model).where(pk.in_(ids))
-        records = qs._fetch(stmt.order_by(pk))
+        records = qs.fetch(qs.select().order_by(pk))
         pairs = [(getattr(r, name), r) for r in records]
     else:
         ret = field_name(qs.model, return_field)
@@ -930,11 +939,11 @@ def _check_collisions(record: Any, synonyms: list[str]) -> None:
         conditions.append(
             in_values(type_coerce(func.lower(name_col), String), lowered, _dialect())
         )
-    stmt = qs._select(joins=(), ordering=()).where(or_(*conditions))
+    stmt = qs.select().where(or_(*conditions))
     if record.id is not None:
-        stmt = stmt.where(qs._info.pk != record.id)
+        stmt = stmt.where(qs.info.pk != record.id)
     wanted = set(lowered)
-    for other in qs._fetch(stmt):
+    for other in qs.fetch(stmt):
         used = {s.lower() for s in split_synonyms(other.synonyms)}
         if name_col is not None and isinstance(getattr(other, name), str):
             used.add(getattr(other, name).lower())

@@ -12,11 +12,45 @@ from sqlalchemy.types import TypeDecorator
 
 # Named constraints from the first revision on: SQLite batch migrations can only drop
 # constraints that have names, and Postgres limits names to 63 characters.
-NAMING_CONVENTION: dict[str, str] = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+MAX_NAME = 63
+
+
+def fit_name(name: str) -> str:
+    """A constraint name cut to Postgres' 63 characters with a stable hash suffix."""
+    if len(name) <= MAX_NAME:
+        return name
+    import hashlib
+
+    digest = hashlib.md5(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}_{digest}"
+
+
+def _fk_name(constraint: Any, table: Any) -> str:
+    column = constraint.columns[0] if constraint.columns else None
+    referred = constraint.elements[0].target_fullname.split(".")[0]
+    key = column.name if column is not None else constraint.elements[0].parent.name
+    return fit_name(f"fk_{table.name}_{key}_{referred}")
+
+
+def _uq_name(constraint: Any, table: Any) -> str:
+    columns = "_".join(c.name for c in constraint.columns)
+    return fit_name(f"uq_{table.name}_{columns}")
+
+
+def _ix_name(index: Any, table: Any) -> str:
+    return fit_name(f"ix_{table.name}_{index.columns[0].name}")
+
+
+# Names longer than Postgres' limit (module tables: ``bionty_artifact_
+# experimentalfactor``) get a hash suffix; shorter ones keep the plain pattern.
+NAMING_CONVENTION: dict[str, Any] = {
+    "ix_name": _ix_name,
+    "uq_name": _uq_name,
+    "fk_name": _fk_name,
+    "ix": "%(ix_name)s",
+    "uq": "%(uq_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "fk": "%(fk_name)s",
     "pk": "pk_%(table_name)s",
 }
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lamin_sa.errors import InstanceNotConnected, NoDefaultStorage
@@ -28,7 +27,11 @@ if TYPE_CHECKING:
     from lamin_sa.config import InstanceSettings
 
 
-@dataclass
+#: ``Session.info`` key of a session opened on another instance (``using``): its
+#: :class:`DBContext`, so records loaded there keep reading from there.
+FOREIGN_CONTEXT = "lamin_sa_foreign_context"
+
+
 class DBContext:
     """Where lamin-sa works: session, instance, default storage, user and run.
 
@@ -54,23 +57,44 @@ class DBContext:
         '/data/lamin-intro'
     """
 
-    session: Session
-    user_id: int | None = None
-    run_id: int | None = None
-    run: Any = None
-    autocommit: bool = True
-    instance: InstanceSettings | None = None
-    storage_root: str | None = None
-    instance_uid: str | None = None
-    engine: Engine | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.instance is not None:
+    # a plain class, not a dataclass: `import lamin_sa` imports this module and
+    # must stay fast (dataclasses pulls in inspect)
+    def __init__(
+        self,
+        session: Session,
+        user_id: int | None = None,
+        run_id: int | None = None,
+        run: Any = None,
+        autocommit: bool = True,
+        instance: InstanceSettings | None = None,
+        storage_root: str | None = None,
+        instance_uid: str | None = None,
+        engine: Engine | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.session = session
+        self.user_id = user_id
+        self.run_id = run_id
+        self.run = run
+        self.autocommit = autocommit
+        self.instance = instance
+        self.storage_root = storage_root
+        self.instance_uid = instance_uid
+        self.engine = engine
+        self.extra: dict[str, Any] = {} if extra is None else extra
+        if instance is not None:
             if self.storage_root is None:
-                self.storage_root = self.instance.storage_root or None
+                self.storage_root = instance.storage_root or None
             if self.instance_uid is None:
-                self.instance_uid = self.instance.uid
+                self.instance_uid = instance.uid
+
+    def __repr__(self) -> str:
+        name = self.instance.name if self.instance is not None else None
+        return (
+            f"DBContext(instance={name!r}, storage_root={self.storage_root!r}, "
+            f"user_id={self.user_id!r}, run_id={self.run_id!r}, "
+            f"autocommit={self.autocommit!r})"
+        )
 
     def require_storage(self) -> str:
         """The default storage root, or a clear error when there is none."""

@@ -7,8 +7,8 @@ The active context (session, instance, storage, user, run) lives in
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,6 +28,8 @@ from lamin_sa.db.diagnose import write_error
 from lamin_sa.db.sql import sqlite_lower
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -101,6 +103,26 @@ def end_read(ctx: DBContext) -> None:
         ctx.session.commit()
 
 
+def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
+    """Run ``fn(session)`` in the active context and end its read transaction.
+
+    The one helper for reads: a failed read of an autocommit context is rolled
+    back, so the session stays usable.
+
+    Example:
+        >>> n = read(lambda s: s.scalar(select(func.count(ULabel.id))))
+    """
+    ctx = ctx or current()
+    try:
+        result = fn(ctx.session)
+    except BaseException:
+        if ctx.autocommit and ctx.session.in_transaction():
+            ctx.session.rollback()
+        raise
+    end_read(ctx)
+    return result
+
+
 @contextlib.contextmanager
 def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     """Run a block of writes in one transaction of the active context.
@@ -117,7 +139,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
             yield session
             session.flush()
         except DBAPIError as e:
-            if (err := write_error(e)) is None:
+            if (err := write_error(e, user=_db_user(session))) is None:
                 raise
             raise err from e
         return
@@ -130,7 +152,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     except DBAPIError as e:
         session.rollback()
         # a full disk or a read-only file: one clear line instead of a raw error
-        if (err := write_error(e)) is None:
+        if (err := write_error(e, user=_db_user(session))) is None:
             raise
         raise err from e
     except BaseException:
@@ -152,3 +174,8 @@ __all__ = [
     "use_session",
     "write_transaction",
 ]
+
+
+def _db_user(session: Session) -> str | None:
+    bind = session.get_bind()
+    return bind.url.username if isinstance(bind, Engine) else None

@@ -101,6 +101,11 @@ class Lineage:
     used (``artifacts()``/``collections()``) and their transforms. Downstream:
     the runs that used the record and the runs after them, the data those runs
     made, and their transforms. The record itself is never included.
+
+    Example:
+        >>> up = artifact.lineage.ancestors()  # doctest: +SKIP
+        >>> up.runs().count(), up.transforms().list("key")  # doctest: +SKIP
+        (2, ['script_a.py', 'script_b.py'])
     """
 
     def __init__(self, record: Any, upstream: bool) -> None:
@@ -121,9 +126,9 @@ class Lineage:
             clause = model.id.in_(ids)  # type: ignore[attr-defined]
         else:
             clause = model.run_id.in_(runs)  # type: ignore[attr-defined]
-        qs = QuerySet(model)._where(clause)
+        qs = QuerySet(model).where(clause)
         if isinstance(self.record, model):
-            qs = qs._where(model.id != self.record.id)  # type: ignore[attr-defined]
+            qs = qs.where(model.id != self.record.id)  # type: ignore[attr-defined]
         return qs
 
     def artifacts(self) -> QuerySet:
@@ -143,9 +148,9 @@ class Lineage:
         from lamin_sa.models.core import Run
         from lamin_sa.query.queryset import QuerySet
 
-        qs = QuerySet(Run)._where(Run.id.in_(self._run_ids()))
+        qs = QuerySet(Run).where(Run.id.in_(self._run_ids()))
         if isinstance(self.record, Run):
-            qs = qs._where(Run.id != self.record.id)
+            qs = qs.where(Run.id != self.record.id)
         return qs
 
     def transforms(self) -> QuerySet:
@@ -154,7 +159,7 @@ class Lineage:
         from lamin_sa.query.queryset import QuerySet
 
         ids = select(Run.transform_id).where(Run.id.in_(self._run_ids()))
-        return QuerySet(Transform)._where(Transform.id.in_(ids))
+        return QuerySet(Transform).where(Transform.id.in_(ids))
 
     def __repr__(self) -> str:
         direction = "ancestors" if self.upstream else "descendants"
@@ -164,21 +169,29 @@ class Lineage:
 def ancestors(record: Any) -> Lineage:
     """What ``record`` (an artifact, collection or run) derives from.
 
-    Example::
-
-        up = ancestors(artifact)
-        up.artifacts().df(); up.runs().count(); up.transforms().list("key")
+    Example:
+        >>> up = ancestors(artifact)  # doctest: +SKIP
+        >>> up.artifacts().df()  # doctest: +SKIP
     """
     return Lineage(record, upstream=True)
 
 
 def descendants(record: Any) -> Lineage:
-    """What was derived from ``record`` (an artifact, collection or run)."""
+    """What was derived from ``record`` (an artifact, collection or run).
+
+    Example:
+        >>> descendants(artifact).artifacts().list("description")  # doctest: +SKIP
+        ['B output', 'C output']
+    """
     return Lineage(record, upstream=False)
 
 
 class LineageAccessor:
-    """``record.lineage``: ``.ancestors()`` and ``.descendants()`` of a record."""
+    """``record.lineage``: ``.ancestors()`` and ``.descendants()`` of a record.
+
+    Example:
+        >>> artifact.lineage.descendants().runs().df()  # doctest: +SKIP
+    """
 
     def __init__(self, record: Any) -> None:
         self.record = record

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lamin_sa.db.base import mixin_attr, utcnow
 from lamin_sa.errors import InstanceNotConnected
+from lamin_sa.models.record import RecordQuerySet
 
 if TYPE_CHECKING:
-    from lamin_sa.models.core import Run, User
+    from lamin_sa.models.run import Run
+    from lamin_sa.models.user import User
 
 
 def current_user_id() -> int:
@@ -111,6 +113,52 @@ class IsVersioned:
         return type(self).filter(uid__startswith=self.stem_uid)  # type: ignore[attr-defined]
 
 
+class CurationQuerySet(RecordQuerySet):
+    """A QuerySet of a validatable registry: validation and search on its rows.
+
+    ``CanValidate`` registries name it as their ``_queryset_class``, so
+    ``ULabel.filter(...)`` returns one.
+    """
+
+    __slots__ = ()
+
+    def validate(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Whether each value is stored in ``field`` among these records.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.validate`.
+        """
+        from lamin_sa.curate.validate import validate
+
+        return validate(self, values, field, mute=mute)
+
+    def inspect(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
+        """Validated and non-validated values among these records, with hints.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.inspect`.
+        """
+        from lamin_sa.curate.validate import inspect
+
+        return inspect(self, values, field, mute=mute)
+
+    def standardize(self, values: Any, field: Any = None, **kwargs: Any) -> Any:
+        """Map values to canonical field values of these records.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.standardize`.
+        """
+        from lamin_sa.curate.validate import standardize
+
+        return standardize(self, values, field, **kwargs)
+
+    def from_values(self, values: Any, field: Any = None, **kwargs: Any) -> list[Any]:
+        """The records among these whose field matches the values.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.from_values`.
+        """
+        from lamin_sa.curate.validate import from_values
+
+        return from_values(self, values, field, **kwargs)
+
+
 class CanValidate:
     """Validate, standardize, look up and search values of a registry's fields.
 
@@ -118,6 +166,9 @@ class CanValidate:
     work on its rows. Every call works on whole columns with a bounded number of
     queries (see :mod:`lamin_sa.curate.validate`).
     """
+
+    #: QuerySets of validatable registries have the validation methods too.
+    _queryset_class: ClassVar[type] = CurationQuerySet
 
     @classmethod
     def validate(cls, values: Any, field: Any = None, *, mute: bool = False) -> Any:
@@ -314,3 +365,141 @@ class IsData:
         from lamin_sa.lineage.inputs import link_run_inputs
 
         link_run_inputs([self], is_run_input=is_run_input)
+
+
+class HasParents:
+    """``parents``/``children`` through a self-referential link table, and queries.
+
+    Mixing it into a registry adds the table ``<table>_parent`` with
+    ``from_<name>_id`` (the child) and ``to_<name>_id`` (the parent), the
+    relationships ``parents`` and ``children``, recursive-SQL
+    :meth:`query_parents`/:meth:`query_children` (cycles in the data end the
+    walk) and :meth:`view_parents`.
+
+    Example:
+        >>> t_cell.parents.add(lymphocyte)
+        >>> t_cell.query_parents().list("name")
+        ['lymphocyte', 'leukocyte', 'cell']
+    """
+
+    @classmethod
+    def parent_table(cls) -> Any:
+        """The ``<table>_parent`` link table of the registry (created once)."""
+        from sqlalchemy import BigInteger, Column, Integer, Table, UniqueConstraint
+
+        from lamin_sa.db.base import metadata
+
+        table_name = cls.__tablename__  # type: ignore[attr-defined]
+        name = f"{table_name}_parent"
+        table = metadata.tables.get(name)
+        if table is None:
+            short = _short_table(table_name)
+            big = BigInteger().with_variant(Integer, "sqlite")
+            table = Table(
+                name,
+                metadata,
+                Column("id", big, primary_key=True),
+                Column(
+                    f"from_{short}_id",
+                    ForeignKey(f"{table_name}.id", ondelete="CASCADE"),
+                    nullable=False,
+                    index=True,
+                ),
+                Column(
+                    f"to_{short}_id",
+                    ForeignKey(f"{table_name}.id", ondelete="CASCADE"),
+                    nullable=False,
+                    index=True,
+                ),
+                UniqueConstraint(f"from_{short}_id", f"to_{short}_id"),
+            )
+        return table
+
+    @classmethod
+    def _parent_columns(cls) -> tuple[Any, Any]:
+        table = cls.parent_table()
+        short = _short_table(cls.__tablename__)  # type: ignore[attr-defined]
+        return table.c[f"from_{short}_id"], table.c[f"to_{short}_id"]
+
+    @mixin_attr
+    def parents(cls) -> Mapped[list[Any]]:
+        from lamin_sa.models.record import RelatedRecords
+
+        child, parent = cls._parent_columns()  # type: ignore[attr-defined]
+        return relationship(
+            cls,
+            secondary=cls.parent_table(),  # type: ignore[attr-defined]
+            primaryjoin=lambda: cls.id == child,  # type: ignore[attr-defined]
+            secondaryjoin=lambda: cls.id == parent,  # type: ignore[attr-defined]
+            back_populates="children",
+            collection_class=RelatedRecords,
+            passive_deletes="all",
+            sync_backref=False,
+        )
+
+    @mixin_attr
+    def children(cls) -> Mapped[list[Any]]:
+        from lamin_sa.models.record import RelatedRecords
+
+        child, parent = cls._parent_columns()  # type: ignore[attr-defined]
+        return relationship(
+            cls,
+            secondary=cls.parent_table(),  # type: ignore[attr-defined]
+            primaryjoin=lambda: cls.id == parent,  # type: ignore[attr-defined]
+            secondaryjoin=lambda: cls.id == child,  # type: ignore[attr-defined]
+            back_populates="parents",
+            collection_class=RelatedRecords,
+            passive_deletes="all",
+            sync_backref=False,
+        )
+
+    def _walk(self, up: bool) -> Any:
+        from sqlalchemy import literal, select
+
+        cls = type(self)
+        child, parent = cls._parent_columns()
+        start, step = (child, parent) if up else (parent, child)
+        me = literal(self.id)  # type: ignore[attr-defined]
+        walk = select(step.label("id")).where(start == me).cte("walk", recursive=True)
+        # UNION (not UNION ALL) drops rows seen before: cycles end the recursion
+        walk = walk.union(
+            select(step).select_from(child.table).join(walk, start == walk.c.id)
+        )
+        ids = select(walk.c.id).where(walk.c.id != me)
+        return cls.filter(cls.id.in_(ids.scalar_subquery()))  # type: ignore[attr-defined]
+
+    def query_parents(self) -> Any:
+        """All ancestors (parents, their parents, ...) as a QuerySet, in one query."""
+        return self._walk(up=True)
+
+    def query_children(self) -> Any:
+        """All descendants (children, their children, ...) as a QuerySet."""
+        return self._walk(up=False)
+
+    def view_parents(
+        self,
+        field: str | None = None,
+        with_children: bool = False,
+        distance: int = 5,
+        **kwargs: Any,
+    ) -> Any:
+        """Draw the parents (and with ``with_children`` the children) of the record.
+
+        Args:
+            field: The field labelling nodes (default: the name field).
+            with_children: Also draw the children.
+            distance: Steps to walk in each direction.
+            **kwargs: ``filename=`` or ``return_graph=True``.
+        """
+        from lamin_sa.lineage.graph import view_parents
+
+        return view_parents(self, field, with_children, distance, **kwargs)
+
+
+def _short_table(table_name: str) -> str:
+    from lamin_sa.modules import module_for_table
+
+    module = module_for_table(table_name)
+    if module is not None:
+        return table_name[len(module.table_prefix) :]
+    return table_name.split("_", 1)[-1]

@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection, collections
+from sqlalchemy.orm import RelationshipDirection, collections, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.db.base import Base
-from lamin_sa.db.uid import base62
+from lamin_sa.db.context import FOREIGN_CONTEXT
+from lamin_sa.db.uid import base62, hash_to_uid
 from lamin_sa.errors import FieldError, NotSavedError
-
-if TYPE_CHECKING:
-    from lamin_sa.query.queryset import QuerySet
+from lamin_sa.query.queryset import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +30,30 @@ def format_value(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S UTC")
     return repr(value)
+
+
+class RecordQuerySet(QuerySet):
+    """The QuerySet of a registry: the generic one plus ``lookup`` and ``search``."""
+
+    __slots__ = ()
+
+    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
+        """Attribute access to these records by a field's values.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
+        """
+        from lamin_sa.curate.validate import lookup
+
+        return lookup(self, field, return_field)
+
+    def search(self, string: str, **kwargs: Any) -> QuerySet:
+        """These records ranked by how well they match ``string``.
+
+        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
+        """
+        from lamin_sa.curate.search import search
+
+        return search(self, string, **kwargs)
 
 
 class Record(Base):
@@ -55,6 +78,11 @@ class Record(Base):
     _required: ClassVar[tuple[str, ...]] = ()
     #: fields the constructor does not accept.
     _private_fields: ClassVar[frozenset[str]] = frozenset({"id"})
+    #: the QuerySet class of the registry (``Model.filter()`` returns one).
+    _queryset_class: ClassVar[type] = RecordQuerySet
+    #: fields whose first given value makes a deterministic uid (base62 of its
+    #: md5), e.g. ``("ontology_id", "name")``; empty: random uids.
+    uid_from_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -78,9 +106,16 @@ class Record(Base):
         if missing:
             raise TypeError(f"{cls.__name__}: {missing} are required.")
         if cls._len_uid and kwargs.get("uid") is None:
-            kwargs["uid"] = base62(cls._len_uid)
-            # a fresh random uid cannot be stored already: skip that dedup check
-            self.__dict__["_lamin_auto_uid"] = True
+            seed = next(
+                (kwargs[f] for f in cls.uid_from_fields if kwargs.get(f) is not None),
+                None,
+            )
+            if seed is not None:
+                kwargs["uid"] = hash_to_uid(str(seed), cls._len_uid)
+            else:
+                kwargs["uid"] = base62(cls._len_uid)
+                # a fresh random uid cannot be stored already: skip that dedup check
+                self.__dict__["_lamin_auto_uid"] = True
         to_one = cls._to_one_columns()
         for key, value in kwargs.items():
             pairs = to_one.get(key)
@@ -132,9 +167,45 @@ class Record(Base):
     # ---- identity -------------------------------------------------------------
 
     @classmethod
+    def module_name(cls) -> str:
+        """The schema module owning the registry (by its table prefix), e.g. ``core``.
+
+        A table no registered module claims falls back to its name up to the
+        first ``_``.
+        """
+        cached = cls.__dict__.get("_lamin_module_name")
+        if cached is None:
+            from lamin_sa.modules import module_for_table
+
+            table = cls.__table__.name  # type: ignore[attr-defined]
+            module = module_for_table(table)
+            cached = module.name if module is not None else table.split("_", 1)[0]
+            cls._lamin_module_name = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def check_usable(cls) -> None:
+        """Raise unless the registry's module is mounted on the active instance.
+
+        Called before every query of the registry.
+
+        Raises:
+            ModuleNotMounted: the message names the command that mounts it.
+        """
+        if cls.module_name() != "core":
+            from lamin_sa.models.registry import require_mounted
+
+            require_mounted(cls)
+
+    @classmethod
     def registry_name(cls) -> str:
-        """`<module>.<Class>` (core: no prefix), as used in ``Feature.dtype``."""
-        module = cls.__table__.name.split("_", 1)[0]  # type: ignore[attr-defined]
+        """``<module>.<Class>`` (core: no prefix), as used in ``Feature.dtype``.
+
+        Example:
+            >>> bt.CellType.registry_name()
+            'bionty.CellType'
+        """
+        module = cls.module_name()
         return cls.__name__ if module == "core" else f"{module}.{cls.__name__}"
 
     @property
@@ -151,10 +222,25 @@ class Record(Base):
         A new record whose unique name (or uid) is already stored becomes that
         stored record, with a warning.
         """
+        if self.is_foreign:
+            return self._transfer()
         from lamin_sa.models.save import save_records
 
+        type(self).check_usable()
         save_records([self])
         return self
+
+    @property
+    def is_foreign(self) -> bool:
+        """Whether the record was read from another instance with ``using()``."""
+        session = object_session(self)
+        return session is not None and FOREIGN_CONTEXT in session.info
+
+    def _transfer(self) -> Self:
+        # Saving a record of another instance copies it into the connected one.
+        from lamin_sa import exchange
+
+        return exchange.save_foreign(self)  # type: ignore[no-any-return]
 
     def delete(self) -> None:
         """Delete the record from the database."""
@@ -162,7 +248,38 @@ class Record(Base):
 
         delete_records([self])
 
+    @classmethod
+    def bulk_delete(cls, records: list[Any], **kwargs: Any) -> None:
+        """Delete records in one transaction (per record if ``delete`` is overridden).
+
+        Registries that override ``delete()`` (to trash first, remove files, ...)
+        get it called per record.
+        """
+        if cls.delete is not Record.delete:
+            for record in records:
+                record.delete(**kwargs)
+            return
+        from lamin_sa.models.save import delete_records
+
+        delete_records(records)
+
     # ---- queries (class level) ------------------------------------------------
+
+    @classmethod
+    def using(cls, instance: str) -> QuerySet:
+        """Query another instance (name, database URL or storage folder), read-only.
+
+        Saving a record read this way transfers it into the connected instance
+        with what it needs (labels, features, feature sets, storage location) and
+        returns the transferred record.
+
+        Example:
+            >>> remote = ln.Artifact.using("other-lab").get(key="raw/a.csv")
+            >>> local = remote.save()  # doctest: +SKIP
+        """
+        from lamin_sa import exchange
+
+        return exchange.using(cls, instance)  # type: ignore[no-any-return]
 
     @classmethod
     def filter(cls, *queries: Any, **expressions: Any) -> QuerySet:
@@ -230,9 +347,9 @@ class Record(Base):
 
     def describe(self) -> str:
         """The record, its provenance and labels as text (displays in notebooks)."""
-        from lamin_sa.models.describe import describe
+        import lamin_sa.curate as curate  # the facade (describe is a curate service)
 
-        return describe(self)
+        return curate.describe(self)
 
 
 class RelatedRecords:
@@ -294,14 +411,14 @@ class RelatedRecords:
 
     def add(self, *records: Any, **link_fields: Any) -> None:
         """Link records (saved ones) to the owner and store the links at once."""
-        from lamin_sa.models.links import add_related
+        from lamin_sa.models.related import add_related
 
         owner, key = self._owner_and_key()
         add_related(owner, key, _flatten(records), link_fields)
 
     def remove(self, *records: Any) -> None:
         """Unlink records from the owner and store that at once."""
-        from lamin_sa.models.links import remove_related
+        from lamin_sa.models.related import remove_related
 
         owner, key = self._owner_and_key()
         remove_related(owner, key, _flatten(records))
@@ -312,7 +429,7 @@ class RelatedRecords:
 
     def all(self) -> QuerySet:
         """The related records as a QuerySet."""
-        from lamin_sa.models.links import related_queryset
+        from lamin_sa.models.related import related_queryset
 
         owner, key = self._owner_and_key()
         return related_queryset(owner, key)

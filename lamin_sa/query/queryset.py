@@ -16,7 +16,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement, True_
 
-from lamin_sa.db.session import current, end_read
+from lamin_sa.db.context import DBContext
+from lamin_sa.db.session import read
+from lamin_sa.db.sql import raw_columns
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -33,6 +35,7 @@ from lamin_sa.query.compiler import (
     model_info,
     resolve_field,
 )
+from lamin_sa.query.frame import frame
 from lamin_sa.query.q import Q
 
 if TYPE_CHECKING:
@@ -69,22 +72,17 @@ def _like_too_long(error: BaseException) -> bool:
     return "LIKE or GLOB pattern too complex" in str(error)
 
 
-def _run(fn: Callable[[Session], T]) -> T:
-    """Run a read in the active context and end its read transaction."""
-    ctx = current()
+def _read(fn: Callable[[Session], T], ctx: DBContext | None) -> T:
+    """:func:`~lamin_sa.db.session.read`, with SQLite's LIKE limit as a clear error."""
     try:
-        result = fn(ctx.session)
-    except BaseException as e:
-        if ctx.autocommit and ctx.session.in_transaction():
-            ctx.session.rollback()
-        if isinstance(e, sa_exc.OperationalError) and _like_too_long(e):
-            raise ValidationError(
-                "A contains/startswith/endswith value is too long for SQLite's "
-                "LIKE (at most 50,000 bytes): match a shorter part of the text."
-            ) from None
-        raise
-    end_read(ctx)
-    return result
+        return read(fn, ctx)
+    except sa_exc.OperationalError as e:
+        if not _like_too_long(e):
+            raise
+        raise ValidationError(
+            "A contains/startswith/endswith value is too long for SQLite's LIKE "
+            "(at most 50,000 bytes): match a shorter part of the text."
+        ) from None
 
 
 def _compose_slice(
@@ -131,9 +129,23 @@ class QuerySet:
         "_cache",
         "_stmt",
         "_annotations",
+        "_ctx",
     )
 
+    def __new__(cls, model: type | None = None, *args: Any, **kwargs: Any) -> QuerySet:
+        # A registry may name its own QuerySet subclass (``_queryset_class``), e.g.
+        # validatable registries get validation methods; the query layer only
+        # reads the hook and knows no model.
+        if cls is QuerySet and model is not None:
+            own = getattr(model, "_queryset_class", None)
+            if isinstance(own, type) and issubclass(own, QuerySet):
+                cls = own
+        return object.__new__(cls)
+
     def __init__(self, model: type, implicit_visibility: bool = True) -> None:
+        check = getattr(model, "check_usable", None)
+        if check is not None:  # e.g. a registry of a module the instance lacks
+            check()
         self.model = model
         self._info: ModelInfo = model_info(model)
         self._criteria: tuple[ColumnElement[bool], ...] = ()
@@ -146,9 +158,11 @@ class QuerySet:
         self._stmt: Select[Any] | None = None
         #: extra computed columns ``(name, SQL expression)`` that ``df()`` appends.
         self._annotations: tuple[tuple[str, Any], ...] = ()
+        #: the context reads go through; None: the active one (see ``bind``).
+        self._ctx: DBContext | None = None
 
     def _clone(self) -> QuerySet:
-        qs = type(self).__new__(type(self))
+        qs = object.__new__(type(self))
         qs.model = self.model
         qs._info = self._info
         qs._criteria = self._criteria
@@ -160,6 +174,7 @@ class QuerySet:
         qs._cache = None
         qs._stmt = None
         qs._annotations = self._annotations
+        qs._ctx = self._ctx
         return qs
 
     # ---- building -------------------------------------------------------------
@@ -227,23 +242,70 @@ class QuerySet:
         """A copy; results never contain duplicates, so nothing else is needed."""
         return self._clone()
 
-    def _where(self, *clauses: ColumnElement[bool]) -> QuerySet:
-        """Add raw SQLAlchemy criteria (used by related managers)."""
+    # ---- the public API for services (no private members across packages) ----
+
+    @property
+    def info(self) -> ModelInfo:
+        """Cached metadata of the model: ``pk``, ``columns``, ``table_columns``."""
+        return self._info
+
+    @property
+    def is_sliced(self) -> bool:
+        """Whether a slice (``qs[a:b]``, OFFSET/LIMIT) has been taken."""
+        return self._limit is not None or self._offset is not None
+
+    def bind(self, ctx: DBContext | None) -> QuerySet:
+        """Read through ``ctx`` (another instance's context) instead of the active.
+
+        Example:
+            >>> qs = ln.ULabel.filter().bind(other_context)  # doctest: +SKIP
+        """
+        qs = self._clone()
+        qs._ctx = ctx
+        return qs
+
+    @property
+    def context(self) -> DBContext | None:
+        """The context this QuerySet reads through; None for the active one."""
+        return self._ctx
+
+    def where(self, *clauses: ColumnElement[bool]) -> QuerySet:
+        """Add raw SQLAlchemy criteria.
+
+        Example:
+            >>> ln.ULabel.filter().where(ULabel.id.in_([1, 2]))
+        """
         qs = self._clone()
         qs._criteria = (*self._criteria, *clauses)
         return qs
 
-    def _order(self, *columns: Any) -> QuerySet:
-        """Order by raw SQLAlchemy columns, replacing any ordering."""
-        qs = self._clone()
-        qs._ordering = tuple(columns)
-        return qs
-
-    def _annotate(self, name: str, expression: Any) -> QuerySet:
+    def annotate(self, name: str, expression: Any) -> QuerySet:
         """Add a computed column that ``df()`` appends (e.g. a search score)."""
         qs = self._clone()
         qs._annotations = (*self._annotations, (name, expression))
         return qs
+
+    def ids(self) -> Select[Any]:
+        """``SELECT id`` of the matching records (a subquery for ``IN``)."""
+        return self._as_id_select()
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """An unordered ``SELECT`` of ``columns`` (default: the records).
+
+        It covers the rows of the query; a slice is honoured through an id
+        subquery.
+
+        Example:
+            >>> stmt = qs.select(ULabel.name).where(ULabel.name.like("a%"))
+        """
+        if not self.is_sliced:
+            return self._select(*columns, joins=(), ordering=())
+        ids = self._as_id_select().scalar_subquery()
+        return select(*columns or (self.model,)).where(self._info.pk.in_(ids))
+
+    def fetch(self, stmt: Select[Any]) -> list[Any]:
+        """The ORM objects a statement selects, read in the active context."""
+        return self._fetch(stmt)
 
     def _join_path(self, hops: tuple[RelInfo, ...], joins: dict[str, Any]) -> Any:
         """Return the entity reached by to-one ``hops``.
@@ -360,7 +422,7 @@ class QuerySet:
     # ---- fetching -------------------------------------------------------------
 
     def _fetch(self, stmt: Select[Any]) -> list[Any]:
-        return _run(lambda s: list(s.scalars(stmt).all()))
+        return _read(lambda s: list(s.scalars(stmt).all()), self._ctx)
 
     def _fetch_all(self) -> list[Any]:
         if self._cache is None:
@@ -473,7 +535,7 @@ class QuerySet:
         else:
             sub = self._select(pk).subquery()
             stmt = select(func.count()).select_from(sub)
-        return int(_run(lambda s: s.execute(stmt).scalar_one()))
+        return int(_read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
 
     def exists(self) -> bool:
         """Whether any record matches (a ``LIMIT 1`` query)."""
@@ -483,7 +545,7 @@ class QuerySet:
         stmt = self._select(
             self._info.pk, joins=(), ordering=(), offset=offset, limit=limit
         )
-        return _run(lambda s: s.execute(stmt).first()) is not None
+        return _read(lambda s: s.execute(stmt).first(), self._ctx) is not None
 
     # ---- DataFrame ------------------------------------------------------------
 
@@ -548,20 +610,21 @@ class QuerySet:
             ordering=ordering,
         )
 
-        def read(session: Session) -> tuple[list[Any], dict[str, Any]]:
-            # Core execution: rows as plain tuples, no ORM loading.
-            rows = session.connection().execute(stmt).all()
+        def fetch(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
             many: dict[str, Any] = {}
             for inc, hops, column in to_many:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
-            return rows, many
+            return raw_columns(session.connection(), stmt), many
 
-        rows, many = _run(read)
-        pk = info.pk_key
+        raw, many = _read(fetch, self._ctx)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
-        df = pd.DataFrame.from_records(rows, columns=names, index=pk)
-        for key in info.utc_keys:
-            df[key] = _utc_datetimes(df[key])
+        sql_types = {k: info.table_columns[k].type for k in keys}
+        df = frame(
+            dict(zip(names, raw.values(), strict=True)),
+            sql_types,
+            info.utc_keys,
+            index=info.pk_key,
+        )
         for position, inc in enumerate(includes):
             if inc in many:
                 groups = many[inc]
@@ -687,7 +750,7 @@ class QuerySet:
         stmt = matches._select(*cols, joins=(), ordering=())
         rows = [
             dict(zip(names, row, strict=True))
-            for row in _run(lambda s: s.execute(stmt).all())
+            for row in _read(lambda s: s.execute(stmt).all(), self._ctx)
         ]
         if not rows:
             raise NoResultFound(f"No {name} record with a uid starting {idlike!r}.")
@@ -704,22 +767,8 @@ class QuerySet:
         return qs.filter(id=chosen["id"]).one()
 
     def delete(self, **kwargs: Any) -> None:
-        """Delete every matching record.
-
-        Models that override ``delete()`` (to trash first, remove files, ...) get
-        it called per record; others are deleted in one bulk transaction.
-        """
-        from lamin_sa.models.record import Record
-
-        records = list(self)
-        own = getattr(self.model, "delete", None)
-        if own is not None and own is not Record.delete:
-            for record in records:
-                record.delete(**kwargs)
-            return
-        from lamin_sa.models.save import delete_records
-
-        delete_records(records)
+        """Delete every matching record (through the model's ``bulk_delete``)."""
+        self.model.bulk_delete(list(self), **kwargs)  # type: ignore[attr-defined]
 
     # ---- rendering ------------------------------------------------------------
 
@@ -756,77 +805,11 @@ class QuerySet:
     def _repr_html_(self) -> str:
         return str(self.df(limit=HTML_ROWS)._repr_html_())
 
-    # ---- validation and search (lamin_sa.curate) -------------------------------
-
-    def validate(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
-        """Whether each value is stored in ``field`` among these records.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.validate`.
-        """
-        from lamin_sa.curate.validate import validate
-
-        return validate(self, values, field, mute=mute)
-
-    def inspect(self, values: Any, field: Any = None, *, mute: bool = False) -> Any:
-        """Validated and non-validated values among these records, with hints.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.inspect`.
-        """
-        from lamin_sa.curate.validate import inspect
-
-        return inspect(self, values, field, mute=mute)
-
-    def standardize(self, values: Any, field: Any = None, **kwargs: Any) -> Any:
-        """Map values to canonical field values of these records.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.standardize`.
-        """
-        from lamin_sa.curate.validate import standardize
-
-        return standardize(self, values, field, **kwargs)
-
-    def from_values(self, values: Any, field: Any = None, **kwargs: Any) -> list[Any]:
-        """The records among these whose field matches the values.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.from_values`.
-        """
-        from lamin_sa.curate.validate import from_values
-
-        return from_values(self, values, field, **kwargs)
-
-    def lookup(self, field: Any = None, return_field: Any = None) -> Any:
-        """Attribute access to these records by a field's values.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
-        """
-        from lamin_sa.curate.validate import lookup
-
-        return lookup(self, field, return_field)
-
-    def search(self, string: str, **kwargs: Any) -> QuerySet:
-        """These records ranked by how well they match ``string``.
-
-        See :meth:`lamin_sa.models.mixins.CanValidate.search`.
-        """
-        from lamin_sa.curate.search import search
-
-        return search(self, string, **kwargs)
-
 
 def type_of(entity: Any) -> type:
     """The mapped class of a class or an ``aliased()`` class."""
     insp = getattr(entity, "_aliased_insp", None)
     return insp.class_ if insp is not None else entity  # type: ignore[no-any-return]
-
-
-def _utc_datetimes(values: pd.Series) -> pd.Series:
-    """Parse raw timestamps (ISO strings on SQLite, datetimes elsewhere) as UTC."""
-    import pandas as pd
-
-    try:
-        return pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError):  # a server printing dates in another style
-        return pd.to_datetime(values, utc=True, format="mixed")
 
 
 def _cell(value: Any) -> str:

@@ -105,8 +105,8 @@ def _host_labels(record: Any) -> list[str]:
     """Labels of an artifact or collection: one query per label registry."""
     from sqlalchemy import select
 
-    from lamin_sa.artifact._state import read
     from lamin_sa.curate.managers import label_links
+    from lamin_sa.db.session import read
 
     lines = []
     for spec in label_links(type(record)).values():
@@ -154,8 +154,8 @@ def features_block(record: Any) -> list[str]:
         return []
     from sqlalchemy import select
 
-    from lamin_sa.artifact._state import read
     from lamin_sa.curate.managers import FeatureManager, label_links
+    from lamin_sa.db.session import read
     from lamin_sa.models.core import Feature, featureset_feature
 
     by_slot = FeatureManager(record).feature_set_by_slot

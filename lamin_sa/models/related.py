@@ -1,0 +1,154 @@
+"""Writes and reads through to-many relationships (the related-manager methods)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
+
+from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
+from lamin_sa.db.session import current, write_transaction
+from lamin_sa.db.sql import insert_ignoring_duplicates
+from lamin_sa.errors import NotSavedError
+
+if TYPE_CHECKING:
+    from lamin_sa.query.queryset import QuerySet
+
+
+def _relationship(owner: Any, key: str) -> RelationshipProperty[Any]:
+    return sa_inspect(type(owner)).relationships[key]
+
+
+def _require_saved(records: list[Any], what: str) -> None:
+    unsaved = [r for r in records if getattr(r, "id", None) is None]
+    if unsaved:
+        raise NotSavedError(
+            f"Save the {what} first ({unsaved[0]!r}): links need stored records."
+        )
+
+
+def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -> None:
+    # The loaded collections are stale now; the next access reloads them.
+    if owner in session:
+        session.expire(owner, [key])
+    back = prop.back_populates
+    if back:
+        for record in records:
+            if record in session:
+                session.expire(record, [back])
+
+
+def add_related(
+    owner: Any, key: str, records: list[Any], link_fields: dict[str, Any]
+) -> None:
+    """Link ``records`` to ``owner`` through relationship ``key`` and commit."""
+    prop = _relationship(owner, key)
+    _require_saved([owner], type(owner).__name__)
+    target = prop.mapper.class_
+    wrong = [r for r in records if not isinstance(r, target)]
+    if wrong:
+        raise TypeError(
+            f"{type(owner).__name__}.{key} holds {target.__name__} records, got "
+            f"{type(wrong[0]).__name__}."
+        )
+    _require_saved(records, target.__name__)
+    if not records:
+        return
+    ctx = current()
+    with write_transaction(ctx) as session:
+        if prop.secondary is not None:
+            ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
+            ((target_col, right),) = [
+                (a, b) for a, b in prop.secondary_synchronize_pairs
+            ]
+            owner_value = getattr(
+                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
+            )
+            target_key = sa_inspect(target).get_property_by_column(target_col).key
+            values = {getattr(r, target_key) for r in records}
+            existing = set(
+                session.scalars(
+                    select(right).where(left == owner_value, right.in_(values))
+                )
+            )
+            rows = [
+                {left.key: owner_value, right.key: v, **link_fields}
+                for v in dict.fromkeys(getattr(r, target_key) for r in records)
+                if v not in existing
+            ]
+            if rows:
+                # a link another process added meanwhile is kept, not an error
+                stmt = insert_ignoring_duplicates(session, prop.secondary)
+                session.execute(stmt, rows)
+        elif prop.direction is RelationshipDirection.ONETOMANY:
+            ((owner_col, fk_col),) = prop.local_remote_pairs
+            owner_value = getattr(
+                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
+            )
+            session.execute(
+                update(fk_col.table)
+                .where(fk_col.table.c.id.in_([r.id for r in records]))
+                .values({fk_col.key: owner_value})
+            )
+        else:
+            raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
+        _expire(session, owner, key, prop, records)
+
+
+def remove_related(owner: Any, key: str, records: list[Any]) -> None:
+    """Unlink ``records`` from ``owner`` through relationship ``key`` and commit."""
+    prop = _relationship(owner, key)
+    _require_saved([owner], type(owner).__name__)
+    _require_saved(records, prop.mapper.class_.__name__)
+    if not records:
+        return
+    ctx = current()
+    with write_transaction(ctx) as session:
+        if prop.secondary is not None:
+            ((_, left),) = prop.synchronize_pairs
+            ((_, right),) = prop.secondary_synchronize_pairs
+            session.execute(
+                delete(prop.secondary).where(
+                    left == owner.id, right.in_([r.id for r in records])
+                )
+            )
+        elif prop.direction is RelationshipDirection.ONETOMANY:
+            ((_, fk_col),) = prop.local_remote_pairs
+            if not fk_col.nullable:
+                raise TypeError(
+                    f"Cannot unlink: {fk_col.table.name}.{fk_col.key} is required; "
+                    "delete the records or point them elsewhere."
+                )
+            session.execute(
+                update(fk_col.table)
+                .where(fk_col.table.c.id.in_([r.id for r in records]))
+                .values({fk_col.key: None})
+            )
+        else:
+            raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
+        _expire(session, owner, key, prop, records)
+
+
+def _session_context(owner: Any) -> DBContext | None:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(owner)
+    ctx = session.info.get(FOREIGN_CONTEXT) if session is not None else None
+    return ctx if isinstance(ctx, DBContext) else None
+
+
+def related_queryset(owner: Any, key: str) -> QuerySet:
+    """The records related to ``owner`` through ``key`` as a QuerySet."""
+    from lamin_sa.query.queryset import QuerySet
+
+    prop = _relationship(owner, key)
+    _require_saved([owner], type(owner).__name__)
+    qs = QuerySet(prop.mapper.class_, implicit_visibility=False)
+    # a record read from another instance reads its related records there too
+    qs = qs.bind(_session_context(owner))
+    qs = qs.where(prop._with_parent(owner, alias_secondary=False))
+    if prop.order_by:
+        qs = qs.order_by(*prop.order_by)
+    return qs
