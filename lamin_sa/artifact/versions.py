@@ -119,6 +119,8 @@ def refresh_latest(session: Any, record: Any) -> None:
     """
     cls = type(record)
     stem = record.uid[: cls._len_stem_uid]
+    # the same per-family lock as mark_latest: one latest per family, always
+    advisory_lock(session, (cls.__tablename__, "family", stem))
     family = cls.uid.startswith(stem, autoescape=True)
     order = [cls.created_at.desc(), cls.id.desc()]
     visibility = getattr(cls, "visibility", None)
