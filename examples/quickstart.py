@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import quickstart_annotate
 import quickstart_bionty
+import quickstart_dataloaders
 
 import lamin_sa as ln
 
@@ -66,6 +67,10 @@ print(artifact_v2.versions.df()[["uid", "version", "is_latest"]])
 collection = ln.Collection([artifact, artifact_v2], name="my RNA-seq collection")
 collection = collection.save(transfer_labels=True)
 print(collection.load().shape, "rows x columns across", collection.artifacts.count())
+
+# 6b. Data loaders: AnnData versions of both as one PyTorch dataset (the seed's
+#     weighted sampler over "perturbation"); the collection becomes a run input.
+quickstart_dataloaders.run(ln, [df, df2])
 
 # 7. Lineage: a picture (SVG with graphviz, DOT text otherwise) and SQL.
 print("lineage written to", artifact_v2.view_lineage(filename="lineage.svg"))

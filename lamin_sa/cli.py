@@ -231,6 +231,19 @@ def save_artifact(path: str, key: str | None, description: str | None) -> None:
     click.echo(f"saved artifact {artifact.uid} ({artifact.path})")
 
 
+@main.command("repair")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also finish saves of processes that may still be running.",
+)
+def repair(force: bool) -> None:
+    """Finish or undo interrupted artifact saves; remove stale temporary objects."""
+    from lamin_sa.artifact.journal import repair as repair_saves
+
+    click.echo(str(repair_saves(force=force)))
+
+
 @main.command("get")
 @click.argument("uid_or_key")
 def get_artifact(uid_or_key: str) -> None:
@@ -380,6 +393,59 @@ def ontology_import(
             f"{result.obsoleted} obsolete, {result.links_added} parent links added "
             f"({result.seconds:.2f} s)"
         )
+
+
+# ---- other instances (lamin_sa.exchange) ----------------------------------------
+
+
+@main.command("import-lamindb")
+@click.argument("path")
+def import_lamindb_cmd(path: str) -> None:
+    """Import a LaminDB 0.72 SQLite instance (PATH/.lamindb/lamin.db) in place.
+
+    Uids, hashes and storage keys are kept, so artifacts open where they are;
+    importing the same instance again adds nothing.
+
+    Example:
+        lamin-sa import-lamindb ~/old-instance/.lamindb/lamin.db
+    """
+    from lamin_sa.exchange import import_lamindb
+
+    report = import_lamindb(path)
+    click.echo(
+        f"imported {report.inserted.get('core_artifact', 0)} artifacts, "
+        f"{report.total_inserted} records in all"
+    )
+
+
+@main.command("grant")
+@click.argument("user")
+@click.option("--read", "access", flag_value="read", default=True, help="Queries only.")
+@click.option("--write", "access", flag_value="write", help="Queries and saves.")
+def grant_cmd(user: str, access: str) -> None:
+    """Give a PostgreSQL role read or write access to the connected instance.
+
+    Example:
+        lamin-sa grant alice --write
+    """
+    from lamin_sa.roles import grant
+
+    grant(user, access)  # type: ignore[arg-type]
+    click.echo(f"granted {access} access to {user}")
+
+
+@main.command("revoke")
+@click.argument("user")
+def revoke_cmd(user: str) -> None:
+    """Take a PostgreSQL role's access to the connected instance away.
+
+    Example:
+        lamin-sa revoke alice
+    """
+    from lamin_sa.roles import revoke
+
+    revoke(user)
+    click.echo(f"revoked the access of {user}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError, ValidationError
 
 if TYPE_CHECKING:
@@ -473,7 +474,10 @@ class LabelManager:
                     if i not in existing
                 ]
                 if rows:
-                    session.execute(insert(spec.link), rows)
+                    # a link another process added meanwhile is kept, not an error
+                    session.execute(
+                        insert_ignoring_duplicates(session, spec.link), rows
+                    )
             if feature is not None and new_dtype != feature.dtype:
                 session.execute(
                     update(Feature)
