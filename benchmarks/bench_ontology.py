@@ -307,7 +307,12 @@ def _bench_bionty(record: Record, tmp: Path) -> None:
             from tests.conftest import reset_postgres
 
             reset_postgres(db)
-        ln.init(storage=tmp / f"bt-{backend}", db=db, modules=["bionty"])
+        ln.init(
+            storage=tmp / f"bt-{backend}",
+            db=db,
+            modules=["bionty"],
+            name=f"onto-bench-{backend.lower()}-{os.getpid()}",
+        )
         try:
             bt.CellType.public()  # parsed once, cached
             times = []
@@ -383,4 +388,5 @@ if __name__ == "__main__":
     rows: list[tuple[object, ...]] = []
     tmp = Path(tempfile.mkdtemp(prefix="lamin-onto-bench-"))
     os.environ.setdefault("LAMIN_SA_CACHE_DIR", str(tmp / "cache"))
+    os.environ.setdefault("LAMIN_SA_HOME", str(tmp / "home"))
     run(lambda *r: (rows.append(r), print(*r, flush=True)), tmp)
