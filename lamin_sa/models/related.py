@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, cast, delete, insert, literal, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
@@ -27,6 +28,30 @@ def _require_saved(records: list[Any], what: str) -> None:
         )
 
 
+def _extend_loaded(
+    session: Any, owner: Any, key: str, prop: Any, linked: list[Any]
+) -> None:
+    """Append newly linked records to the collections that are loaded already.
+
+    Loaded collections reflect the database; ``linked`` are exactly the links
+    just inserted, so appending them keeps them right without a reload (reloading
+    every linked record after each ``add()`` made linking quadratic). Collections
+    not loaded stay unloaded; ordered ones are expired (an append could misplace).
+    """
+    if prop.order_by:
+        _expire(session, owner, key, prop, linked)
+        return
+    loaded = owner.__dict__.get(key)
+    if loaded is not None:
+        loaded._items.extend(linked)
+    back = prop.back_populates
+    if back:
+        for record in linked:
+            reverse = record.__dict__.get(back)
+            if reverse is not None:
+                reverse._items.append(owner)
+
+
 def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -> None:
     # The loaded collections are stale now; the next access reloads them.
     if owner in session:
@@ -36,6 +61,24 @@ def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -
         for record in records:
             if record in session:
                 session.expire(record, [back])
+
+
+@functools.lru_cache(maxsize=512)
+def _insert_if_absent(table: Any, left: Any, right: Any, extra: tuple[str, ...]) -> Any:
+    """``INSERT INTO link SELECT ... WHERE NOT EXISTS (the same pair)``, built once.
+
+    Parameters are ``lamin_<column>``; columns with Python-side defaults
+    (provenance, timestamps) get them as in any Core insert.
+    """
+    cols = [left, right, *(table.c[k] for k in extra)]
+    params = {c.key: cast(bindparam(f"lamin_{c.key}"), c.type) for c in cols}
+    same = (
+        select(literal(1))
+        .select_from(table)
+        .where(left == params[left.key], right == params[right.key])
+    )
+    source = select(*params.values()).where(~same.exists())
+    return insert(table).from_select(cols, source)
 
 
 def add_related(
@@ -55,6 +98,7 @@ def add_related(
     if not records:
         return
     ctx = current()
+    linked: list[Any] | None = None  # links inserted through a link table
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
             ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
@@ -65,19 +109,29 @@ def add_related(
                 owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
             )
             target_key = sa_inspect(target).get_property_by_column(target_col).key
-            values = {getattr(r, target_key) for r in records}
-            existing = set(
-                session.scalars(
-                    select(right).where(left == owner_value, right.in_(values))
+            conn = session.connection()
+            by_value = {getattr(r, target_key): r for r in records}
+            values = list(by_value)
+            if len(values) == 1:
+                # the common single add: one statement, no round trip to check
+                table = prop.secondary
+                stmt = _insert_if_absent(table, left, right, tuple(link_fields))
+                row = {left.key: owner_value, right.key: values[0], **link_fields}
+                result = conn.execute(stmt, {f"lamin_{k}": v for k, v in row.items()})
+                new = values if result.rowcount == 1 else []
+            else:
+                existing = set(
+                    conn.execute(
+                        select(right).where(left == owner_value, right.in_(values))
+                    ).scalars()
                 )
-            )
-            rows = [
-                {left.key: owner_value, right.key: v, **link_fields}
-                for v in dict.fromkeys(getattr(r, target_key) for r in records)
-                if v not in existing
-            ]
-            if rows:
-                session.execute(insert(prop.secondary), rows)
+                new = [v for v in values if v not in existing]
+                rows = [
+                    {left.key: owner_value, right.key: v, **link_fields} for v in new
+                ]
+                if rows:
+                    conn.execute(insert(prop.secondary), rows)
+            linked = [by_value[v] for v in new]
         elif prop.direction is RelationshipDirection.ONETOMANY:
             ((owner_col, fk_col),) = prop.local_remote_pairs
             owner_value = getattr(
@@ -90,7 +144,10 @@ def add_related(
             )
         else:
             raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
-        _expire(session, owner, key, prop, records)
+        if linked is None:
+            _expire(session, owner, key, prop, records)
+    if linked is not None:  # committed: now the loaded collections may follow
+        _extend_loaded(session, owner, key, prop, linked)
 
 
 def remove_related(owner: Any, key: str, records: list[Any]) -> None:
