@@ -34,6 +34,49 @@ def in_values(
     return column.in_(select(each.c.value))
 
 
+def lock_key(*parts: str) -> int:
+    """A stable signed 64-bit key for a PostgreSQL advisory lock."""
+    import hashlib
+
+    digest = hashlib.blake2b("\0".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def advisory_lock(session: Any, *names: tuple[str, ...]) -> None:
+    """On PostgreSQL, take transaction-scoped advisory locks on ``names``.
+
+    Locks are taken in one deterministic order (sorted keys), so two
+    transactions locking overlapping names never deadlock. They are released at
+    commit or rollback. SQLite needs none: its writers hold the database lock
+    from ``BEGIN IMMEDIATE`` on.
+
+    Example:
+        >>> advisory_lock(session, ("core_ulabel",), ("family", "abc"))
+    """
+    if not names or session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({lock_key(*n) for n in names}):
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def insert_ignoring_duplicates(session: Any, table: Any) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for ``table`` on the session's backend.
+
+    For link rows added by several processes at once: a row another transaction
+    committed first is kept, not reported as an error.
+    """
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing()
+    from sqlalchemy import insert
+
+    return insert(table)
+
+
 def raw_columns(
     conn: Any, stmt: Any, params: dict[str, Any] | None = None
 ) -> dict[str, list[Any]]:

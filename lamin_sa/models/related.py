@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, cast, delete, insert, literal, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
+from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import current, write_transaction
+from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError
 
 if TYPE_CHECKING:
@@ -63,24 +64,6 @@ def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -
                 session.expire(record, [back])
 
 
-@functools.lru_cache(maxsize=512)
-def _insert_if_absent(table: Any, left: Any, right: Any, extra: tuple[str, ...]) -> Any:
-    """``INSERT INTO link SELECT ... WHERE NOT EXISTS (the same pair)``, built once.
-
-    Parameters are ``lamin_<column>``; columns with Python-side defaults
-    (provenance, timestamps) get them as in any Core insert.
-    """
-    cols = [left, right, *(table.c[k] for k in extra)]
-    params = {c.key: cast(bindparam(f"lamin_{c.key}"), c.type) for c in cols}
-    same = (
-        select(literal(1))
-        .select_from(table)
-        .where(left == params[left.key], right == params[right.key])
-    )
-    source = select(*params.values()).where(~same.exists())
-    return insert(table).from_select(cols, source)
-
-
 def add_related(
     owner: Any, key: str, records: list[Any], link_fields: dict[str, Any]
 ) -> None:
@@ -112,13 +95,12 @@ def add_related(
             conn = session.connection()
             by_value = {getattr(r, target_key): r for r in records}
             values = list(by_value)
+            # a link another process added meanwhile is kept, not an error
+            stmt = insert_ignoring_duplicates(session, prop.secondary)
             if len(values) == 1:
-                # the common single add: one statement, no round trip to check
-                table = prop.secondary
-                stmt = _insert_if_absent(table, left, right, tuple(link_fields))
+                # the common single add: one statement (the unique pair decides)
                 row = {left.key: owner_value, right.key: values[0], **link_fields}
-                result = conn.execute(stmt, {f"lamin_{k}": v for k, v in row.items()})
-                new = values if result.rowcount == 1 else []
+                new = values if conn.execute(stmt, row).rowcount == 1 else []
             else:
                 existing = set(
                     conn.execute(
@@ -130,7 +112,7 @@ def add_related(
                     {left.key: owner_value, right.key: v, **link_fields} for v in new
                 ]
                 if rows:
-                    conn.execute(insert(prop.secondary), rows)
+                    conn.execute(stmt, rows)
             linked = [by_value[v] for v in new]
         elif prop.direction is RelationshipDirection.ONETOMANY:
             ((owner_col, fk_col),) = prop.local_remote_pairs
@@ -184,6 +166,14 @@ def remove_related(owner: Any, key: str, records: list[Any]) -> None:
         _expire(session, owner, key, prop, records)
 
 
+def _session_context(owner: Any) -> DBContext | None:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(owner)
+    ctx = session.info.get(FOREIGN_CONTEXT) if session is not None else None
+    return ctx if isinstance(ctx, DBContext) else None
+
+
 def related_queryset(owner: Any, key: str) -> QuerySet:
     """The records related to ``owner`` through ``key`` as a QuerySet."""
     from lamin_sa.query.queryset import QuerySet
@@ -191,6 +181,8 @@ def related_queryset(owner: Any, key: str) -> QuerySet:
     prop = _relationship(owner, key)
     _require_saved([owner], type(owner).__name__)
     qs = QuerySet(prop.mapper.class_, implicit_visibility=False)
+    # a record read from another instance reads its related records there too
+    qs = qs.bind(_session_context(owner))
     qs = qs.where(prop._with_parent(owner, alias_secondary=False))
     if prop.order_by:
         qs = qs.order_by(*prop.order_by)

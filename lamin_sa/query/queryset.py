@@ -16,6 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, True_
 
+from lamin_sa.db.context import DBContext
 from lamin_sa.db.session import read
 from lamin_sa.db.sql import raw_columns
 from lamin_sa.errors import (
@@ -101,6 +102,7 @@ class QuerySet:
         "_cache",
         "_stmt",
         "_annotations",
+        "_ctx",
     )
 
     def __new__(cls, model: type | None = None, *args: Any, **kwargs: Any) -> QuerySet:
@@ -129,6 +131,8 @@ class QuerySet:
         self._stmt: Select[Any] | None = None
         #: extra computed columns ``(name, SQL expression)`` that ``df()`` appends.
         self._annotations: tuple[tuple[str, Any], ...] = ()
+        #: the context reads go through; None: the active one (see ``bind``).
+        self._ctx: DBContext | None = None
 
     def _clone(self) -> QuerySet:
         qs = object.__new__(type(self))
@@ -143,6 +147,7 @@ class QuerySet:
         qs._cache = None
         qs._stmt = None
         qs._annotations = self._annotations
+        qs._ctx = self._ctx
         return qs
 
     # ---- building -------------------------------------------------------------
@@ -230,6 +235,21 @@ class QuerySet:
     def is_sliced(self) -> bool:
         """Whether a slice (``qs[a:b]``, OFFSET/LIMIT) has been taken."""
         return self._limit is not None or self._offset is not None
+
+    def bind(self, ctx: DBContext | None) -> QuerySet:
+        """Read through ``ctx`` (another instance's context) instead of the active.
+
+        Example:
+            >>> qs = ln.ULabel.filter().bind(other_context)  # doctest: +SKIP
+        """
+        qs = self._clone()
+        qs._ctx = ctx
+        return qs
+
+    @property
+    def context(self) -> DBContext | None:
+        """The context this QuerySet reads through; None for the active one."""
+        return self._ctx
 
     def where(self, *clauses: ColumnElement[bool]) -> QuerySet:
         """Add raw SQLAlchemy criteria.
@@ -382,7 +402,7 @@ class QuerySet:
     # ---- fetching -------------------------------------------------------------
 
     def _fetch(self, stmt: Select[Any]) -> list[Any]:
-        return read(lambda s: list(s.scalars(stmt).all()))
+        return read(lambda s: list(s.scalars(stmt).all()), self._ctx)
 
     def _fetch_all(self) -> list[Any]:
         if self._cache is None:
@@ -495,7 +515,7 @@ class QuerySet:
         else:
             sub = self._select(pk).subquery()
             stmt = select(func.count()).select_from(sub)
-        return int(read(lambda s: s.execute(stmt).scalar_one()))
+        return int(read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
 
     def exists(self) -> bool:
         """Whether any record matches (a ``LIMIT 1`` query)."""
@@ -505,7 +525,7 @@ class QuerySet:
         stmt = self._select(
             self._info.pk, joins=(), ordering=(), offset=offset, limit=limit
         )
-        return read(lambda s: s.execute(stmt).first()) is not None
+        return read(lambda s: s.execute(stmt).first(), self._ctx) is not None
 
     # ---- DataFrame ------------------------------------------------------------
 
@@ -576,7 +596,7 @@ class QuerySet:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
             return raw_columns(session.connection(), stmt), many
 
-        raw, many = read(fetch)
+        raw, many = read(fetch, self._ctx)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
         sql_types = {k: info.table_columns[k].type for k in keys}
         df = frame(
@@ -753,7 +773,7 @@ class QuerySet:
         stmt = matches._select(*cols, joins=(), ordering=())
         rows = [
             dict(zip(names, row, strict=True))
-            for row in read(lambda s: s.execute(stmt).all())
+            for row in read(lambda s: s.execute(stmt).all(), self._ctx)
         ]
         if not rows:
             raise NoResultFound(f"No {name} record with a uid starting {idlike!r}.")
