@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement, True_
 
@@ -643,6 +644,58 @@ class QuerySet:
         ordering: tuple[Any, ...],
     ) -> dict[Any, list[Any]]:
         """Values of a to-many path per record: one query for all records."""
+        if self._limit is None and self._offset is None:
+            ids = self._select(self._info.pk, joins=(), ordering=())
+        else:
+            ids = self._select(self._info.pk, ordering=ordering)
+        owner_ids = ids.correlate(None).scalar_subquery()
+        direct = self._link_table_read(hops, column, owner_ids)
+        if direct is not None:
+            stmt = direct
+        else:
+            stmt = self._joined_read(hops, column, owner_ids)
+        owners, values = raw_columns(session.connection(), stmt).values()
+        groups: dict[Any, list[Any]] = {}
+        for owner, value in zip(owners, values, strict=True):
+            groups.setdefault(owner, []).append(value)
+        return groups
+
+    def _link_table_read(
+        self, hops: tuple[RelInfo, ...], column: str, owner_ids: Any
+    ) -> Any:
+        """One hop through a link table as plain Core (no aliased entities), or None.
+
+        ``SELECT link.owner_id, target.column FROM link JOIN target``: building
+        the aliased ORM join costs more than running it.
+        """
+        if len(hops) != 1:
+            return None
+        prop = sa_inspect(self.model).relationships[hops[0].key]
+        if (
+            prop.secondary is None
+            or len(prop.synchronize_pairs) != 1
+            or len(prop.secondary_synchronize_pairs) != 1
+        ):
+            return None
+        ((_, left),) = prop.synchronize_pairs
+        ((target_col, right),) = prop.secondary_synchronize_pairs
+        target = model_info(hops[0].target)
+        if column not in target.table_columns:
+            return None
+        value = target.table_columns[column]
+        target_pk = target.table_columns[target.pk_key]
+        return (
+            select(left, value)
+            .select_from(prop.secondary)
+            .join(target_col.table, target_col == right)
+            .where(left.in_(owner_ids))
+            .order_by(left, target_pk)
+        )
+
+    def _joined_read(
+        self, hops: tuple[RelInfo, ...], column: str, owner_ids: Any
+    ) -> Any:
+        """Any to-many path as joins of aliased entities."""
         root = aliased(self.model)
         entity: Any = root
         joined: list[tuple[Any, Any]] = []
@@ -655,16 +708,7 @@ class QuerySet:
         stmt = select(root_pk, getattr(entity, column))
         for alias, onclause in joined:
             stmt = stmt.join(alias, onclause)
-        if self._limit is None and self._offset is None:
-            ids = self._select(self._info.pk, joins=(), ordering=())
-        else:
-            ids = self._select(self._info.pk, ordering=ordering)
-        stmt = stmt.where(root_pk.in_(ids.correlate(None).scalar_subquery()))
-        stmt = stmt.order_by(root_pk, target_pk)
-        groups: dict[Any, list[Any]] = {}
-        for owner, value in session.connection().execute(stmt):
-            groups.setdefault(owner, []).append(value)
-        return groups
+        return stmt.where(root_pk.in_(owner_ids)).order_by(root_pk, target_pk)
 
     # ---- versions, get, delete ------------------------------------------------
 
