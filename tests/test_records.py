@@ -134,13 +134,17 @@ def test_repr(ctx):
     assert "id=" not in text.replace("_id=", "").replace("uid=", "")
 
 
-def test_describe(ctx):
+def test_describe(ctx, capsys):
     t = m.Transform(name="script", type="script").save()
     r = m.Run(transform=t).save()
-    text = r.describe()
+    text = r.describe(return_str=True)
     assert text.startswith("Run(")
     assert "Provenance:" in text
     assert "transform: Transform(" in text and "created_by: User(" in text
+    # shown, not returned: a script prints it, as pandas' info() does
+    capsys.readouterr()
+    assert r.describe() is None
+    assert capsys.readouterr().out == text + "\n"
 
 
 def test_related_managers(ctx):
