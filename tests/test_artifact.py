@@ -586,7 +586,7 @@ def test_ln_save_routes_artifacts_through_storage(inst, tmp_path):
 def test_large_file_is_copied_while_the_constructor_hashes(inst, tmp_path, monkeypatch):
     import gc
 
-    from lamin_sa.artifact import create
+    from lamin_sa.artifact import prepare as create
 
     monkeypatch.setattr(create, "PRESTAGE_MIN_BYTES", 1)
     src = _file(inst.tmp, "big.bin", "x" * 5000)

@@ -6,6 +6,10 @@ save (all stored in the instance ``__dict__`` so SQLAlchemy never sees them):
 ``_lamin_source``
     Local file or folder (a Path), or serialized bytes of a small in-memory
     object, to copy into storage on save (None: nothing to copy).
+``_lamin_source_hash`` / ``_lamin_source_stat``
+    The constructor's ``(hash, hash_type)`` of a local file and the file's
+    ``(size, mtime_ns)`` before hashing; the save trusts the hash only while
+    the file still has that fingerprint.
 ``_lamin_tmp_file``
     True if ``_lamin_source`` was made by lamin-sa (a serialized in-memory
     object: bytes, or a file in the cache dir) and is dropped or moved into the
@@ -52,6 +56,7 @@ T = TypeVar("T")
 PRIVATE_ATTRS = (
     "_lamin_source",
     "_lamin_source_hash",
+    "_lamin_source_stat",
     "_lamin_prestaged",
     "_lamin_tmp_file",
     "_lamin_memory",

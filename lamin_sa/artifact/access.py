@@ -170,7 +170,7 @@ def replace(
     Raises:
         ValidationError: ``data`` lies inside a registered storage.
     """
-    from lamin_sa.artifact.create import prepare
+    from lamin_sa.artifact.prepare import prepare
 
     if artifact.uid is None:
         raise ValidationError("replace() needs an artifact created from data.")
@@ -212,4 +212,5 @@ def replace(
     set_private(artifact, "_lamin_memory", new_private.get("_lamin_memory"))
     set_private(artifact, "_lamin_source", new_private["_lamin_source"])
     set_private(artifact, "_lamin_source_hash", new_private.get("_lamin_source_hash"))
+    set_private(artifact, "_lamin_source_stat", new_private.get("_lamin_source_stat"))
     set_private(artifact, "_lamin_tmp_file", new_private["_lamin_tmp_file"])

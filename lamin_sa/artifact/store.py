@@ -3,8 +3,13 @@
 Order for every save (one artifact or many)::
 
     1. stage every object to a temporary key      (storage; nothing visible)
-    2. one database transaction for all rows      (rows visible)
+    2. one database transaction for all rows      (rows visible) and a journal
+       row per object (lamin_sa.artifact.journal)
     3. Staged.commit() per object                 (objects visible at their keys)
+    4. delete the journal rows
+
+A process killed between 2 and 4 leaves journal rows: the next connect (or
+``lamin-sa repair``) moves the objects into place or rolls the rows back.
 
 A failure in 1 or 2 aborts the staged objects and rolls the transaction back:
 nothing was saved. A failure in 3 deletes the rows of the objects that could
@@ -25,6 +30,7 @@ from sqlalchemy import insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lamin_sa.artifact import journal
 from lamin_sa.artifact._state import (
     full_path,
     private,
@@ -34,12 +40,15 @@ from lamin_sa.artifact._state import (
 )
 from lamin_sa.artifact.versions import mark_latest
 from lamin_sa.db import session as dbs
-from lamin_sa.errors import SaveError
+from lamin_sa.db.sql import advisory_lock, in_values
+from lamin_sa.errors import RecordExistsError, SaveError, ValidationError
+from lamin_sa.models.save import validate_fields
 from lamin_sa.storage import (
     Staged,
     StorageRoot,
     add_to_cache,
     delete,
+    fingerprint,
     stage,
     validate_key,
 )
@@ -51,32 +60,45 @@ def _describe(a: Any) -> str:
     return f"{a.uid} ({a.key or a.description or a.suffix})"
 
 
-Target = tuple[Any, StorageRoot, str, tuple[str, str] | None, Any]
+Target = tuple[Any, StorageRoot, str, Any, Any, Any]
 
 
 def _target(artifact: Any) -> Target:
-    """Source, root, key, known hash and prestaged copy; read in the main thread."""
+    """Source, root, key, known hash and stat, prestaged copy (main thread)."""
     source = private(artifact, "_lamin_source")
     known = private(artifact, "_lamin_source_hash")  # hashed by the constructor
+    stat = private(artifact, "_lamin_source_stat")  # (size, mtime_ns) before
     prestaged = private(artifact, "_lamin_prestaged")
     set_private(artifact, "_lamin_prestaged", None)  # used once, even on failure
     root, key = storage_root(artifact.storage), storage_key(artifact)
-    return (source, root, key, known, prestaged)
+    return (source, root, key, known if stat else None, stat, prestaged)
 
 
 def _stage_one(target: Target) -> Staged:
-    """Copy a local source under a temporary key of its storage (any thread)."""
-    source, root, key, known, prestaged = target
+    """Copy a local source under a temporary key of its storage (any thread).
+
+    A hash computed by the constructor is used only while the file is unchanged
+    (same size and mtime); otherwise the file is hashed again while copying, so
+    the stored hash always describes the stored bytes.
+    """
+    source, root, key, known, stat, prestaged = target
     if prestaged is not None:
         staged = prestaged.result()  # a failed copy raises: nothing was stored
-        if known is not None and staged.root.root == root.root:
+        if (
+            known is not None
+            and staged.root.root == root.root
+            and staged.size == stat[0]
+            and fingerprint(source) == stat
+        ):
             staged.final_key = validate_key(key, allow_internal=True)
+            if root.is_local:
+                root.local_target(staged.final_key)
             staged.hash, staged.hash_type = known
             return staged
         staged.abort()
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    return stage(source, root, key, known_hash=known)
+    return stage(source, root, key, known_hash=known, known_stat=stat)
 
 
 def _write_rows(session: Any, artifacts: list[Any]) -> None:
@@ -132,6 +154,103 @@ def _commit_one(staged: Staged) -> None:
     staged.commit()
 
 
+def _journal_entry(
+    artifact: Any, staged: Staged, originals: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    undo = originals.get(id(artifact))
+    return journal.entry(
+        artifact,
+        staged,
+        is_new=undo is None,
+        clear_key=private(artifact, "_lamin_clear_key"),
+        undo=undo,
+    )
+
+
+def _claim(session: Any, artifacts: list[Any]) -> dict[int, Any]:
+    """Inside the write transaction: refuse taken real keys, adopt equal content.
+
+    Runs under the writer lock (SQLite) or an advisory lock on the artifact
+    table (PostgreSQL), so two processes saving the same content or the same
+    real key at once see each other's committed rows.
+
+    Returns:
+        ``{id(artifact): artifact}`` of new artifacts that became the stored
+        artifact with the same hash (their staged objects are not needed).
+
+    Raises:
+        RecordExistsError: Another artifact stores its data at the same real
+            key, or the same content is in the trash (or policy ``error``).
+    """
+    from lamin_sa.config import switches as settings
+    from lamin_sa.models.save import adopt_stored
+
+    new = [a for a in artifacts if sa_inspect(a).transient]
+    keyed = [
+        a
+        for a in artifacts
+        if a.key is not None
+        and not a.key_is_virtual
+        and private(a, "_lamin_source") is not None
+    ]
+    if not new and not keyed:
+        return {}
+    cls = type((new or keyed)[0])
+    table = cls.__table__
+    advisory_lock(session, (table.name, "save"))
+    dialect = session.get_bind().dialect.name
+    if keyed:
+        taken = session.execute(
+            select(table.c.id, table.c.uid, table.c.key, table.c.storage_id).where(
+                in_values(table.c.key, {a.key for a in keyed}, dialect),
+                table.c.key_is_virtual.is_(False),
+            )
+        ).all()
+        for a in keyed:
+            for row in taken:
+                if (row.key, row.storage_id) == (a.key, a.storage_id) and (
+                    row.id != a.id
+                ):
+                    raise RecordExistsError(taken_key_message(a.key, row.uid))
+    policy = settings.upon_artifact_create_if_hash_exists
+    hashes = {a.hash for a in new if a.hash is not None}
+    if policy == "warn_create_new" or not hashes:
+        return {}
+    stored: dict[str, Any] = {}
+    query = select(table).where(in_values(table.c.hash, hashes, dialect))
+    for row in session.execute(query.order_by(table.c.id)).mappings():
+        stored.setdefault(row["hash"], row)
+    adopted: dict[int, Any] = {}
+    for a in new:
+        row = stored.get(a.hash)
+        if row is None:
+            continue
+        if row["visibility"] == -1 or policy == "error":
+            raise RecordExistsError(
+                f"Artifact {row['uid']!r} with the same content was saved meanwhile"
+                + (" and is in the trash" if row["visibility"] == -1 else "")
+                + f"; use ln.Artifact.get('{row['uid']}') instead."
+            )
+        adopt_stored(session, a, row)
+        logger.warning(
+            "returning existing artifact with same hash: %r (saved by another "
+            "process meanwhile)",
+            row["uid"],
+        )
+        adopted[id(a)] = a
+    return adopted
+
+
+def taken_key_message(key: str, uid: str) -> str:
+    """The error for a real key that another artifact's data occupies."""
+    return (
+        f"Artifact {uid!r} already stores its data at the real key {key!r}; "
+        "saving another artifact there would overwrite it. Replace its data "
+        f"with ln.Artifact.get('{uid}').replace(data) and save(), or choose "
+        "another key."
+    )
+
+
 def save_artifacts(artifacts: Iterable[Any]) -> None:
     """Save artifacts atomically: data and rows together, or nothing.
 
@@ -174,21 +293,34 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
     for a in uploads:
         _apply_hash(a, staged[id(a)])
     try:
+        validate_fields(artifacts)
         with dbs.write_transaction(ctx) as session:
+            adopted = _claim(session, artifacts)
+            if adopted:
+                artifacts = [a for a in artifacts if id(a) not in adopted]
+                uploads = [a for a in uploads if id(a) not in adopted]
             _write_rows(session, artifacts)
+            journal_ids = journal.record(
+                session, [_journal_entry(a, staged[id(a)], originals) for a in uploads]
+            )
     except BaseException as e:
         _abort(staged.values())
         for a in new:
             _back_to_transient(ctx.session, a, snapshots[id(a)])
         for a in replaced:
             _restore_fields(a, originals[id(a)], write=False)
-        if isinstance(e, KeyboardInterrupt | SystemExit):
+        if isinstance(e, KeyboardInterrupt | SystemExit | RecordExistsError):
+            raise
+        if isinstance(e, ValidationError):
             raise
         raise SaveError(
             f"Writing {len(artifacts)} artifact row(s) failed ({e}); nothing was "
             "saved: the transaction was rolled back and temporary objects were "
             "removed. Fix the cause and call save() again."
         ) from e
+    for a in adopted.values():  # the stored artifact already holds these bytes
+        _abort([staged[id(a)]] if id(a) in staged else [])
+        _after_save(a)
     moved = _parallel(_commit_one, [staged[id(a)] for a in uploads])
     failed = [
         (a, result)
@@ -202,6 +334,7 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
             if id(a) in originals:  # a replace(): the old data is still in place
                 _restore_fields(a, originals[id(a)], write=True)
         _abort(staged[id(a)] for a, _ in failed)
+        journal.clear(journal_ids)
         ok = [a for a in artifacts if all(a is not f for f, _ in failed)]
         raise SaveError(
             "Moving objects into place failed for "
@@ -211,6 +344,7 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
         ) from failed[0][1]
     for a in artifacts:
         _after_save(a)
+    journal.clear(journal_ids)
 
 
 #: Threads that stage or move objects of one bulk save in parallel.

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from lamin_sa.db.sql import advisory_lock
 from lamin_sa.db.uid import base62
 from lamin_sa.errors import MultipleResultsFound, NoResultFound
 
@@ -89,6 +90,10 @@ def mark_latest(session: Any, records: list[Any]) -> None:
     for cls, group in by_class.items():
         stem_len = cls._len_stem_uid  # type: ignore[attr-defined]
         stems = {r.uid[:stem_len]: r.uid for r in group}
+        # PostgreSQL: new versions of one family take turns, so each sees the
+        # previous one committed and clears its is_latest (one latest per family)
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        advisory_lock(session, *[(table, "family", stem) for stem in stems])
         for stem, uid in stems.items():
             session.execute(
                 update(cls)

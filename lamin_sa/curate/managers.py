@@ -26,6 +26,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.orm.attributes import set_committed_value
 
+from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError, ValidationError
 
 if TYPE_CHECKING:
@@ -367,7 +368,11 @@ class LabelManager:
         for name in names:
             model = _registry_named(name)
             field = _name_field(model)
-            records_ = model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+            records_ = [
+                r
+                for r in model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+                if r.is_saved  # public-backed registries also return unsaved terms
+            ]
             found += records_
             missing -= {getattr(r, field) for r in records_}
         if missing:
@@ -469,7 +474,10 @@ class LabelManager:
                     if i not in existing
                 ]
                 if rows:
-                    session.execute(insert(spec.link), rows)
+                    # a link another process added meanwhile is kept, not an error
+                    session.execute(
+                        insert_ignoring_duplicates(session, spec.link), rows
+                    )
             if feature is not None and new_dtype != feature.dtype:
                 session.execute(
                     update(Feature)

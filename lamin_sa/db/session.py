@@ -134,7 +134,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
             yield session
             session.flush()
         except DBAPIError as e:
-            if (err := write_error(e)) is None:
+            if (err := write_error(e, user=_db_user(session))) is None:
                 raise
             raise err from e
         return
@@ -147,7 +147,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     except DBAPIError as e:
         session.rollback()
         # a full disk or a read-only file: one clear line instead of a raw error
-        if (err := write_error(e)) is None:
+        if (err := write_error(e, user=_db_user(session))) is None:
             raise
         raise err from e
     except BaseException:
@@ -169,3 +169,8 @@ __all__ = [
     "use_session",
     "write_transaction",
 ]
+
+
+def _db_user(session: Session) -> str | None:
+    bind = session.get_bind()
+    return bind.url.username if isinstance(bind, Engine) else None

@@ -8,15 +8,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import String, func, insert, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from lamin_sa.db.session import current, write_transaction
-from lamin_sa.db.sql import in_values
-from lamin_sa.errors import IntegrityError
+from lamin_sa.db.sql import advisory_lock, in_values
+from lamin_sa.errors import IntegrityError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +308,59 @@ def _flatten_to_one(record: Any, plan: dict[str, Any]) -> bool:
     return True
 
 
+_LIMITS: dict[type, tuple[tuple[tuple[str, int], ...], str | None]] = {}
+
+
+def _limits(cls: type) -> tuple[tuple[tuple[str, int], ...], str | None]:
+    """``((attribute, max length), ...)`` and the required name field of ``cls``."""
+    limits = _LIMITS.get(cls)
+    if limits is None:
+        lengths, name = [], None
+        name_field = getattr(cls, "_name_field", None)
+        for attr in sa_inspect(cls).column_attrs:
+            col = attr.columns[0]
+            length = getattr(col.type, "length", None)
+            if isinstance(col.type, String) and length:
+                lengths.append((attr.key, int(length)))
+                if attr.key == name_field and not col.nullable:
+                    name = attr.key
+        limits = _LIMITS[cls] = (tuple(lengths), name)
+    return limits
+
+
+def validate_fields(records: Iterable[Any]) -> None:
+    """Refuse values the database would refuse (or, on SQLite, silently keep).
+
+    SQLite does not enforce ``VARCHAR(n)``; PostgreSQL does. Checking here gives
+    both backends the same limits and one clear error before anything is written.
+    A required name that is empty or only whitespace is refused too.
+
+    Raises:
+        ValidationError: A string is longer than its column, or a name is empty.
+
+    Example:
+        >>> validate_fields([ULabel(name="x" * 300)])
+        Traceback (most recent call last):
+        ValidationError: ULabel.name has 300 characters; the limit is 255 ...
+    """
+    for r in records:
+        lengths, name = _limits(type(r))
+        state = r.__dict__
+        for key, limit in lengths:
+            value = state.get(key)
+            if isinstance(value, str) and len(value) > limit:
+                raise ValidationError(
+                    f"{type(r).__name__}.{key} has {len(value)} characters; the "
+                    f"limit is {limit}: shorten it (starts {value[:40]!r})."
+                )
+        if name is not None:
+            value = state.get(name)
+            if isinstance(value, str) and not value.strip():
+                raise ValidationError(
+                    f"{type(r).__name__}.{name} is empty; pass a non-blank {name}."
+                )
+
+
 def save_records(records: Iterable[Any]) -> None:
     """Insert new and update changed records in one transaction.
 
@@ -317,6 +370,7 @@ def save_records(records: Iterable[Any]) -> None:
     records = list(records)
     if not records:
         return
+    validate_fields(records)
     ctx = current()
     # Bulk saves create many objects at once; the cyclic GC would rescan them all
     # several times (a third of the run time for 10,000 records).
@@ -325,6 +379,10 @@ def save_records(records: Iterable[Any]) -> None:
     try:
         with write_transaction(ctx) as session:
             new = [r for r in records if instance_state(r).transient]
+            # PostgreSQL: writers of new records of one registry take turns, so
+            # a name saved by another process meanwhile is found, not inserted
+            # twice (SQLite's BEGIN IMMEDIATE already serializes writers)
+            advisory_lock(session, *{(type(r).__table__.name, "save") for r in new})
             fresh = _resolve_existing(session, new)
             session.add_all(bulk_insert(session, fresh))
             for r in records:

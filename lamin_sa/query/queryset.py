@@ -15,7 +15,9 @@ from sqlalchemy import Select, Text, and_, cast, func, not_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ClauseElement, ColumnElement, True_
 
+from lamin_sa.db.context import DBContext
 from lamin_sa.db.session import read
+from lamin_sa.db.sql import raw_columns
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -31,6 +33,7 @@ from lamin_sa.query.compiler import (
     model_info,
     resolve_field,
 )
+from lamin_sa.query.frame import frame
 from lamin_sa.query.q import Q
 
 if TYPE_CHECKING:
@@ -98,6 +101,7 @@ class QuerySet:
         "_cache",
         "_stmt",
         "_annotations",
+        "_ctx",
     )
 
     def __new__(cls, model: type | None = None, *args: Any, **kwargs: Any) -> QuerySet:
@@ -126,6 +130,8 @@ class QuerySet:
         self._stmt: Select[Any] | None = None
         #: extra computed columns ``(name, SQL expression)`` that ``df()`` appends.
         self._annotations: tuple[tuple[str, Any], ...] = ()
+        #: the context reads go through; None: the active one (see ``bind``).
+        self._ctx: DBContext | None = None
 
     def _clone(self) -> QuerySet:
         qs = object.__new__(type(self))
@@ -140,6 +146,7 @@ class QuerySet:
         qs._cache = None
         qs._stmt = None
         qs._annotations = self._annotations
+        qs._ctx = self._ctx
         return qs
 
     # ---- building -------------------------------------------------------------
@@ -227,6 +234,21 @@ class QuerySet:
     def is_sliced(self) -> bool:
         """Whether a slice (``qs[a:b]``, OFFSET/LIMIT) has been taken."""
         return self._limit is not None or self._offset is not None
+
+    def bind(self, ctx: DBContext | None) -> QuerySet:
+        """Read through ``ctx`` (another instance's context) instead of the active.
+
+        Example:
+            >>> qs = ln.ULabel.filter().bind(other_context)  # doctest: +SKIP
+        """
+        qs = self._clone()
+        qs._ctx = ctx
+        return qs
+
+    @property
+    def context(self) -> DBContext | None:
+        """The context this QuerySet reads through; None for the active one."""
+        return self._ctx
 
     def where(self, *clauses: ColumnElement[bool]) -> QuerySet:
         """Add raw SQLAlchemy criteria.
@@ -379,7 +401,7 @@ class QuerySet:
     # ---- fetching -------------------------------------------------------------
 
     def _fetch(self, stmt: Select[Any]) -> list[Any]:
-        return read(lambda s: list(s.scalars(stmt).all()))
+        return read(lambda s: list(s.scalars(stmt).all()), self._ctx)
 
     def _fetch_all(self) -> list[Any]:
         if self._cache is None:
@@ -492,7 +514,7 @@ class QuerySet:
         else:
             sub = self._select(pk).subquery()
             stmt = select(func.count()).select_from(sub)
-        return int(read(lambda s: s.execute(stmt).scalar_one()))
+        return int(read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
 
     def exists(self) -> bool:
         """Whether any record matches (a ``LIMIT 1`` query)."""
@@ -502,7 +524,7 @@ class QuerySet:
         stmt = self._select(
             self._info.pk, joins=(), ordering=(), offset=offset, limit=limit
         )
-        return read(lambda s: s.execute(stmt).first()) is not None
+        return read(lambda s: s.execute(stmt).first(), self._ctx) is not None
 
     # ---- DataFrame ------------------------------------------------------------
 
@@ -567,20 +589,21 @@ class QuerySet:
             ordering=ordering,
         )
 
-        def fetch(session: Session) -> tuple[list[Any], dict[str, Any]]:
-            # Core execution: rows as plain tuples, no ORM loading.
-            rows = session.connection().execute(stmt).all()
+        def fetch(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
             many: dict[str, Any] = {}
             for inc, hops, column in to_many:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
-            return rows, many
+            return raw_columns(session.connection(), stmt), many
 
-        rows, many = read(fetch)
-        pk = info.pk_key
+        raw, many = read(fetch, self._ctx)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
-        df = pd.DataFrame.from_records(rows, columns=names, index=pk)
-        for key in info.utc_keys:
-            df[key] = _utc_datetimes(df[key])
+        sql_types = {k: info.table_columns[k].type for k in keys}
+        df = frame(
+            dict(zip(names, raw.values(), strict=True)),
+            sql_types,
+            info.utc_keys,
+            index=info.pk_key,
+        )
         for position, inc in enumerate(includes):
             if inc in many:
                 groups = many[inc]
@@ -706,7 +729,7 @@ class QuerySet:
         stmt = matches._select(*cols, joins=(), ordering=())
         rows = [
             dict(zip(names, row, strict=True))
-            for row in read(lambda s: s.execute(stmt).all())
+            for row in read(lambda s: s.execute(stmt).all(), self._ctx)
         ]
         if not rows:
             raise NoResultFound(f"No {name} record with a uid starting {idlike!r}.")
@@ -766,16 +789,6 @@ def type_of(entity: Any) -> type:
     """The mapped class of a class or an ``aliased()`` class."""
     insp = getattr(entity, "_aliased_insp", None)
     return insp.class_ if insp is not None else entity  # type: ignore[no-any-return]
-
-
-def _utc_datetimes(values: pd.Series) -> pd.Series:
-    """Parse raw timestamps (ISO strings on SQLite, datetimes elsewhere) as UTC."""
-    import pandas as pd
-
-    try:
-        return pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError):  # a server printing dates in another style
-        return pd.to_datetime(values, utc=True, format="mixed")
 
 
 def _cell(value: Any) -> str:

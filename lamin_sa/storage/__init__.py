@@ -1,19 +1,30 @@
 """Storage layer: roots and keys, LaminDB-compatible hashes, transfers and cache.
 
-Imports only :mod:`lamin_sa.errors`, the standard library and fsspec (heavy
-libraries such as s3fs are imported when first used).
+Imports only the bottom layer (:mod:`lamin_sa.errors`, :mod:`lamin_sa.config`,
+:mod:`lamin_sa.progress`), the standard library and fsspec (heavy libraries such as
+s3fs are imported when first used).
 """
 
 from __future__ import annotations
 
+from lamin_sa.storage.cache import add_to_cache, cache
 from lamin_sa.storage.hashing import (
     StreamHasher,
+    fingerprint,
     hash_dir,
     hash_file,
     hash_from_etag,
     hash_from_hashes,
     hash_remote_dir,
     hash_set,
+)
+from lamin_sa.storage.objects import (
+    HashInfo,
+    delete,
+    exists,
+    info,
+    size,
+    stat_remote_hash,
 )
 from lamin_sa.storage.paths import (
     INTERNAL_PREFIX,
@@ -28,22 +39,17 @@ from lamin_sa.storage.paths import (
     relative_key,
     validate_key,
 )
-from lamin_sa.storage.transfer import (
-    HashInfo,
-    ProgressCallback,
+from lamin_sa.storage.staging import (
     Staged,
-    add_to_cache,
-    cache,
-    delete,
-    exists,
-    info,
+    finish_move,
+    is_dead,
+    process_tag,
     purge_tmp,
     put_file,
-    size,
     stage,
     stage_dir,
-    stat_remote_hash,
 )
+from lamin_sa.storage.upload import ProgressCallback
 
 __all__ = [
     "INTERNAL_PREFIX",
@@ -59,6 +65,8 @@ __all__ = [
     "cache",
     "delete",
     "exists",
+    "finish_move",
+    "fingerprint",
     "get_fs",
     "hash_dir",
     "hash_file",
@@ -67,9 +75,11 @@ __all__ = [
     "hash_remote_dir",
     "hash_set",
     "info",
+    "is_dead",
     "is_inside",
     "join",
     "parse_root",
+    "process_tag",
     "purge_tmp",
     "put_file",
     "relative_key",

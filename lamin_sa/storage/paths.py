@@ -136,7 +136,48 @@ class StorageRoot:
     def join(self, key: str, *, allow_internal: bool = True) -> str:
         """Return the full path of ``key`` under this root (key validated)."""
         key = validate_key(key, allow_internal=allow_internal)
+        if self.protocol == "s3" and "?versionid=" in key.lower():
+            # s3fs cuts the path there and would write to another object
+            raise InvalidKeyError(
+                f"Key {key!r} contains '?versionId=', which S3 paths reserve for "
+                "object versions; choose a key without it."
+            )
         return f"{self.root.rstrip('/')}/{key}"
+
+    def local_target(self, key: str) -> Path:
+        """The local path of ``key`` after resolving symlinks in its folders.
+
+        A key through a symlink must still end inside the root, and a key outside
+        ``.lamindb/`` must not end inside it (the instance's own files).
+
+        Raises:
+            InvalidKeyError: The resolved path leaves the root, enters
+                ``.lamindb/`` from a user key, or the key names a symlink.
+        """
+        key = validate_key(key, allow_internal=True)
+        base = Path(self.root)
+        final = base / key
+        parent = final.parent.resolve()
+        try:
+            rel = parent.relative_to(base.resolve())
+        except ValueError:
+            raise InvalidKeyError(
+                f"Key {key!r} leads through a symlink to {parent}, outside the "
+                f"storage root {self.root}; use a key without symlinked folders."
+            ) from None
+        internal = key.lower().startswith(INTERNAL_PREFIX)
+        first = rel.parts[0].lower() if rel.parts else final.name.lower()
+        if not internal and first == INTERNAL_PREFIX.rstrip("/"):
+            raise InvalidKeyError(
+                f"Key {key!r} leads through a symlink into '.lamindb/', which is "
+                "reserved for lamin-sa; choose another key."
+            )
+        if final.is_symlink():
+            raise InvalidKeyError(
+                f"Key {key!r} names a symlink ({final} -> {os.readlink(final)}); "
+                "saving would replace the link; choose another key."
+            )
+        return parent / final.name
 
     def __str__(self) -> str:
         return self.root
@@ -204,7 +245,13 @@ def validate_key(key: str, *, allow_internal: bool = False) -> str:
         raise InvalidKeyError(
             f"Key {key!r} looks like a URL; pass a path relative to the storage root."
         )
-    is_drive = len(stripped) > 1 and stripped[1] == ":" and stripped[0].isalpha()
+    # "C:" or "C:/x" is a Windows drive; "a:b.txt" is a valid relative name
+    is_drive = (
+        len(stripped) > 1
+        and stripped[1] == ":"
+        and stripped[0].isalpha()
+        and (len(stripped) == 2 or stripped[2] == "/")
+    )
     if stripped.startswith("/") or is_drive:
         raise InvalidKeyError(
             f"Key {key!r} is absolute; pass a path relative to the storage root."
