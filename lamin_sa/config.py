@@ -29,14 +29,21 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: LaminDB's levels between the standard ones: ``logger.log(SUCCESS, ...)``
+#: marks a completed step (✅), ``logger.log(HINT, ...)`` a suggestion (💡),
+#: shown only from ``verbosity="hint"`` on.
+SUCCESS = 25
+HINT = 15
 VERBOSITY_LEVELS = {
     "error": logging.ERROR,
     "warning": logging.WARNING,
-    "success": logging.INFO,
+    "success": SUCCESS,
     "info": logging.INFO,
-    "hint": logging.INFO,
+    "hint": HINT,
     "debug": logging.DEBUG,
 }
+#: what a script or notebook shows by default (as LaminDB's introduction)
+DEFAULT_VERBOSITY = "info"
 HASH_EXISTS_POLICIES = ("warn_return_existing", "error", "warn_create_new")
 
 
@@ -317,7 +324,7 @@ class Switches:
     """
 
     def __init__(self) -> None:
-        self._verbosity = "warning"
+        self._verbosity = DEFAULT_VERBOSITY
         self._cache_dir: Path | None = None
         self.track_run_inputs: bool = True
         self.transform = TransformSettings()
@@ -340,7 +347,13 @@ class Switches:
 
     @property
     def verbosity(self) -> str:
-        """One of error, warning (default), success, info, hint, debug."""
+        """One of error, warning, success, info (default), hint, debug.
+
+        Each level shows itself and the ones before it: ``"success"`` shows
+        errors, warnings and ✅ steps; ``"info"`` adds 💡 messages such as
+        ``saved: Transform(...)``; ``"hint"`` adds suggestions; ``"debug"``
+        everything.
+        """
         return self._verbosity
 
     @verbosity.setter
@@ -377,7 +390,13 @@ switches = Switches()
 class _Formatter(logging.Formatter):
     """One short line per message, marked by level as LaminDB does."""
 
-    MARKS = {logging.DEBUG: "🐛", logging.INFO: "💡", logging.WARNING: "❗"}
+    MARKS = {
+        logging.DEBUG: "🐛",
+        HINT: "💡",
+        logging.INFO: "💡",
+        SUCCESS: "✅",
+        logging.WARNING: "❗",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         mark = self.MARKS.get(record.levelno, "❌")
@@ -413,9 +432,18 @@ class InteractiveHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def install_log_handler() -> None:
-    """Give the ``lamin_sa`` logger its interactive handler (once)."""
+    """Give the ``lamin_sa`` logger its interactive handler (once).
+
+    In a process without logging configuration (a script, a notebook, the CLI)
+    lamin-sa's own logger also gets the default verbosity, so that the seed's
+    messages show; a host that configured logging first keeps its levels.
+    """
+    logging.addLevelName(SUCCESS, "SUCCESS")
+    logging.addLevelName(HINT, "HINT")
     log = logging.getLogger("lamin_sa")
     if not any(isinstance(h, InteractiveHandler) for h in log.handlers):
+        if not logging.getLogger().handlers and log.level == logging.NOTSET:
+            log.setLevel(VERBOSITY_LEVELS[DEFAULT_VERBOSITY])
         log.addHandler(InteractiveHandler())
 
 
