@@ -185,3 +185,16 @@ def test_transform_with_stored_name_and_version_is_reused(ctx):
     other = m.Transform(name="x", version="2", key="x.py").save()
     assert again.id == first.id and other.id != first.id
     assert m.Transform.filter(name="x").count() == 2
+
+
+def test_df_nullable_integers(ctx):
+    # integer columns with NULLs stay integers (<NA>), as collection.artifacts.df()
+    # shows n_observations: never 3.0 / NaN
+    t = m.Transform(name="nullable", type="pipeline").save()
+    run = m.Run(transform=t).save()
+    m.ULabel(name="with run", run=run).save()
+    m.ULabel(name="without run").save()
+    df = m.ULabel.filter().df()
+    assert str(df["run_id"].dtype) == "Int64"
+    assert df.set_index("name")["run_id"].to_dict()["with run"] == run.id
+    assert df.set_index("name")["run_id"].isna().to_dict()["without run"]
