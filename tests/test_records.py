@@ -198,3 +198,15 @@ def test_df_nullable_integers(ctx):
     assert str(df["run_id"].dtype) == "Int64"
     assert df.set_index("name")["run_id"].to_dict()["with run"] == run.id
     assert df.set_index("name")["run_id"].isna().to_dict()["without run"]
+
+
+def test_view_shows_a_table_per_registry(ctx, capsys):
+    ln.save([m.ULabel(name=f"label {i}") for i in range(9)])
+    capsys.readouterr()
+    assert ln.view(n=3) is None
+    out = capsys.readouterr().out
+    assert "ULabel (9 records, latest 3)" in out
+    assert "label 8" in out and "label 5" not in out  # newest first, 3 rows
+    assert "Artifact (" not in out  # empty registries are left out
+    frames = ln.view(n=3, return_dict=True)
+    assert len(frames["ULabel"]) == 3 and frames["Artifact"].empty
