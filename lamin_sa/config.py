@@ -60,14 +60,45 @@ def home_dir() -> Path:
     return Path(platformdirs.user_config_dir("lamin-sa"))
 
 
+#: a file lamin-sa writes into a cache folder it owns (``cache clear`` checks it)
+CACHE_MARKER = ".lamin-sa-cache"
+
+
 def default_cache_dir() -> Path:
-    """The cache folder: ``$LAMIN_SA_CACHE_DIR`` or the platform's user cache dir."""
+    """The cache folder.
+
+    ``$LAMIN_SA_CACHE_DIR`` if set; else ``$LAMIN_SA_HOME/cache`` when
+    ``$LAMIN_SA_HOME`` is set (one folder holds all of a setup's state); else
+    the platform's user cache dir.
+
+    Example:
+        >>> default_cache_dir().name  # doctest: +SKIP
+        'cache'
+    """
     env = os.environ.get("LAMIN_SA_CACHE_DIR")
     if env:
         return Path(env).expanduser()
+    if os.environ.get("LAMIN_SA_HOME"):
+        return home_dir() / "cache"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lamin-sa"))
+
+
+def is_own_cache(path: Path) -> bool:
+    """True if lamin-sa made this cache folder (its marker file is there).
+
+    Example:
+        >>> is_own_cache(switches.cache_dir)  # doctest: +SKIP
+        True
+    """
+    if (path / CACHE_MARKER).is_file():
+        return True
+    import platformdirs
+
+    # folders named for lamin-sa are its own, also from before the marker
+    named = {Path(platformdirs.user_cache_dir("lamin-sa")), home_dir() / "cache"}
+    return path.resolve() in {p.resolve() for p in named}
 
 
 # ---- atomic files ---------------------------------------------------------------
@@ -338,6 +369,11 @@ class Switches:
     def cache_dir(self) -> Path:
         """Local cache for remote objects (``$LAMIN_SA_CACHE_DIR`` overrides)."""
         path = self._cache_dir or default_cache_dir()
+        marker = path / CACHE_MARKER
+        if not marker.exists() and (not path.exists() or not any(path.iterdir())):
+            # a folder lamin-sa creates (or finds empty) is lamin-sa's own
+            path.mkdir(parents=True, exist_ok=True)
+            marker.write_text("lamin-sa cache: `lamin-sa cache clear` empties it\n")
         path.mkdir(parents=True, exist_ok=True)
         return path
 
