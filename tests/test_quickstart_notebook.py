@@ -113,6 +113,19 @@ def test_init_and_track(executed: Any) -> None:
         ln.close()
 
 
+def test_default_verbosity_log_lines(executed: Any) -> None:
+    nb, _ = executed
+    tracked = _text(_cell(nb, "ln.track()"))
+    assert "💡 saved: Transform(" in tracked and "uid='FPnfDtJz8qbE5zKv'" in tracked
+    assert "💡 saved: Run(" in tracked
+    added = _text(_cell(nb, "annotate.add_new_from_columns()"))
+    assert "✅ added 3 records with Feature.name for columns:" in added
+    assert "✅ added 2 records with ULabel.name for perturbation:" in added
+    validated = _text(_cell(nb, "annotate.save_artifact("))
+    assert "✅ perturbation is validated against ULabel.name" in validated
+    assert "🐛" not in "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+
+
 def test_artifact_cells(executed: Any) -> None:
     nb, _ = executed
     cell = _cell(nb, "artifact.save()")
