@@ -42,9 +42,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     # Unicode-aware lower() for case-insensitive lookups (see db.sql.ulower)
-    dbapi_connection.create_function(
-        "lamin_lower", 1, sqlite_lower, deterministic=True
-    )
+    dbapi_connection.create_function("lamin_lower", 1, sqlite_lower, deterministic=True)
 
 
 def normalize_url(url: str) -> str:
