@@ -141,10 +141,11 @@ def test_validate_standardize_search_with_synonyms(bt_inst: None) -> None:
     assert bt.CellType.standardize(values) == ["T cell", "T cell", "B cell", "neuron"]
     result = bt.CellType.inspect(values, mute=True)
     assert result.synonyms_mapper == {"T-cell": "T cell", "B lymphocyte": "B cell"}
-    assert [r.name for r in bt.CellType.from_values(values, mute=True)] == [
-        "T cell",
-        "B cell",
-    ]
+    records = bt.CellType.from_values(values, mute=True)
+    # stored records first; values only the public source knows come unsaved
+    assert [r.name for r in records[:2]] == ["T cell", "B cell"]
+    assert all(r.id is not None for r in records[:2])
+    assert all(r.id is None and r.name == "neuron" for r in records[2:])
     assert bt.CellType.search("lymphocyte").first().name in ("T cell", "B cell")
     assert bt.CellType.lookup().t_cell.ontology_id == "CL:0000084"
     assert list(
