@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.errors import FieldError, ValidationError
 from lamin_sa.ontology.entities import EntitySpec, entity_spec
 
@@ -384,7 +385,9 @@ class PublicOntology:
                         quote_list(f"{k!r} → {v!r}" for k, v in mapper.items()),
                     )
             else:
-                logger.info("all %d terms validated against %s", len(validated), where)
+                logger.log(
+                    SUCCESS, "all %d terms validated against %s", len(validated), where
+                )
         return result
 
     # ---- lookup -----------------------------------------------------------------
