@@ -1,7 +1,8 @@
 """lamin-sa benchmarks: prints a table and writes benchmarks/results/<date>.json.
 
 Each benchmark names its target (from the issue that asked for it). Run with
-`make bench`. Timings never go into test assertions.
+`make bench` (`make bench-long` adds the 100k scaling rows); `LAMIN_SA_BENCH_ONLY=
+core,scaling` runs some groups only. Timings never go into test assertions.
 """
 
 from __future__ import annotations
@@ -144,18 +145,49 @@ def bench_core(tmp: Path) -> None:
     ln.close()
 
 
+def bench_team_rows() -> None:
+    from benchmarks import bench_team
+
+    pg = os.environ.get("LAMIN_SA_BENCH_PG_URL") or os.environ.get(
+        "LAMIN_SA_TEST_PG_URL"
+    )
+    for row in bench_team.run(pg) if pg else []:
+        record(**row)  # type: ignore[arg-type]
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lamin-bench-"))
     os.environ["LAMIN_SA_HOME"] = str(tmp / "home")
     os.environ["LAMIN_SA_CACHE_DIR"] = str(tmp / "cache")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import bench_artifacts, bench_modules, bench_validate
+    from benchmarks import (
+        bench_artifacts,
+        bench_mapped,
+        bench_modules,
+        bench_ontology,
+        bench_query,
+        bench_scaling,
+        bench_validate,
+    )
 
-    bench_import()
-    bench_core(tmp)
-    bench_artifacts.run(record, tmp)
-    bench_validate.run(record, tmp)
-    bench_modules.run(record, tmp)
+    groups = {
+        "import": bench_import,
+        "core": lambda: bench_core(tmp),
+        "query": lambda: bench_query.run(record, tmp / "query"),
+        "artifacts": lambda: bench_artifacts.run(record, tmp),
+        "validate": lambda: bench_validate.run(record, tmp),
+        "modules": lambda: bench_modules.run(record, tmp),
+        "scaling": lambda: bench_scaling.run(record, tmp),
+        "ontology": lambda: bench_ontology.run(record, tmp),
+        "mapped": lambda: bench_mapped.run(record, tmp),
+        # 8 writers vs 1 on PostgreSQL (LAMIN_SA_BENCH_PG_URL or the test URL)
+        "team": lambda: bench_team_rows(),
+    }
+    # LAMIN_SA_BENCH_ONLY=core,scaling runs a subset
+    only = [g for g in os.environ.get("LAMIN_SA_BENCH_ONLY", "").split(",") if g]
+    for name, fn in groups.items():
+        if not only or name in only:
+            fn()
     width = max(len(str(r["name"])) for r in RESULTS)
     print(f"{'benchmark'.ljust(width)}  {'value':>12}  unit              target")
     for r in RESULTS:

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 import quickstart_annotate
+import quickstart_bionty
+import quickstart_dataloaders
 
 import lamin_sa as ln
 
 ln.settings.verbosity = "info"
 
-# 1. Set up an instance: a SQLite database + a local storage folder.
-ln.init(storage="./lamin-intro")
+# 1. Set up an instance: a SQLite database + a local storage folder, with the
+#    biological registries (bionty) mounted.
+ln.init(storage="./lamin-intro", modules=["bionty"])
 print(ln.settings.instance)
 
 # 2. Track this script: a Transform (key = path in the git repo, versioned by the
@@ -65,10 +68,17 @@ collection = ln.Collection([artifact, artifact_v2], name="my RNA-seq collection"
 collection = collection.save(transfer_labels=True)
 print(collection.load().shape, "rows x columns across", collection.artifacts.count())
 
+# 6b. Data loaders: AnnData versions of both as one PyTorch dataset (the seed's
+#     weighted sampler over "perturbation"); the collection becomes a run input.
+quickstart_dataloaders.run(ln, [df, df2])
+
 # 7. Lineage: a picture (SVG with graphviz, DOT text otherwise) and SQL.
 print("lineage written to", artifact_v2.view_lineage(filename="lineage.svg"))
 print(artifact_v2.lineage.ancestors().runs().df())
 
-# 8. Finish: source code and environment saved, run closed.
+# 8. Biological registries: public ontologies offline, genes, cell types.
+quickstart_bionty.run()
+
+# 9. Finish: source code and environment saved, run closed.
 ln.finish()
 print("quickstart done")

@@ -297,5 +297,156 @@ def lineage(uid: str, output: str) -> None:
     click.echo(f"wrote {lineage_file(uid, output)}")
 
 
+# ---- public ontologies (lamin_sa.ontology) ----------------------------------------
+
+
+@main.group("ontology")
+def ontology_group() -> None:
+    """Public ontologies: sources, parsing, import into the bionty registries."""
+
+
+@ontology_group.command("sources")
+@click.option("--entity", default=None, help="Only this entity, e.g. CellType.")
+def ontology_sources(entity: str | None) -> None:
+    """List each entity's sources and where each is available offline."""
+    from lamin_sa.ontology.sources import sources_frame
+
+    frame = sources_frame()
+    if entity:
+        frame = frame[frame.entity.str.lower() == entity.lower()]
+    frame = frame.assign(default=frame["default"].map({True: "*", False: ""}))
+    click.echo(frame.to_string(index=False))
+
+
+@ontology_group.command("parse")
+@click.argument("entity")
+@click.option("--source", default=None, help="Source key, e.g. cl, hp, mondo.")
+@click.option("--version", "version", default=None, help="Release version.")
+@click.option("--organism", default=None, help="For per-organism sources.")
+@click.option("--file", "file", default=None, help="Read this file or URL.")
+@click.option("--issues", "show_issues", is_flag=True, help="List every issue.")
+def ontology_parse(
+    entity: str,
+    source: str | None,
+    version: str | None,
+    organism: str | None,
+    file: str | None,
+    show_issues: bool,
+) -> None:
+    """Parse a source (no database): counts and what was skipped, with lines."""
+    from lamin_sa.ontology.load import load_source
+
+    table, found = load_source(
+        entity,
+        source=source,
+        version=version,
+        organism=organism,
+        file=file,
+    )
+    click.echo(
+        f"{table.entity.name} {found.name} {found.version} ({found.origin}: "
+        f"{', '.join(p.name for p in found.paths)}): {len(table.terms)} terms, "
+        f"{len(table.obsolete)} obsolete, {len(table.issues)} issues"
+    )
+    for issue in table.issues if show_issues else table.issues[:20]:
+        click.echo(f"  {issue}")
+    if not show_issues and len(table.issues) > 20:
+        click.echo(f"  ... {len(table.issues) - 20} more (--issues lists all)")
+
+
+@ontology_group.command("import")
+@click.argument("entity")
+@click.option("--source", default=None, help="Source key, e.g. cl, hp, mondo.")
+@click.option("--version", "version", default=None, help="Release version.")
+@click.option("--organism", default=None, help="For Gene and Protein.")
+@click.option("--file", "file", default=None, help="Read this file or URL.")
+def ontology_import(
+    entity: str,
+    source: str | None,
+    version: str | None,
+    organism: str | None,
+    file: str | None,
+) -> None:
+    """Import a whole source into the bionty registry of ENTITY (e.g. celltype)."""
+
+    def run() -> object:
+        from lamin_sa.ontology.entities import entity_spec
+
+        try:
+            from lamin_sa import bionty as bt
+
+            registry = getattr(bt, entity_spec(entity).name)
+        except (ImportError, AttributeError) as exc:
+            raise LaminSAError(
+                f"no bionty registry for {entity!r}; install and mount bionty."
+            ) from exc
+        return registry.import_source(
+            source=source, version=version, organism=organism, file=file
+        )
+
+    result = run()
+    if result.skipped:
+        click.echo(f"{entity}: this release is imported already; nothing changed")
+    else:
+        click.echo(
+            f"{entity}: {result.inserted} new, {result.updated} updated, "
+            f"{result.obsoleted} obsolete, {result.links_added} parent links added "
+            f"({result.seconds:.2f} s)"
+        )
+
+
+# ---- other instances (lamin_sa.exchange) ----------------------------------------
+
+
+@main.command("import-lamindb")
+@click.argument("path")
+def import_lamindb_cmd(path: str) -> None:
+    """Import a LaminDB 0.72 SQLite instance (PATH/.lamindb/lamin.db) in place.
+
+    Uids, hashes and storage keys are kept, so artifacts open where they are;
+    importing the same instance again adds nothing.
+
+    Example:
+        lamin-sa import-lamindb ~/old-instance/.lamindb/lamin.db
+    """
+    from lamin_sa.exchange import import_lamindb
+
+    report = import_lamindb(path)
+    click.echo(
+        f"imported {report.inserted.get('core_artifact', 0)} artifacts, "
+        f"{report.total_inserted} records in all"
+    )
+
+
+@main.command("grant")
+@click.argument("user")
+@click.option("--read", "access", flag_value="read", default=True, help="Queries only.")
+@click.option("--write", "access", flag_value="write", help="Queries and saves.")
+def grant_cmd(user: str, access: str) -> None:
+    """Give a PostgreSQL role read or write access to the connected instance.
+
+    Example:
+        lamin-sa grant alice --write
+    """
+    from lamin_sa.roles import grant
+
+    grant(user, access)  # type: ignore[arg-type]
+    click.echo(f"granted {access} access to {user}")
+
+
+@main.command("revoke")
+@click.argument("user")
+def revoke_cmd(user: str) -> None:
+    """Take a PostgreSQL role's access to the connected instance away.
+
+    Example:
+        lamin-sa revoke alice
+    """
+    from lamin_sa.roles import revoke
+
+    revoke(user)
+    click.echo(f"revoked the access of {user}")
+
+
 if __name__ == "__main__":
     main()

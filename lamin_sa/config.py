@@ -141,6 +141,30 @@ def strip_credentials(url: str) -> str:
     return f"{out}?{query}" if query else out
 
 
+def with_password(url: str) -> str:
+    """``url`` with the password of ``LAMIN_SA_DB_PASSWORD`` if it has none.
+
+    Passwords are never stored; they come with the URL given at connect time or
+    from the environment (or PostgreSQL's own ``.pgpass``).
+    """
+    password = os.environ.get("LAMIN_SA_DB_PASSWORD")
+    if not password or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.password or "password" in parsed.query:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def is_db_url(target: str) -> bool:
+    """Whether ``target`` is a database URL (not a storage location)."""
+    return "://" in target and not target.startswith(("s3://", "file://", "gs://"))
+
+
 def redact(text: str) -> str:
     """Mask passwords of URLs inside free text (log lines, error messages)."""
     text = _USERINFO_PASSWORD.sub(lambda m: f"{m['scheme']}:***@", text)

@@ -103,3 +103,15 @@ class ForeignSchemaError(SchemaVersionError):
 
 class DatabaseWriteError(SaveError):
     """The database refused a write (disk full, read-only file, I/O error)."""
+
+
+class LaminDBImportError(LaminSAError):
+    """A file is not a LaminDB instance lamin-sa can import."""
+
+
+class RoleError(LaminSAError):
+    """A database role cannot be granted or revoked."""
+
+
+class AccessDenied(LaminSAError, PermissionError):
+    """The database refused a write: the user has read-only access."""

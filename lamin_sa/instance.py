@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from lamin_sa.config import (
@@ -25,12 +25,18 @@ from lamin_sa.config import (
     set_current_instance,
     slugify,
     strip_credentials,
+    with_password,
 )
 from lamin_sa.db import context
 from lamin_sa.db import session as dbs
 from lamin_sa.db.diagnose import translated
 from lamin_sa.db.uid import base62, hash_to_uid
-from lamin_sa.errors import InstanceNotConnected, InstanceNotFound, LaminSAError
+from lamin_sa.errors import (
+    AccessDenied,
+    InstanceNotConnected,
+    InstanceNotFound,
+    LaminSAError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,19 +125,6 @@ def _sqlite_url(root: str, name: str) -> str:
         folder = home_dir() / "instances" / name
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(folder / SQLITE_NAME).as_posix()}"
-
-
-def with_password(url: str) -> str:
-    # Passwords are never stored; take them from the environment at connect time.
-    password = os.environ.get("LAMIN_SA_DB_PASSWORD")
-    if not password or url.startswith("sqlite"):
-        return url
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(dbs.normalize_url(url))
-    if parsed.password or "password" in parsed.query:
-        return url
-    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 # ---- init / connect -------------------------------------------------------------
@@ -290,6 +283,9 @@ def connect(
     try:
         with translated(url):
             ctx.user_id = _register_user(ctx)
+    except AccessDenied:
+        # A read-only collaborator who was never registered can still query.
+        logger.info("read-only access: %s is not registered as a user", settings.name)
     except Exception:
         close()
         raise
@@ -381,13 +377,20 @@ def _register_user(ctx: dbs.DBContext) -> int:
 
     user = UserSettings.load()
     session = ctx.session
-    row = session.scalars(select(User).where(User.handle == user.handle)).first()
-    if row is None:
+    query = select(User).where(User.handle == user.handle)
+    row = session.scalars(query).first()
+    if row is not None:
+        dbs.end_read(ctx)
+        return row.id
+    try:
         with dbs.write_transaction(ctx):
             uid = user.uid or hash_to_uid(f"user:{user.handle}", 8)
             row = User(handle=user.handle, uid=uid, name=user.name)
             session.add(row)
-    else:
+    except sa_exc.IntegrityError:
+        # Another process of the same user registered it first.
+        session.expunge_all()
+        row = session.scalars(query).one()
         dbs.end_read(ctx)
     return row.id
 

@@ -529,8 +529,9 @@ def _schema_lock(connection: Connection) -> Iterator[None]:
     """Serialize schema upgrades of one database across processes.
 
     PostgreSQL: an advisory lock (session-level, or transaction-level inside the
-    caller's transaction). SQLite: an exclusive lock on a file next to the
-    database (Alembic's own transactions run on the connection meanwhile).
+    caller's transaction). SQLite: an exclusive lock on a file named after
+    the database in the temp dir (Alembic's own transactions run on the
+    connection meanwhile).
     """
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -556,7 +557,12 @@ def _schema_lock(connection: Connection) -> Iterator[None]:
     if not database or database == ":memory:" or fcntl is None:
         yield
         return
-    with open(f"{database}.lamin-migrate.lock", "a") as handle:
+    # the lock file lives in the temp dir, never beside the data
+    import hashlib
+
+    key = hashlib.md5(os.path.abspath(database).encode()).hexdigest()[:16]
+    lock_path = Path(tempfile.gettempdir()) / f"lamin-sa-migrate-{key}.lock"
+    with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

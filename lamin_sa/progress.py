@@ -15,6 +15,25 @@ MIN_BYTES = 64 * 2**20
 MIN_FILES = 500
 
 
+def _tqdm_class() -> type:
+    """Tqdm's widget bar in Jupyter when ipywidgets is installed, else text.
+
+    ``tqdm.auto`` in a kernel without ipywidgets warns "IProgress not found"
+    and degrades; the plain text bar works everywhere (stderr).
+    """
+    import importlib.util
+
+    from lamin_sa.display import in_jupyter
+
+    if in_jupyter() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm  # type: ignore[no-any-return]
+    from tqdm.std import tqdm as text_tqdm
+
+    return text_tqdm  # type: ignore[no-any-return]
+
+
 def progress_bar(
     total: int | None, desc: str, *, unit: str = "B"
 ) -> ProgressCallback | None:
@@ -31,8 +50,7 @@ def progress_bar(
     # lamin_sa.progress inherits the level ln.settings.verbosity sets on lamin_sa
     if not logging.getLogger(__name__).isEnabledFor(logging.WARNING):
         return None
-    from tqdm.auto import tqdm
-
+    tqdm = _tqdm_class()
     bar = tqdm(
         total=total,
         desc=desc,

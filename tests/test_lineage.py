@@ -547,3 +547,29 @@ def test_no_run_warning_once_for_a_folder(work: Path, caplog) -> None:
     assert len(artifacts) == 3
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count(NO_RUN_WARNING) == 1
+
+
+def test_view_lineage_shows_itself_outside_jupyter(
+    work: Path, monkeypatch: pytest.MonkeyPatch, caplog, capsys
+) -> None:
+    ln.track(path=_script(work, "shown.py"))
+    artifact = ln.Artifact(_file(work, "shown.txt", "x"), description="x").save()
+    ln.finish()
+    if shutil.which("dot"):
+        assert artifact.view_lineage() is None
+        line = capsys.readouterr().out.strip()
+        assert line.startswith(f"lineage of Artifact {artifact.uid}: ")
+        picture = Path(line.split(": ", 1)[1])
+        assert picture.suffix == ".svg" and "<svg" in picture.read_text()
+    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
+    monkeypatch.setattr(graph, "_dot_hint_shown", False)
+    with caplog.at_level(logging.WARNING, logger="lamin_sa"):
+        assert artifact.view_lineage() is None
+        assert artifact.view_lineage() is None
+    out = capsys.readouterr().out.splitlines()
+    dot_file = settings.cache_dir / f"lineage_{artifact.uid}.dot"
+    assert out == [f"lineage of Artifact {artifact.uid}: {dot_file}"] * 2
+    assert dot_file.read_text().startswith('digraph "lineage" {')
+    hints = [r for r in caplog.records if "dot is not installed" in r.getMessage()]
+    assert len(hints) == 1 and str(dot_file) in hints[0].getMessage()
+    assert hints[0].levelno == logging.WARNING

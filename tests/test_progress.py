@@ -44,3 +44,48 @@ def test_folder_bar(tmp_path, capsys, monkeypatch):
         (folder / f"{i}.txt").write_text("data" * 10)
     stage(folder, tmp_path / "root", "images").commit()
     assert "copying images/" in capsys.readouterr().err
+
+
+def _run_cells(sources: list[str]):
+    import pytest
+
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    return nb
+
+
+_BAR = (
+    "from lamin_sa import progress\n"
+    "update = progress.progress_bar(1000, 'uploading folder', unit='file')\n"
+    "update(1000)"
+)
+
+
+def test_jupyter_bar_without_widgets_is_plain_text():
+    nb = _run_cells(["import sys\nsys.modules['ipywidgets'] = None", _BAR])
+    outputs = nb.cells[1].outputs
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "uploading folder:" in text and "/1000" in text and "file/s" in text
+    assert "IProgress not found" not in text
+    assert all(o["output_type"] == "stream" for o in outputs)
+
+
+def test_jupyter_bar_with_widgets_is_a_widget():
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("ipywidgets") is None:
+        pytest.skip("the jupyter extra is not installed")
+    nb = _run_cells([_BAR])
+    outputs = nb.cells[0].outputs
+    assert "IProgress not found" not in "".join(o.get("text", "") for o in outputs)
+    widgets = [
+        o
+        for o in outputs
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert widgets

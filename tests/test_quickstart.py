@@ -28,3 +28,11 @@ def test_quickstart_runs_twice(tmp_path):
     assert "🔗 perturbation (4, cat[ULabel]): 'DMSO', 'IFNG'" in out
     assert (tmp_path / "lamin-intro" / ".lamindb" / "lamin.db").exists()
     assert any(tmp_path.glob("lineage.*"))
+    if os.environ.get("LAMIN_SA_ONTOLOGY_DIR"):
+        # the seed's "Biological registries" section, on the real public sources
+        assert "Source: cl, 2026-03-26" in out
+        assert "CL:0000798          gamma-delta T cell      100.0" in out
+        assert "validated in public source: [ True  True  True  True]" in out
+        assert "validated in registry: [ True  True  True  True]" in out
+        assert "neuron's parents: ['electrically responsive cell'," in out
+        assert any(tmp_path.glob("neuron.*"))

@@ -93,8 +93,11 @@ def test_notebook_is_tracked_as_a_notebook(notebook: Path) -> None:
     shown = [o for o in outputs if o["output_type"] == "display_data"]
     if shutil.which("dot"):  # displayed inline, nothing returned
         assert len(shown) == 1 and "image/svg+xml" in shown[0]["data"]
-    else:
-        assert shown == []
+    else:  # the DOT text, with the hint where the file is (once)
+        assert len(shown) == 1 and "text/vnd.graphviz" in shown[0]["data"]
+        assert shown[0]["data"]["text/plain"].startswith('digraph "lineage" {')
+        said = "".join(o.get("text", "") for o in outputs)
+        assert "graphviz's dot is not installed" in said and ".dot" in said
     assert not [o for o in outputs if o["output_type"] == "execute_result"]
     # the source is the notebook without outputs; the environment is pip freeze
     source = json.loads(Path(transform.source_code.cache()).read_text())
@@ -140,14 +143,202 @@ def test_edited_notebook_is_a_new_version(notebook: Path) -> None:
     assert [t.is_latest for t in family] == [False, True]
 
 
-def test_notebook_without_a_known_path(
-    notebook: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(tracking.NOTEBOOK_PATH_ENV)
+# ---- headless runners in a subprocess, without $LAMIN_SA_NOTEBOOK_PATH ----------
+
+HEADLESS_CELLS = [
+    ("markdown", "# Headless analysis"),
+    ("code", "k = 1"),  # papermill's parameters cell
+    ("code", "import lamin_sa as ln\n\nln.track(params={'k': k})"),
+    (
+        "code",
+        "from pathlib import Path\n\n"
+        "Path('headless.txt').write_text(f'k={k}')\n"
+        "artifact = ln.Artifact('headless.txt', description='headless output')"
+        ".save()",
+    ),
+    ("code", "ln.finish()"),
+]
+
+# paths come from the environment: the runner's command line names no notebook
+_NBCLIENT_SCRIPT = """
+import os
+import nbclient, nbformat
+nb = nbformat.read(os.environ["NB_IN"], as_version=4)
+client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                 resources={"metadata": {"path": os.environ["NB_CWD"]}})
+client.execute()
+nbformat.write(nb, os.environ["NB_OUT"])
+"""
+
+
+def _nbclient(
+    path: Path, kernel_cwd: Path, out: Path
+) -> tuple[list[str], dict[str, str]]:
+    import sys
+
+    return [sys.executable, "-c", _NBCLIENT_SCRIPT], {
+        "NB_IN": str(path),
+        "NB_CWD": str(kernel_cwd),
+        "NB_OUT": str(out),
+    }
+
+
+def _headless_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    import os
+
+    monkeypatch.delenv(tracking.NOTEBOOK_PATH_ENV, raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    with pytest.raises(nbclient.exceptions.CellExecutionError) as info:
-        _execute(notebook)
-    assert "TransformNotFound" in str(info.value) and "path=" in str(info.value)
+    return dict(os.environ)
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> Any:
+    import subprocess
+
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def _bin(name: str) -> str:
+    import sys
+
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed")
+    return str(path)
+
+
+def _headless_notebook(folder: Path, cells: list[tuple[str, str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = _notebook(cells)
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    path = folder / "headless.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _assert_tracked(path: Path, k: int) -> Any:
+    transform = ln.Transform.get(key="headless.ipynb")
+    assert (transform.type, transform.name) == ("notebook", "Headless analysis")
+    run = ln.Run.filter(transform=transform).order_by("-started_at").first()
+    assert {pv.param.name: pv.value for pv in run.param_values} == {"k": k}
+    output = ln.Artifact.filter(description="headless output").order_by("-id").first()
+    assert output.run_id == run.id and output.transform_id == transform.id
+    assert run.finished_at is not None and run.environment_id is not None
+    # the stored source is the input notebook's, without papermill's cell
+    source = json.loads(Path(transform.source_code.cache()).read_text())
+    assert ["".join(c["source"]) for c in source["cells"]] == [
+        s for _, s in HEADLESS_CELLS
+    ]
+    return transform
+
+
+def test_nbconvert_execute_finds_the_notebook(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _headless_env(monkeypatch)
+    path = _headless_notebook(work / "nbs", HEADLESS_CELLS)
+    # run from the parent folder with a relative path, as users type it
+    args = [_bin("jupyter"), "nbconvert", "--to", "notebook", "--execute"]
+    _run([*args, "nbs/headless.ipynb", "--output", "executed.ipynb"], work, env)
+    _assert_tracked(path, 1)
+    assert (work / "nbs" / "executed.ipynb").exists()
+
+
+def test_papermill_finds_the_input_notebook(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _headless_env(monkeypatch)
+    path = _headless_notebook(work / "nbs", HEADLESS_CELLS)
+    papermill = _bin("papermill")
+    _run([papermill, "headless.ipynb", "out.ipynb", "-p", "k", "2"], path.parent, env)
+    transform = _assert_tracked(path, 2)
+    # the output notebook (with the injected cell) is not a transform
+    assert ln.Transform.filter(key="out.ipynb").count() == 0
+    assert ln.Transform.filter(key="headless.ipynb").count() == 1
+    assert transform.version == "1"
+
+
+def test_nbclient_finds_the_notebook_in_its_folder(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    env = _headless_env(monkeypatch)
+    path = _headless_notebook(work / "nbs", HEADLESS_CELLS)
+    out = work / "out.ipynb"
+    script, paths = _nbclient(path, path.parent, out)
+    _run(script, work, {**env, **paths})
+    _assert_tracked(path, 1)
+
+
+def test_pasted_uid_works_without_the_file(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    from lamin_sa.db.uid import hash_to_uid
+
+    env = _headless_env(monkeypatch)
+    pinned = [
+        ("markdown", "# Pinned analysis"),
+        (
+            "code",
+            "import lamin_sa as ln\n\n"
+            "ln.settings.transform.stem_uid = 'FPnfDtJz8qbE'\n"
+            "ln.settings.transform.version = '1'\n"
+            "ln.track()",
+        ),
+        (
+            "code",
+            "from pathlib import Path\n\n"
+            "Path('pinned.txt').write_text('pinned')\n"
+            "ln.Artifact('pinned.txt', description='pinned output').save()",
+        ),
+        ("code", "ln.finish()"),
+    ]
+    path = _headless_notebook(work / "nbs", pinned)
+    elsewhere = work / "elsewhere"  # the kernel's folder holds no notebook
+    elsewhere.mkdir()
+    out = work / "out.ipynb"
+    script, paths = _nbclient(path, elsewhere, out)
+    _run(script, work, {**env, **paths})
+    transform = ln.Transform.get("FPnfDtJz8qbE" + hash_to_uid("1", 4))
+    assert (transform.type, transform.version) == ("notebook", "1")
+    assert transform.name == "notebook in elsewhere"
+    assert transform.source_code_id is None  # no file to save
+    output = ln.Artifact.get(description="pinned output")
+    assert output.transform_id == transform.id and output.run_id is not None
+    assert ln.Run.get(id=output.run_id).finished_at is not None
+    # the kernel said what it did, visibly
+    executed = nbformat.read(out, as_version=4)
+    said = "".join(o.get("text", "") for o in executed.cells[1].outputs)
+    assert "cannot find this notebook's file" in said
+    assert transform.uid in said and "'notebook in elsewhere'" in said
+
+
+def test_unfound_notebook_without_pasted_uid_says_what_to_do(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    env = _headless_env(monkeypatch)
+    path = _headless_notebook(work / "nbs", HEADLESS_CELLS)
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    script, paths = _nbclient(path, elsewhere, work / "out.ipynb")
+    result = subprocess.run(
+        script,
+        cwd=work,
+        env={**env, **paths},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    assert "TransformNotFound" in result.stderr
+    assert "ln.track(path=" in result.stderr and "stem_uid" in result.stderr
+    assert ln.Transform.filter(type="notebook").count() == 0
 
 
 def _has(module: str) -> bool:

@@ -155,3 +155,20 @@ def test_installed_cli_inits_an_instance(installed: Installed) -> None:
     assert (storage / ".lamindb" / "lamin.db").exists()
     info = installed.run("lamin-sa", "info")
     assert "schema core: up to date" in info.stdout, info.stderr
+
+
+def test_wheel_ships_the_source_manifest(installed: Installed) -> None:
+    names = zipfile.ZipFile(installed.wheel).namelist()
+    assert "lamin_sa/_ontologies/sources.yaml" in names
+    out = installed.python(
+        """
+        import json
+        from lamin_sa.ontology import sources
+        spec = sources.find_specs("CellType")[0]
+        print(json.dumps([str(sources.manifest_path()), spec.name, spec.version]))
+        """
+    )
+    path, name, version = json.loads(out.stdout)
+    assert path.endswith("lamin_sa/_ontologies/sources.yaml")
+    assert ROOT.as_posix() not in path
+    assert (name, version) == ("cl", "2026-03-26")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from lamin_sa.bionty.public import PublicSourced
 from lamin_sa.models import links as L
 
 if TYPE_CHECKING:
@@ -62,7 +63,14 @@ class _FromSource:
         return relationship(Source, foreign_keys=[cls.source_id])  # type: ignore[list-item]
 
 
-class BioRecord(_FromSource, L.HasParents, L.CanValidate, L.TracksRun, L.TracksUpdates):
+class BioRecord(
+    PublicSourced,
+    _FromSource,
+    L.HasParents,
+    L.CanValidate,
+    L.TracksRun,
+    L.TracksUpdates,
+):
     """Columns and behaviour of an ontology-term registry (bionty's HasOntologyId)."""
 
     _len_uid = 8
@@ -195,6 +203,7 @@ pathway_gene = L.link_table(
 
 
 class Gene(
+    PublicSourced,
     _HasOrganism,
     _FromSource,
     L.HasParents,
@@ -236,6 +245,7 @@ class Gene(
 
 
 class Protein(
+    PublicSourced,
     _HasOrganism,
     _FromSource,
     L.HasParents,

@@ -129,7 +129,8 @@ class _Target:
 
     def labels(self) -> list[Any]:
         """The stored records of the values (for linking)."""
-        return list(self.scope.from_values(self.values, self.field, mute=True))
+        found = self.scope.from_values(self.values, self.field, mute=True)
+        return [r for r in found if r.is_saved]
 
 
 def _save_new(model: type, key: str, values: list[Any], kwargs: dict[str, Any]) -> list:
@@ -365,7 +366,16 @@ class DataFrameAnnotator:
             missing = target.non_validated()
             if not missing:
                 continue
-            candidates = target.scope.from_values(missing, target.field, mute=True)
+            model = target.model
+            if getattr(model, "from_public", None) is not None:
+                # a registry backed by a public source (bionty): its from_values
+                # returns unsaved records for the terms found there
+                extra = {"organism": target.organism} if target.organism else {}
+                candidates = model.from_values(
+                    missing, target.field, mute=True, **extra
+                )
+            else:
+                candidates = target.scope.from_values(missing, target.field, mute=True)
             new = [r for r in candidates if not r.is_saved]
             if new:
                 save(new)

@@ -368,7 +368,11 @@ class LabelManager:
         for name in names:
             model = _registry_named(name)
             field = _name_field(model)
-            records_ = model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+            records_ = [
+                r
+                for r in model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
+                if r.is_saved  # public-backed registries also return unsaved terms
+            ]
             found += records_
             missing -= {getattr(r, field) for r in records_}
         if missing:

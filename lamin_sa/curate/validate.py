@@ -336,7 +336,7 @@ class _Lookup:
         return [self.first[key], *extra]
 
 
-class _Index:
+class SynonymIndex:
     """Field values and synonyms of a registry's rows, for standardization.
 
     Built from rows ``(id, field value, target[, synonyms])`` ordered by id, so
@@ -408,7 +408,7 @@ def _build_index(
     return_name: str,
     synonyms_field: str | None,
     case_sensitive: bool,
-) -> _Index:
+) -> SynonymIndex:
     has_synonyms = _has(qs, synonyms_field)
     field_col = _column(qs, name)
     cols = [qs.info.pk, field_col]
@@ -418,14 +418,14 @@ def _build_index(
         cols.append(_column(qs, synonyms_field))  # type: ignore[arg-type]
     rows = execute(scoped_select(qs, *cols).order_by(qs.info.pk))
     if return_name == name:  # rows are (id, value[, synonyms]): target = value
-        return _Index(
+        return SynonymIndex(
             rows,
             has_synonyms=has_synonyms,
             case_sensitive=case_sensitive,
             target_at=1,
             synonyms_at=2,
         )
-    return _Index(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
+    return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
 def standardize_mapper(
@@ -449,7 +449,29 @@ def standardize_mapper(
     if keep not in ("first", "last", False):
         raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
     index = _build_index(qs, name, return_name, synonyms_field, case_sensitive)
-    same_field = return_name == name
+    return map_values(index, values, same_field=return_name == name, keep=keep)
+
+
+def map_values(
+    index: SynonymIndex,
+    values: list[Any],
+    *,
+    same_field: bool,
+    keep: str | bool = "first",
+) -> tuple[dict[Any, Any], dict[Any, str]]:
+    """Map distinct values through an index (no database access).
+
+    Args:
+        index: Field values and synonyms (see :class:`SynonymIndex`).
+        values: Distinct values to map.
+        same_field: Whether the index targets are the field values themselves
+            (then values stored as they are need no mapping).
+        keep: ``"first"``, ``"last"`` or False (all) among several targets.
+
+    Returns:
+        ``(mapper, kind)`` as :func:`standardize_mapper`.
+    """
+    case_sensitive = index.case_sensitive
     ex, sy, lo, sl = index.exact, index.synonym, index.lower, index.synonym_lower
     exact, exact_more = ex.first, ex.more
     synonym, synonym_more = sy.first, sy.more
@@ -723,7 +745,7 @@ def from_values(
         (r, getattr(r, name), r, getattr(r, synonyms_field) if has_synonyms else None)  # type: ignore[arg-type]
         for r in records
     ]
-    index = _Index(rows, has_synonyms=has_synonyms, case_sensitive=False)
+    index = SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=False)
     by_value: dict[Any, list[Any]] = {}
     for r in records:
         by_value.setdefault(getattr(r, name), []).append(r)

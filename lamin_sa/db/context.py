@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from lamin_sa.config import InstanceSettings
 
 
+#: ``Session.info`` key of a session opened on another instance (``using``): its
+#: :class:`DBContext`, so records loaded there keep reading from there.
+FOREIGN_CONTEXT = "lamin_sa_foreign_context"
+
+
 class DBContext:
     """Where lamin-sa works: session, instance, default storage, user and run.
 

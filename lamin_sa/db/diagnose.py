@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from lamin_sa.config import redact, strip_credentials
 from lamin_sa.errors import (
+    AccessDenied,
     AuthenticationFailed,
     DatabaseCorrupt,
     DatabaseUnreachable,
@@ -76,13 +77,27 @@ def _where(url: str) -> str:
     return f"{host}{port}/{parsed.database or ''}"
 
 
-def write_error(exc: DBAPIError) -> LaminSAError | None:
+# PostgreSQL's SQLSTATE for "insufficient privilege" (a read-only role).
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def write_error(exc: DBAPIError, user: str | None = None) -> LaminSAError | None:
     """The lamin-sa error for a refused write, or None if ``exc`` is another error.
+
+    Args:
+        exc: The driver's error.
+        user: The database user who wrote, named in a permission error.
 
     Example:
         >>> write_error(err)  # doctest: +SKIP
         DatabaseWriteError('The database refused the write (database or disk is ...
     """
+    if _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE:
+        who = user or "this database user"
+        return AccessDenied(
+            f"The database refused to write: {who} has read-only access to this "
+            f"instance; ask its owner to run `lamin-sa grant {user or 'USER'} --write`."
+        )
     reason = _reason(exc)
     low = reason.lower()
     if _sqlstate(exc).startswith("53") or any(s in low for s in _WRITE_FAILURES):

@@ -25,6 +25,7 @@ from lamin_sa.db.context import (
     use_session,
 )
 from lamin_sa.db.diagnose import write_error
+from lamin_sa.db.sql import sqlite_lower
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -40,6 +41,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # Unicode-aware lower() for case-insensitive lookups (see db.sql.ulower)
+    dbapi_connection.create_function(
+        "lamin_lower", 1, sqlite_lower, deterministic=True
+    )
 
 
 def normalize_url(url: str) -> str:
@@ -134,7 +139,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
             yield session
             session.flush()
         except DBAPIError as e:
-            if (err := write_error(e)) is None:
+            if (err := write_error(e, user=_db_user(session))) is None:
                 raise
             raise err from e
         return
@@ -147,7 +152,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     except DBAPIError as e:
         session.rollback()
         # a full disk or a read-only file: one clear line instead of a raw error
-        if (err := write_error(e)) is None:
+        if (err := write_error(e, user=_db_user(session))) is None:
             raise
         raise err from e
     except BaseException:
@@ -169,3 +174,8 @@ __all__ = [
     "use_session",
     "write_transaction",
 ]
+
+
+def _db_user(session: Session) -> str | None:
+    bind = session.get_bind()
+    return bind.url.username if isinstance(bind, Engine) else None

@@ -45,15 +45,19 @@ def base62_many(n: int, count: int) -> list[str]:
     return [text[i : i + n] for i in range(0, need, n)]
 
 
+# two base62 digits per division: half the big-integer divisions (bulk uids)
+_PAIRS = [a + b for a in BASE62 for b in BASE62]
+
+
 def encode_base62(data: bytes) -> str:
     """Encode bytes as a big-endian base62 number (leading zero bytes kept as '0')."""
     number = int.from_bytes(data, "big")
-    digits = []
+    pairs = []
     while number:
-        number, rem = divmod(number, 62)
-        digits.append(BASE62[rem])
+        number, rem = divmod(number, 3844)
+        pairs.append(_PAIRS[rem])
     leading = len(data) - len(data.lstrip(b"\0"))
-    return "0" * leading + "".join(reversed(digits))
+    return "0" * leading + "".join(reversed(pairs)).lstrip("0")
 
 
 def hash_to_uid(value: str, n: int) -> str:

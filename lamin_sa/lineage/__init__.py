@@ -1,7 +1,15 @@
 """Lineage: which code (transform) ran (run) on which data, and what it made.
 
 - :mod:`lamin_sa.lineage.track`: ``ln.track()`` / ``ln.finish()`` and
-  ``save_source(path)`` (finish after the fact).
+  ``save_source(path)`` (finish after the fact); the tracked run.
+- :mod:`lamin_sa.lineage.source`: a script's or notebook's key, hash, name and
+  stored copies (source code, HTML report).
+- :mod:`lamin_sa.lineage.notebook`: which notebook a kernel runs, also headless
+  (nbconvert, papermill, nbclient).
+- :mod:`lamin_sa.lineage.transforms`: finding, versioning and deleting
+  transforms; runs.
+- :mod:`lamin_sa.lineage.params`: run parameters.
+- :mod:`lamin_sa.lineage.environment`: the installed distributions of a run.
 - :mod:`lamin_sa.lineage.inputs`: ``link_run_inputs(records)``, called when a
   tracked run loads, caches or opens data.
 - :mod:`lamin_sa.lineage.sql`: ``ancestors(record)`` / ``descendants(record)``

@@ -25,6 +25,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
 
 from lamin_sa.db import session as dbs
+from lamin_sa.display import in_jupyter
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -100,6 +101,11 @@ def lineage_graph(record: Any) -> nx.DiGraph:
 
     Returns:
         A ``networkx.DiGraph``: data → run for inputs, run → data for outputs.
+
+    Example:
+        >>> g = lineage_graph(artifact)  # doctest: +SKIP
+        >>> sorted(kind for _, kind in g.nodes(data="kind"))  # doctest: +SKIP
+        ['artifact', 'run']
     """
     import networkx as nx
 
@@ -202,6 +208,9 @@ def parents_graph(
 
     Returns:
         A ``networkx.DiGraph`` with edges parent → child.
+
+    Example:
+        >>> parents_graph(ulabel, with_children=True).edges()  # doctest: +SKIP
     """
     import networkx as nx
 
@@ -294,12 +303,6 @@ def to_dot(graph: nx.DiGraph, name: str = "lineage") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _in_jupyter() -> bool:
-    from lamin_sa.lineage.track import _ipython_kernel
-
-    return _ipython_kernel() is not None
-
-
 def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
     """Write the graph as a picture (by the file's suffix) or as DOT text.
 
@@ -313,6 +316,10 @@ def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
 
     Returns:
         The written file.
+
+    Example:
+        >>> render(lineage_graph(artifact), "lineage.png")  # doctest: +SKIP
+        PosixPath('lineage.png')
     """
     path = Path(filename).expanduser()
     fmt = path.suffix.lstrip(".").lower() or "svg"
@@ -333,22 +340,43 @@ def render(graph: nx.DiGraph, filename: str | os.PathLike[str]) -> Path:
             return path
         except (OSError, subprocess.SubprocessError) as e:
             logger.warning("graphviz failed (%s): writing DOT text instead", e)
-    elif fmt != "dot":
-        logger.warning("wrote DOT text instead of .%s: %s", fmt, GRAPHVIZ_HINT)
     path = path.with_suffix(".dot")
     path.write_text(text, encoding="utf-8")
+    if fmt != "dot" and dot is None:
+        logger.warning(
+            "wrote DOT text to %s instead of .%s: %s", path, fmt, GRAPHVIZ_HINT
+        )
     return path
 
 
-def _display(path: Path) -> None:
-    try:
-        from IPython.display import SVG, Image, display
-    except ImportError:
+_dot_hint_shown = False
+
+
+def _dot_fallback_hint(path: Path) -> None:
+    """Say once per process where the DOT file is and how to get pictures."""
+    global _dot_hint_shown
+    if _dot_hint_shown:
         return
+    _dot_hint_shown = True
+    logger.warning(
+        "graphviz's dot is not installed: wrote the DOT text to %s; %s "
+        "(or paste the text into any graphviz viewer)",
+        path,
+        GRAPHVIZ_HINT,
+    )
+
+
+def _display(path: Path) -> None:
+    """Display the picture inline; DOT text as text (graphviz MIME type too)."""
+    from IPython.display import SVG, Image, display
+
     if path.suffix == ".svg":
         display(SVG(filename=str(path)))
     elif path.suffix == ".png":
         display(Image(filename=str(path)))
+    else:
+        text = path.read_text(encoding="utf-8")
+        display({"text/plain": text, "text/vnd.graphviz": text}, raw=True)
 
 
 def _output(
@@ -360,17 +388,26 @@ def _output(
 ) -> Any:
     if return_graph:
         return graph
-    if filename is None:
-        from lamin_sa.config import switches as settings
+    if filename is not None:
+        return render(graph, filename)
+    # shown, not returned: inline in Jupyter, a line naming the file elsewhere
+    from lamin_sa.config import switches as settings
 
-        uid = getattr(record, "uid", record.id)
-        filename = settings.cache_dir / f"{what}_{uid}.svg"
-    path = render(graph, filename)
-    if _in_jupyter():
+    uid = getattr(record, "uid", record.id)
+    target = settings.cache_dir / f"{what}_{uid}.svg"
+    text = to_dot(graph)
+    if shutil.which("dot") is None:
+        path = target.with_suffix(".dot")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        _dot_fallback_hint(path)
+    else:
+        path = render(graph, target)
+    if in_jupyter():
         _display(path)
-        return None
-    logger.info("wrote %s graph to %s", what, path)
-    return path
+    else:
+        print(f"{what} of {type(record).__name__} {uid}: {path}")
+    return None
 
 
 def view_lineage(
@@ -383,13 +420,18 @@ def view_lineage(
 
     Args:
         record: A saved artifact, collection or run.
-        filename: Where to write the picture (suffix svg/png/pdf/dot); default
-            ``<cache_dir>/lineage_<uid>.svg``.
+        filename: Write the picture there (suffix svg/png/pdf/dot) and
+            return the path instead of showing it.
         return_graph: Return the ``networkx.DiGraph`` instead of drawing.
 
     Returns:
-        The graph if ``return_graph``; else the written file, or None in
-        Jupyter, where the picture is displayed inline.
+        The graph with ``return_graph``, the written file with ``filename``,
+        else None: the picture is shown inline in Jupyter (the DOT text
+        without graphviz), and elsewhere a line names the file in the cache.
+
+    Example:
+        >>> artifact.view_lineage()  # doctest: +SKIP
+        lineage of Artifact m45sfXfMutX9IZ2JQoRk: .../lineage_m45s....svg
     """
     return _output(lineage_graph(record), record, "lineage", filename, return_graph)
 
@@ -410,13 +452,16 @@ def view_parents(
         field: The field labelling nodes.
         with_children: Also draw children.
         distance: Steps to walk in each direction.
-        filename: Where to write the picture; default
-            ``<cache_dir>/parents_<uid>.svg``.
+        filename: Write the picture there and return the path instead of
+            showing it.
         return_graph: Return the ``networkx.DiGraph`` instead of drawing.
 
     Returns:
-        The graph if ``return_graph``; else the written file, or None in
-        Jupyter, where the picture is displayed inline.
+        As :func:`view_lineage`: the graph, the written file, or None when
+        shown.
+
+    Example:
+        >>> new_cell_state.view_parents(distance=2)  # doctest: +SKIP
     """
     graph = parents_graph(record, field, with_children, distance)
     return _output(graph, record, "parents", filename, return_graph)

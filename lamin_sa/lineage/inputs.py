@@ -41,6 +41,10 @@ def link_run_inputs(records: Any, is_run_input: bool | None = None) -> None:
         records: An artifact or collection, or an iterable of them.
         is_run_input: Force (True) or prevent (False) linking.
 
+    Example:
+        >>> ln.track()  # doctest: +SKIP
+        >>> link_run_inputs(ln.Artifact.get(key="raw.csv"))  # doctest: +SKIP
+
     Raises:
         NoRunContext: ``is_run_input=True`` and no run is tracked.
         TypeError: a record that is neither an artifact nor a collection.

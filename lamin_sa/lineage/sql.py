@@ -101,6 +101,11 @@ class Lineage:
     used (``artifacts()``/``collections()``) and their transforms. Downstream:
     the runs that used the record and the runs after them, the data those runs
     made, and their transforms. The record itself is never included.
+
+    Example:
+        >>> up = artifact.lineage.ancestors()  # doctest: +SKIP
+        >>> up.runs().count(), up.transforms().list("key")  # doctest: +SKIP
+        (2, ['script_a.py', 'script_b.py'])
     """
 
     def __init__(self, record: Any, upstream: bool) -> None:
@@ -164,21 +169,29 @@ class Lineage:
 def ancestors(record: Any) -> Lineage:
     """What ``record`` (an artifact, collection or run) derives from.
 
-    Example::
-
-        up = ancestors(artifact)
-        up.artifacts().df(); up.runs().count(); up.transforms().list("key")
+    Example:
+        >>> up = ancestors(artifact)  # doctest: +SKIP
+        >>> up.artifacts().df()  # doctest: +SKIP
     """
     return Lineage(record, upstream=True)
 
 
 def descendants(record: Any) -> Lineage:
-    """What was derived from ``record`` (an artifact, collection or run)."""
+    """What was derived from ``record`` (an artifact, collection or run).
+
+    Example:
+        >>> descendants(artifact).artifacts().list("description")  # doctest: +SKIP
+        ['B output', 'C output']
+    """
     return Lineage(record, upstream=False)
 
 
 class LineageAccessor:
-    """``record.lineage``: ``.ancestors()`` and ``.descendants()`` of a record."""
+    """``record.lineage``: ``.ancestors()`` and ``.descendants()`` of a record.
+
+    Example:
+        >>> artifact.lineage.descendants().runs().df()  # doctest: +SKIP
+    """
 
     def __init__(self, record: Any) -> None:
         self.record = record

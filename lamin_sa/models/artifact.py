@@ -164,6 +164,8 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
     def save(self) -> Artifact:  # type: ignore[override]
         """Store data and metadata atomically and return the artifact."""
+        if self.is_foreign:
+            return self._transfer()
         from lamin_sa.artifact.store import save_artifact
 
         return save_artifact(self)

@@ -112,6 +112,8 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         ``transfer_labels=True`` also copies the members' labels (by feature).
         """
+        if self.is_foreign:
+            return self._transfer()
         from lamin_sa.artifact.collection import save_collection
 
         return save_collection(self, transfer_labels=transfer_labels)
@@ -142,6 +144,47 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         paths = cache_collection(self)
         self._link_run_input(is_run_input)
         return paths
+
+    def mapped(
+        self,
+        layers_keys: str | list[str] | None = None,
+        obs_keys: str | list[str] | None = None,
+        obsm_keys: str | list[str] | None = None,
+        join: str | None = "inner",
+        encode_labels: bool | list[str] = True,
+        unknown_label: str | dict[str, str] | None = None,
+        cache_categories: bool = True,
+        parallel: bool = False,
+        dtype: Any = None,
+        stream: bool = False,
+        is_run_input: bool | None = None,
+    ) -> Any:
+        """A PyTorch map-style dataset over the ``.h5ad``/``.zarr`` members.
+
+        See :func:`lamin_sa.data.mapped_collection`; inside a tracked run the
+        collection and its mapped artifacts become inputs of the run.
+
+        Example::
+
+            ds = collection.mapped(obs_keys=["perturbation"])
+            DataLoader(ds, batch_size=256, collate_fn=ds.collate_fn)
+        """
+        from lamin_sa.data import mapped_collection
+
+        return mapped_collection(
+            self,
+            layers_keys=layers_keys,
+            obs_keys=obs_keys,
+            obsm_keys=obsm_keys,
+            join=join,  # type: ignore[arg-type]
+            encode_labels=encode_labels,
+            unknown_label=unknown_label,
+            cache_categories=cache_categories,
+            parallel=parallel,
+            dtype=dtype,
+            stream=stream,
+            is_run_input=is_run_input,
+        )
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:

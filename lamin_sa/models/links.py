@@ -45,6 +45,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lamin_sa.db.base import metadata, mixin_attr
@@ -60,6 +61,9 @@ from lamin_sa.models.mixins import (
     fk,
 )
 from lamin_sa.models.record import Record, RelatedRecords
+
+# the related-manager helpers lived here before this module became the author API
+from lamin_sa.models.related import add_related, related_queryset, remove_related
 
 #: an integer primary key that is 64-bit on PostgreSQL (SQLite's rowid otherwise).
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -177,6 +181,13 @@ def attach(host: type, name: str, relationship: Any) -> None:
         raise LaminSAError(
             f"{host.__name__}.{name} exists already; pick another accessor name."
         )
+    mapper = sa_inspect(host)
+    if mapper.configured:
+        # A property added to a configured mapper is initialised at once, before
+        # the module's other mappers and accessors exist; defer it to the next
+        # configure step, which runs on first use.
+        mapper.configured = False
+        mapper.registry._flag_new_mapper(mapper)
     setattr(host, name, relationship)
     _mapping_changed(host)
 
@@ -299,6 +310,8 @@ def link_model(
     _mapping_changed(host, target)
     return link  # type: ignore[return-value]
 
+
+_RELATED = (add_related, related_queryset, remove_related)
 
 __all__ = [
     "BigId",

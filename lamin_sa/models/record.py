@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection, collections
+from sqlalchemy.orm import RelationshipDirection, collections, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.db.base import Base
+from lamin_sa.db.context import FOREIGN_CONTEXT
 from lamin_sa.db.uid import base62, hash_to_uid
 from lamin_sa.errors import FieldError, NotSavedError
 from lamin_sa.query.queryset import QuerySet
@@ -221,11 +222,25 @@ class Record(Base):
         A new record whose unique name (or uid) is already stored becomes that
         stored record, with a warning.
         """
+        if self.is_foreign:
+            return self._transfer()
         from lamin_sa.models.save import save_records
 
         type(self).check_usable()
         save_records([self])
         return self
+
+    @property
+    def is_foreign(self) -> bool:
+        """Whether the record was read from another instance with ``using()``."""
+        session = object_session(self)
+        return session is not None and FOREIGN_CONTEXT in session.info
+
+    def _transfer(self) -> Self:
+        # Saving a record of another instance copies it into the connected one.
+        from lamin_sa import exchange
+
+        return exchange.save_foreign(self)  # type: ignore[no-any-return]
 
     def delete(self) -> None:
         """Delete the record from the database."""
@@ -249,6 +264,22 @@ class Record(Base):
         delete_records(records)
 
     # ---- queries (class level) ------------------------------------------------
+
+    @classmethod
+    def using(cls, instance: str) -> QuerySet:
+        """Query another instance (name, database URL or storage folder), read-only.
+
+        Saving a record read this way transfers it into the connected instance
+        with what it needs (labels, features, feature sets, storage location) and
+        returns the transferred record.
+
+        Example:
+            >>> remote = ln.Artifact.using("other-lab").get(key="raw/a.csv")
+            >>> local = remote.save()  # doctest: +SKIP
+        """
+        from lamin_sa import exchange
+
+        return exchange.using(cls, instance)  # type: ignore[no-any-return]
 
     @classmethod
     def filter(cls, *queries: Any, **expressions: Any) -> QuerySet:

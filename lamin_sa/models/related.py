@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
+from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import current, write_transaction
 from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError
@@ -130,6 +131,14 @@ def remove_related(owner: Any, key: str, records: list[Any]) -> None:
         _expire(session, owner, key, prop, records)
 
 
+def _session_context(owner: Any) -> DBContext | None:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(owner)
+    ctx = session.info.get(FOREIGN_CONTEXT) if session is not None else None
+    return ctx if isinstance(ctx, DBContext) else None
+
+
 def related_queryset(owner: Any, key: str) -> QuerySet:
     """The records related to ``owner`` through ``key`` as a QuerySet."""
     from lamin_sa.query.queryset import QuerySet
@@ -137,6 +146,8 @@ def related_queryset(owner: Any, key: str) -> QuerySet:
     prop = _relationship(owner, key)
     _require_saved([owner], type(owner).__name__)
     qs = QuerySet(prop.mapper.class_, implicit_visibility=False)
+    # a record read from another instance reads its related records there too
+    qs = qs.bind(_session_context(owner))
     qs = qs.where(prop._with_parent(owner, alias_secondary=False))
     if prop.order_by:
         qs = qs.order_by(*prop.order_by)

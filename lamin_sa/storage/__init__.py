@@ -1,7 +1,8 @@
 """Storage layer: roots and keys, LaminDB-compatible hashes, transfers and cache.
 
-Imports only :mod:`lamin_sa.errors`, the standard library and fsspec (heavy
-libraries such as s3fs are imported when first used).
+Imports only the bottom layer (:mod:`lamin_sa.errors`, :mod:`lamin_sa.config`,
+:mod:`lamin_sa.progress`), the standard library and fsspec (heavy libraries such as
+s3fs are imported when first used).
 """
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""DataFrames from raw result columns, typed by the columns' SQL types.
+
+``QuerySet.df()`` reads its rows as plain DBAPI tuples (no ORM objects, no
+``Row`` objects) and hands them here column by column. A column whose SQL type
+fixes its dtype (integers, booleans, floats without NULLs; text; UTC timestamps)
+becomes a numpy array directly, skipping pandas' per-value type inference;
+anything else (NULLs in a numeric column, JSON, annotations) keeps pandas'
+inference, so the frame is the same as ``DataFrame.from_records`` would build.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Boolean, Float, Integer, String
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def typed_column(values: list[Any], sql_type: Any) -> Any:
+    """``values`` as a numpy array when ``sql_type`` determines the dtype, else as is.
+
+    Example:
+        >>> typed_column([1, 2], Integer()).dtype
+        dtype('int64')
+    """
+    import numpy as np
+
+    if isinstance(sql_type, String):  # Text is a String too
+        return np.array(values, dtype=object)
+    if None in values:
+        return values  # pandas turns NULL numbers into NaN, as from_records does
+    if isinstance(sql_type, Boolean):
+        return np.array(values, dtype=bool)
+    if isinstance(sql_type, Integer):
+        return np.array(values, dtype=np.int64)
+    if isinstance(sql_type, Float):
+        return np.array(values, dtype=np.float64)
+    return values
+
+
+def utc_datetimes(values: list[Any]) -> pd.DatetimeIndex:
+    """Raw timestamps as UTC datetimes: ISO text on SQLite, datetimes elsewhere.
+
+    Example:
+        >>> utc_datetimes(["2024-01-02 03:04:05.000006"])[0].isoformat()
+        '2024-01-02T03:04:05.000006+00:00'
+    """
+    import numpy as np
+    import pandas as pd
+
+    if values and type(values[0]) is str:
+        try:
+            with warnings.catch_warnings():
+                # numpy only warns on a UTC offset; pandas handles those below
+                warnings.simplefilter("error")
+                # numpy parses naive ISO 8601 text in C, ~100x faster than pandas
+                parsed = np.array(values, dtype="datetime64[us]")
+            return pd.DatetimeIndex(parsed.astype("datetime64[ns]")).tz_localize("UTC")
+        except (ValueError, TypeError, Warning):
+            pass
+    series = pd.Series(values, dtype=object)
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(series, utc=True, format="ISO8601"))
+    except (ValueError, TypeError):  # a server printing dates in another style
+        return pd.DatetimeIndex(pd.to_datetime(series, utc=True, format="mixed"))
+
+
+def frame(
+    columns: dict[str, list[Any]],
+    sql_types: dict[str, Any],
+    utc_keys: tuple[str, ...],
+    index: str,
+) -> pd.DataFrame:
+    """A DataFrame indexed by column ``index`` from raw columns in select order.
+
+    Args:
+        columns: Column name to its values, in the order of the frame.
+        sql_types: SQL types of the table's own columns (others are inferred).
+        utc_keys: Columns holding UTC timestamps.
+        index: The column that becomes the index.
+    """
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for name, values in columns.items():
+        if name in utc_keys:
+            data[name] = utc_datetimes(values)
+        elif name in sql_types:
+            data[name] = typed_column(values, sql_types[name])
+        else:
+            data[name] = values
+    idx = pd.Index(data.pop(index), name=index)
+    return pd.DataFrame(data, index=idx, copy=False)
