@@ -100,7 +100,10 @@ def add_related(
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
                 row = {left.key: owner_value, right.key: values[0], **link_fields}
-                new = values if conn.execute(stmt, row).rowcount == 1 else []
+                # RETURNING tells whether the row was inserted (psycopg reports
+                # no rowcount for it); an ignored duplicate returns nothing
+                inserted = conn.execute(stmt.returning(left), row).first()
+                new = values if inserted is not None else []
             else:
                 existing = set(
                     conn.execute(
