@@ -38,7 +38,7 @@ df = pd.DataFrame(
     index=["observation1", "observation2", "observation3"],
 )
 artifact = ln.Artifact.from_df(df, description="my RNA-seq", version="1")
-print(artifact.describe())
+artifact.describe()
 artifact.save()  # data and metadata in one atomic operation
 print(artifact.load())
 

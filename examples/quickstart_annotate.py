@@ -16,7 +16,7 @@ def run(ln: Any, artifact: Any) -> Any:
     # create & save a label, then label the artifact with it
     candidate_marker_study = ln.ULabel(name="Candidate marker study").save()
     artifact.labels.add(candidate_marker_study)
-    print(artifact.describe())
+    artifact.describe()
     print(ln.ULabel.df())
 
     # ---- Queries ------------------------------------------------------------------
@@ -55,7 +55,7 @@ def run(ln: Any, artifact: Any) -> Any:
     assert annotate.validate()
     # save the annotated artifact (the same data: the stored artifact is returned)
     artifact = annotate.save_artifact(description="my RNA-seq", version="1")
-    print(artifact.describe())
+    artifact.describe()
 
     # ---- Query for annotations ----------------------------------------------------
     ulabels = ln.ULabel.lookup()

@@ -115,11 +115,29 @@ def use_session(
         yield ctx
 
 
-def view(n: int = 7) -> dict[str, Any]:
-    """The latest ``n`` records of every core registry, as DataFrames."""
+def view(n: int = 7, *, return_dict: bool = False) -> dict[str, Any] | None:
+    """Show the latest ``n`` records of every registry that has records.
+
+    One table per registry (newest first), titled with the registry and how
+    many records it holds: printed in a terminal, rendered in Jupyter.
+
+    Args:
+        n: Rows per registry.
+        return_dict: Return ``{registry name: DataFrame}`` instead of showing.
+
+    Returns:
+        The DataFrames with ``return_dict=True``, else None.
+
+    Example:
+        >>> ln.view()  # doctest: +SKIP
+        ULabel (3 records, latest 3)
+        ...
+    """
+    from lamin_sa.display import html_table, show
     from lamin_sa.models import core
 
-    out = {}
+    frames: dict[str, Any] = {}
+    totals: dict[str, int] = {}
     for name in core.__all__:
         model = getattr(core, name)
         if getattr(model, "_name_field", None) is None or name in (
@@ -127,8 +145,27 @@ def view(n: int = 7) -> dict[str, Any]:
             "Module",
         ):
             continue
-        out[name] = model.filter().order_by("-id")[:n].df()
-    return out
+        qs = model.filter()
+        total = qs.count()
+        if not total and not return_dict:
+            continue
+        frames[name] = qs.order_by("-id")[:n].df()
+        totals[name] = total
+    if return_dict:
+        return frames
+    if not frames:
+        show("No records yet.")
+        return None
+    texts, htmls = [], []
+    for name, df in frames.items():
+        title = f"{name} ({totals[name]} records, latest {len(df)})"
+        texts.append(f"{title}\n{df.to_string()}")
+        rows = [list(row) for row in df.itertuples(index=True)]
+        htmls.append(
+            html_table([df.index.name or "", *df.columns], rows, caption=title)
+        )
+    show("\n\n".join(texts), "".join(htmls))
+    return None
 
 
 def upgrade_instance(modules: list[str] | None = None) -> dict[str, str]:

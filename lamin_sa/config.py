@@ -29,14 +29,21 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: LaminDB's levels between the standard ones: ``logger.log(SUCCESS, ...)``
+#: marks a completed step (✅), ``logger.log(HINT, ...)`` a suggestion (💡),
+#: shown only from ``verbosity="hint"`` on.
+SUCCESS = 25
+HINT = 15
 VERBOSITY_LEVELS = {
     "error": logging.ERROR,
     "warning": logging.WARNING,
-    "success": logging.INFO,
+    "success": SUCCESS,
     "info": logging.INFO,
-    "hint": logging.INFO,
+    "hint": HINT,
     "debug": logging.DEBUG,
 }
+#: what a script or notebook shows by default (as LaminDB's introduction)
+DEFAULT_VERBOSITY = "info"
 HASH_EXISTS_POLICIES = ("warn_return_existing", "error", "warn_create_new")
 
 
@@ -53,14 +60,45 @@ def home_dir() -> Path:
     return Path(platformdirs.user_config_dir("lamin-sa"))
 
 
+#: a file lamin-sa writes into a cache folder it owns (``cache clear`` checks it)
+CACHE_MARKER = ".lamin-sa-cache"
+
+
 def default_cache_dir() -> Path:
-    """The cache folder: ``$LAMIN_SA_CACHE_DIR`` or the platform's user cache dir."""
+    """The cache folder.
+
+    ``$LAMIN_SA_CACHE_DIR`` if set; else ``$LAMIN_SA_HOME/cache`` when
+    ``$LAMIN_SA_HOME`` is set (one folder holds all of a setup's state); else
+    the platform's user cache dir.
+
+    Example:
+        >>> default_cache_dir().name  # doctest: +SKIP
+        'cache'
+    """
     env = os.environ.get("LAMIN_SA_CACHE_DIR")
     if env:
         return Path(env).expanduser()
+    if os.environ.get("LAMIN_SA_HOME"):
+        return home_dir() / "cache"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("lamin-sa"))
+
+
+def is_own_cache(path: Path) -> bool:
+    """True if lamin-sa made this cache folder (its marker file is there).
+
+    Example:
+        >>> is_own_cache(switches.cache_dir)  # doctest: +SKIP
+        True
+    """
+    if (path / CACHE_MARKER).is_file():
+        return True
+    import platformdirs
+
+    # folders named for lamin-sa are its own, also from before the marker
+    named = {Path(platformdirs.user_cache_dir("lamin-sa")), home_dir() / "cache"}
+    return path.resolve() in {p.resolve() for p in named}
 
 
 # ---- atomic files ---------------------------------------------------------------
@@ -317,7 +355,7 @@ class Switches:
     """
 
     def __init__(self) -> None:
-        self._verbosity = "warning"
+        self._verbosity = DEFAULT_VERBOSITY
         self._cache_dir: Path | None = None
         self.track_run_inputs: bool = True
         self.transform = TransformSettings()
@@ -331,6 +369,11 @@ class Switches:
     def cache_dir(self) -> Path:
         """Local cache for remote objects (``$LAMIN_SA_CACHE_DIR`` overrides)."""
         path = self._cache_dir or default_cache_dir()
+        marker = path / CACHE_MARKER
+        if not marker.exists() and (not path.exists() or not any(path.iterdir())):
+            # a folder lamin-sa creates (or finds empty) is lamin-sa's own
+            path.mkdir(parents=True, exist_ok=True)
+            marker.write_text("lamin-sa cache: `lamin-sa cache clear` empties it\n")
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -340,7 +383,13 @@ class Switches:
 
     @property
     def verbosity(self) -> str:
-        """One of error, warning (default), success, info, hint, debug."""
+        """One of error, warning, success, info (default), hint, debug.
+
+        Each level shows itself and the ones before it: ``"success"`` shows
+        errors, warnings and ✅ steps; ``"info"`` adds 💡 messages such as
+        ``saved: Transform(...)``; ``"hint"`` adds suggestions; ``"debug"``
+        everything.
+        """
         return self._verbosity
 
     @verbosity.setter
@@ -377,7 +426,13 @@ switches = Switches()
 class _Formatter(logging.Formatter):
     """One short line per message, marked by level as LaminDB does."""
 
-    MARKS = {logging.DEBUG: "🐛", logging.INFO: "💡", logging.WARNING: "❗"}
+    MARKS = {
+        logging.DEBUG: "🐛",
+        HINT: "💡",
+        logging.INFO: "💡",
+        SUCCESS: "✅",
+        logging.WARNING: "❗",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         mark = self.MARKS.get(record.levelno, "❌")
@@ -413,9 +468,18 @@ class InteractiveHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def install_log_handler() -> None:
-    """Give the ``lamin_sa`` logger its interactive handler (once)."""
+    """Give the ``lamin_sa`` logger its interactive handler (once).
+
+    In a process without logging configuration (a script, a notebook, the CLI)
+    lamin-sa's own logger also gets the default verbosity, so that the seed's
+    messages show; a host that configured logging first keeps its levels.
+    """
+    logging.addLevelName(SUCCESS, "SUCCESS")
+    logging.addLevelName(HINT, "HINT")
     log = logging.getLogger("lamin_sa")
     if not any(isinstance(h, InteractiveHandler) for h in log.handlers):
+        if not logging.getLogger().handlers and log.level == logging.NOTSET:
+            log.setLevel(VERBOSITY_LEVELS[DEFAULT_VERBOSITY])
         log.addHandler(InteractiveHandler())
 
 

@@ -128,3 +128,20 @@ def text_block_html(text: str) -> str:
         '<pre style="line-height: 1.3;">a &lt; b</pre>'
     """
     return f'<pre style="line-height: 1.3;">{html.escape(text)}</pre>'
+
+
+def describe_html(text: str) -> str:
+    """A ``describe()`` text as HTML: block titles bold, entries kept as lines.
+
+    Example:
+        >>> describe_html("Provenance:")
+        '<pre style="line-height: 1.3; white-space: pre-wrap;"><b>Provenance:</b></pre>'
+    """
+    lines = []
+    for line in text.splitlines():
+        escaped = html.escape(line, quote=False)
+        if line and not line.startswith(" ") and line.endswith(":"):
+            escaped = f"<b>{escaped}</b>"
+        lines.append(escaped)
+    body = "\n".join(lines)
+    return f'<pre style="line-height: 1.3; white-space: pre-wrap;">{body}</pre>'

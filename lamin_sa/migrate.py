@@ -697,7 +697,7 @@ def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
             if states[module.name].state == "up to date":
                 logger.debug("module %s is up to date", module.name)
                 continue
-            logger.info("upgrading %s to %s@head", module.name, module.name)
+            logger.debug("upgrading %s to %s@head", module.name, module.name)
             command.upgrade(_config(connection, modules=names), f"{module.name}@head")
             _end_own(connection, owned)
         _record_mounted(connection, names)

@@ -93,7 +93,7 @@ def test_seed_dataframe_flow(
     assert saved.id == artifact.id  # same data: the stored artifact
     assert "saved 1 feature set for slot: 'columns'" in messages(caplog)
 
-    text = saved.describe()
+    text = saved.describe(return_str=True)
     assert "Features:\n  columns: FeatureSet(uid=" in text
     assert ", n=4, registry='Feature')" in text
     expected = (
@@ -195,7 +195,7 @@ def test_anndata_flow(inst_local: Inst, caplog: pytest.LogCaptureFixture) -> Non
     assert list(artifact.features.feature_set_by_slot) == ["var", "obs"]
     assert artifact.features["var"].list("name") == ["CD8A", "CD4", "CD14"]
     assert artifact.features["obs"].list("name") == ["perturbation"]
-    text = artifact.describe()
+    text = artifact.describe(return_str=True)
     assert "  var: FeatureSet(uid=" in text
     assert "  obs: FeatureSet(uid=" in text
     assert "    🔗 perturbation (1, cat[ULabel]): 'DMSO', 'IFNG'" in text
@@ -234,7 +234,7 @@ def test_anndata_flow(inst_local: Inst, caplog: pytest.LogCaptureFixture) -> Non
     assert messages(caplog).count("transferring perturbation") == 2
     perturbation = ln.Feature.get(name="perturbation")
     assert collection.labels.get(perturbation).list("name") == ["DMSO", "IFNG"]
-    text = collection.describe()
+    text = collection.describe(return_str=True)
     assert "🔗 perturbation (1, cat[ULabel]): 'DMSO', 'IFNG'" in text
     assert "📎 ulabels (2, ULabel): 'DMSO', 'IFNG'" in text
 

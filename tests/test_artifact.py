@@ -523,18 +523,18 @@ def test_delete_artifact_in_collection_refused(inst_local: Inst) -> None:
 
 def test_describe(inst_local: Inst) -> None:
     a = ln.Artifact.from_df(_df(), description="my RNA-seq", version="1")
-    text = a.describe()
+    text = a.describe(return_str=True)
     assert text.startswith("Artifact(version='1', uid=")
     assert "📎 storage: uid=" in text and "created_at" not in text.splitlines()[0]
     a.save()
-    text = a.describe()
+    text = a.describe(return_str=True)
     lines = text.splitlines()
     assert lines[1:3] == ["", "Provenance:"]
     assert lines[3].startswith("  📎 created_by: User(uid=")
     assert lines[4].startswith("  📎 storage: uid=") and "root=" in lines[4]
     assert "storage_id" not in lines[0] and "updated_at" not in lines[0]
     a.ulabels.add(ln.ULabel(name="DMSO").save(), ln.ULabel(name="IFNG").save())
-    text = ln.Artifact.get(a.uid).describe()
+    text = ln.Artifact.get(a.uid).describe(return_str=True)
     assert text.splitlines()[-2:] == [
         "Labels:",
         "  📎 ulabels (2, ULabel): 'DMSO', 'IFNG'",
@@ -559,7 +559,7 @@ def test_run_provenance_and_previous_runs(inst_local: Inst) -> None:
         fresh = ln.Artifact.get(a.uid)
         assert fresh.run_id == r2.id
         assert [r.id for r in fresh.previous_runs] == [r1.id]
-        text = fresh.describe()
+        text = fresh.describe(return_str=True)
         assert "  📎 transform: Transform(" in text and "  📎 run: Run(uid=" in text
     finally:
         ctx.run, ctx.run_id = None, None

@@ -65,7 +65,7 @@ def test_cell_types_label_artifacts(bt_inst: None) -> None:
     assert ln.Artifact.filter(cell_types=t_cell).exists()
     assert not ln.Artifact.filter(tissues__name="T cell").exists()
     assert [c.name for c in artifact.labels.get(feature)] == ["T cell", "B cell"]
-    text = artifact.describe()
+    text = artifact.describe(return_str=True)
     assert "📎 cell_types (2, CellType): 'T cell', 'B cell'" in text
     assert "🔗 cell_type (1, cat[bionty.CellType]): 'T cell', 'B cell'" in text
     # the same ontology id gives the stored record back (deterministic uid)
@@ -90,7 +90,7 @@ def test_genes_in_feature_sets(bt_inst: None) -> None:
     artifact.features.add_feature_set(feature_set, slot="var")
     assert ln.Artifact.filter(feature_sets__genes=genes[0]).one().id == artifact.id
     assert ln.Artifact.filter(feature_sets__genes__symbol="CD4").count() == 1
-    assert "'CD8A', 'CD4'" in artifact.describe()
+    assert "'CD8A', 'CD4'" in artifact.describe(return_str=True)
     # the same members give the stored set
     assert ln.FeatureSet(genes).id == feature_set.id
     pathway = bt.Pathway(name="T cell activation", ontology_id="GO:0042110").save()
@@ -141,10 +141,12 @@ def test_validate_standardize_search_with_synonyms(bt_inst: None) -> None:
     assert bt.CellType.standardize(values) == ["T cell", "T cell", "B cell", "neuron"]
     result = bt.CellType.inspect(values, mute=True)
     assert result.synonyms_mapper == {"T-cell": "T cell", "B lymphocyte": "B cell"}
-    assert [r.name for r in bt.CellType.from_values(values, mute=True)] == [
-        "T cell",
-        "B cell",
-    ]
+    stored = bt.CellType.from_values(values, mute=True, public=False)
+    assert [r.name for r in stored] == ["T cell", "B cell"]
+    # with the public fallback (the default), terms found there come unsaved
+    found = bt.CellType.from_values(values, mute=True)
+    assert [r.name for r in found][:2] == ["T cell", "B cell"]
+    assert all(not r.is_saved for r in found[2:])
     assert bt.CellType.search("lymphocyte").first().name in ("T cell", "B cell")
     assert bt.CellType.lookup().t_cell.ontology_id == "CL:0000084"
     assert list(
@@ -213,6 +215,6 @@ def test_an_instance_without_bionty_says_how_to_mount_it(
             bt.CellType(name="T cell").save()
         artifact = _artifact("3")  # core keeps working beside the loaded models
         artifact.labels.add(ln.ULabel(name="x").save())
-        assert "cell_types" not in artifact.describe()
+        assert "cell_types" not in artifact.describe(return_str=True)
     finally:
         ln.close()

@@ -116,7 +116,7 @@ def test_add_values_and_get_values(inst_local: Inst) -> None:
         "temperature",
     ]
     assert ln.FeatureSet.filter().count() == 1  # intermediate sets were deleted
-    text = artifact.describe()
+    text = artifact.describe(return_str=True)
     assert "external: FeatureSet(" in text
     assert "🔗 experiment (4, cat[ULabel]): 'Experiment 1'" in text
     assert "🔗 donors (4, cat[ULabel]): 'D1', 'D2'" in text

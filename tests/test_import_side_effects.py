@@ -59,19 +59,43 @@ def test_logging_reaches_the_hosts_handlers_once():
 
 
 def test_interactive_use_prints_one_short_line():
+    # the default verbosity shows what LaminDB's introduction shows: errors,
+    # warnings, ✅ steps and 💡 messages; hints and debug only when asked for
     out = _run(
         """
         import logging
         import lamin_sa as ln
+        from lamin_sa.config import HINT, SUCCESS
         import lamin_sa.instance  # any module that logs brings the handler
-        logging.getLogger("lamin_sa.instance").warning("look here")
-        logging.getLogger("lamin_sa.instance").info("not by default")
-        ln.settings.verbosity = "info"
-        logging.getLogger("lamin_sa.instance").info("now shown")
+        log = logging.getLogger("lamin_sa.instance")
+        log.warning("look here")
+        log.log(SUCCESS, "stored")
+        log.info("saved: Transform(...)")
+        log.log(HINT, "not by default")
+        log.debug("not by default")
+        ln.settings.verbosity = "hint"
+        log.log(HINT, "a hint now")
+        log.debug("still not")
+        ln.settings.verbosity = "success"
+        log.info("hidden at success")
+        log.log(SUCCESS, "shown at success")
+        ln.settings.verbosity = "debug"
+        log.debug("a debug line")
+        ln.settings.verbosity = "error"
+        log.warning("hidden at error")
+        log.error("broken")
         """
     )
     assert out.returncode == 0, out.stderr
-    assert out.stderr.splitlines() == ["❗ look here", "💡 now shown"]
+    assert out.stderr.splitlines() == [
+        "❗ look here",
+        "✅ stored",
+        "💡 saved: Transform(...)",
+        "💡 a hint now",
+        "✅ shown at success",
+        "🐛 a debug line",
+        "❌ broken",
+    ]
 
 
 def test_every_module_logs_under_its_own_name():

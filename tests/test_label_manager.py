@@ -133,7 +133,7 @@ def test_add_get_and_external_feature_set(inst_local: Inst) -> None:
     assert artifact.labels.get(feat2).list("name") == ["label2", "label3"]
     with pytest.raises(ValidationError, match="'nope'"):
         artifact.labels.add(["nope"], feature=feat2)
-    text = artifact.describe()
+    text = artifact.describe(return_str=True)
     assert "📎 ulabels (4, ULabel): 'label0', 'label1', 'label2', 'label3'" in text
     assert "external: FeatureSet(" in text
     assert "🔗 feat1 (2, cat[ULabel]): 'label0', 'label1'" in text
@@ -203,7 +203,7 @@ def test_add_from_and_collection_transfer(inst_local: Inst) -> None:
     c2.save(transfer_labels=True)
     assert c2.labels.get(perturbation).list("name") == ["DMSO", "IFNG"]
     assert sorted(c2.ulabels.list("name")) == ["DMSO", "IFNG", "study"]
-    text = c2.describe()
+    text = c2.describe(return_str=True)
     assert "🔗 perturbation (1, cat[ULabel]): 'DMSO', 'IFNG'" in text
     assert "📎 ulabels (3, ULabel)" in text
     # without transfer: no labels

@@ -81,7 +81,7 @@ def test_module_registries_work_like_core_ones(
             "sample A",
             "sample B",
         ]
-        text = artifact.describe()
+        text = artifact.describe(return_str=True)
         assert "📎 things (2, Thing): 'sample A', 'sample B'" in text
         assert "🔗 thing (1, cat[my_lab.Thing]): 'sample A', 'sample B'" in text
         # the link rows carry the feature
@@ -118,7 +118,7 @@ def test_a_registry_of_an_unmounted_module_says_how_to_mount_it(
         artifact = _artifact("2")
         label = ln.ULabel(name="core label").save()
         artifact.labels.add(label)
-        assert "things" not in artifact.describe()
+        assert "things" not in artifact.describe(return_str=True)
         # the module can be mounted later on the live instance
         _mount_later()
         artifact = ln.Artifact.get(artifact.uid)

@@ -113,10 +113,28 @@ def test_init_and_track(executed: Any) -> None:
         ln.close()
 
 
+def test_default_verbosity_log_lines(executed: Any) -> None:
+    nb, _ = executed
+    tracked = _text(_cell(nb, "ln.track()"))
+    assert "💡 saved: Transform(" in tracked and "uid='FPnfDtJz8qbE5zKv'" in tracked
+    assert "💡 saved: Run(" in tracked
+    added = _text(_cell(nb, "annotate.add_new_from_columns()"))
+    assert "✅ added 3 records with Feature.name for columns:" in added
+    assert "✅ added 2 records with ULabel.name for perturbation:" in added
+    validated = _text(_cell(nb, "annotate.save_artifact("))
+    assert "✅ perturbation is validated against ULabel.name" in validated
+    assert "🐛" not in "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+
+
 def test_artifact_cells(executed: Any) -> None:
     nb, _ = executed
-    saved = _text(_cell(nb, "artifact.save()"))
+    cell = _cell(nb, "artifact.save()")
+    saved = _text(cell)
     assert "Artifact(" in saved and "description='my RNA-seq'" in saved
+    # describe() mid-cell renders (HTML) and returns None, as in the seed
+    (shown,) = _data(cell, "text/html")
+    assert "<b>Provenance:</b>" in shown and "📎 transform: Transform(" in shown
+    assert "Provenance:\n  📎 created_by: User(" in saved
     loaded = _cell(nb, "artifact.load()")
     assert "observation1" in _text(loaded) and _data(loaded, "text/html")
 
@@ -135,9 +153,12 @@ def test_validate_and_annotate(executed: Any) -> None:
     assert "2 terms are not validated: 'DMSO', 'IFNG'" in first
     assert "→ save terms via .add_new_from('perturbation')" in first
     assert first.rstrip().endswith("False")
-    annotated = _text(_cell(nb, "annotate.save_artifact("))
+    cell = _cell(nb, "annotate.save_artifact(")
+    annotated = _text(cell)
     for block in ("Provenance:", "Features:", "Labels:"):
         assert block in annotated
+        assert f"<b>{block}</b>" in _data(cell, "text/html")[0]
+    assert not [o for o in cell.outputs if o["output_type"] == "execute_result"]
     assert "🔗 perturbation (4, cat[ULabel]): 'DMSO', 'IFNG'" in annotated
     assert "📎 transform: Transform(version='1', uid='FPnfDtJz8qbE5zKv'" in annotated
     one = _text(_cell(nb, "ln.Artifact.filter(ulabels=ulabels.ifng).one()"))

@@ -134,13 +134,17 @@ def test_repr(ctx):
     assert "id=" not in text.replace("_id=", "").replace("uid=", "")
 
 
-def test_describe(ctx):
+def test_describe(ctx, capsys):
     t = m.Transform(name="script", type="script").save()
     r = m.Run(transform=t).save()
-    text = r.describe()
+    text = r.describe(return_str=True)
     assert text.startswith("Run(")
     assert "Provenance:" in text
     assert "transform: Transform(" in text and "created_by: User(" in text
+    # shown, not returned: a script prints it, as pandas' info() does
+    capsys.readouterr()
+    assert r.describe() is None
+    assert capsys.readouterr().out == text + "\n"
 
 
 def test_related_managers(ctx):
@@ -181,3 +185,28 @@ def test_transform_with_stored_name_and_version_is_reused(ctx):
     other = m.Transform(name="x", version="2", key="x.py").save()
     assert again.id == first.id and other.id != first.id
     assert m.Transform.filter(name="x").count() == 2
+
+
+def test_df_nullable_integers(ctx):
+    # integer columns with NULLs stay integers (<NA>), as collection.artifacts.df()
+    # shows n_observations: never 3.0 / NaN
+    t = m.Transform(name="nullable", type="pipeline").save()
+    run = m.Run(transform=t).save()
+    m.ULabel(name="with run", run=run).save()
+    m.ULabel(name="without run").save()
+    df = m.ULabel.filter().df()
+    assert str(df["run_id"].dtype) == "Int64"
+    assert df.set_index("name")["run_id"].to_dict()["with run"] == run.id
+    assert df.set_index("name")["run_id"].isna().to_dict()["without run"]
+
+
+def test_view_shows_a_table_per_registry(ctx, capsys):
+    ln.save([m.ULabel(name=f"label {i}") for i in range(9)])
+    capsys.readouterr()
+    assert ln.view(n=3) is None
+    out = capsys.readouterr().out
+    assert "ULabel (9 records, latest 3)" in out
+    assert "label 8" in out and "label 5" not in out  # newest first, 3 rows
+    assert "Artifact (" not in out  # empty registries are left out
+    frames = ln.view(n=3, return_dict=True)
+    assert len(frames["ULabel"]) == 3 and frames["Artifact"].empty

@@ -63,12 +63,35 @@ def list_artifacts(key_prefix: str | None = None) -> list[dict[str, Any]]:
 
 
 def clear_cache() -> int:
-    """Delete everything in ``settings.cache_dir``; return the number of files."""
+    """Empty ``settings.cache_dir``; return the number of files deleted.
+
+    Only a folder lamin-sa made (marked by :data:`~lamin_sa.config.CACHE_MARKER`)
+    is emptied: a cache pointed at a folder with other files is refused.
+
+    Example:
+        >>> clear_cache()  # doctest: +SKIP
+        12
+    """
+    from lamin_sa.config import CACHE_MARKER, is_own_cache
     from lamin_sa.config import switches as settings
+    from lamin_sa.errors import LaminSAError
 
     root = settings.cache_dir
-    n = sum(len(files) for _, _, files in os.walk(root))
+    if not is_own_cache(root):
+        raise LaminSAError(
+            f"{root} is not a folder lamin-sa made (no {CACHE_MARKER} file): not "
+            "clearing it; point LAMIN_SA_CACHE_DIR or ln.settings.cache_dir to a "
+            "folder of its own."
+        )
+    n = sum(
+        1
+        for folder, _, files in os.walk(root)
+        for name in files
+        if not (Path(folder) == root and name == CACHE_MARKER)
+    )
     for child in root.iterdir():
+        if child.name == CACHE_MARKER:
+            continue
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.errors import LaminSAError, NoResultFound, ValidationError
 
 if TYPE_CHECKING:
@@ -331,7 +332,8 @@ class PublicSourced:
             created.append(cls._record_from_row(pub, row, org, source_record))
         if not mute:
             if created:
-                logger.info(
+                logger.log(
+                    SUCCESS,
                     "created %d %s record(s) from %s %s: %s",
                     len(created),
                     cls.__name__,

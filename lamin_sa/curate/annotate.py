@@ -25,6 +25,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class _Target:
         result = self.scope.inspect(self.values, self.field, mute=True)
         registry = _label(self.model, self.field)
         if not result.non_validated:
-            logger.info("%s is validated against %s", self.key, registry)
+            logger.log(SUCCESS, "%s is validated against %s", self.key, registry)
             return True
         logger.info("mapping %s on %s", self.key, registry)
         lines = [
@@ -199,7 +200,8 @@ class DataFrameAnnotator:
             new = [c for c in missing if c in self._categoricals]
             if new:
                 _save_new(Feature, self._columns_key, new, {"dtype": "cat"})
-                logger.info(
+                logger.log(
+                    SUCCESS,
                     "added %s with %s for %s: %s",
                     _records_word(len(new)),
                     registry,
@@ -236,7 +238,7 @@ class DataFrameAnnotator:
 
         missing = self._non_validated_columns()
         if not missing:
-            logger.info("all %s are validated", self._what)
+            logger.log(SUCCESS, "all %s are validated", self._what)
             return
         if self._columns_model is Feature:
             by_name = {str(c): c for c in self._df.columns}
@@ -247,7 +249,8 @@ class DataFrameAnnotator:
             save(records)
         else:
             _save_new(self._columns_model, self._columns_key, missing, kwargs)
-        logger.info(
+        logger.log(
+            SUCCESS,
             "added %s with %s for %s: %s",
             _records_word(len(missing)),
             _label(self._columns_model, self._columns_key),
@@ -326,7 +329,8 @@ class DataFrameAnnotator:
             records = _save_new(
                 target.model, target.field, missing, self._new_kwargs(target, kwargs)
             )
-            logger.info(
+            logger.log(
+                SUCCESS,
                 "added %s with %s for %s: %s",
                 _records_word(len(records)),
                 _label(target.model, target.field),
@@ -379,7 +383,8 @@ class DataFrameAnnotator:
             new = [r for r in candidates if not r.is_saved]
             if new:
                 save(new)
-                logger.info(
+                logger.log(
+                    SUCCESS,
                     "added %s from public with %s for %s: %s",
                     _records_word(len(new)),
                     _label(target.model, target.field),
@@ -467,10 +472,11 @@ class DataFrameAnnotator:
         sets = self._feature_sets()
         for slot, feature_set in sets.items():
             artifact.features.add_feature_set(feature_set, slot)
-            logger.info("    linked: %r", feature_set)
+            logger.log(SUCCESS, "    linked: %r", feature_set)
         if sets:
             word = "set for slot" if len(sets) == 1 else "sets for slots"
-            logger.info(
+            logger.log(
+                SUCCESS,
                 "saved %d feature %s: %s",
                 len(sets),
                 word,

@@ -69,10 +69,35 @@ def _loaded_to_one(record: Any, key: str) -> Any:
     if key in record.__dict__:
         return record.__dict__[key]
     if sa_inspect(record).transient:
-        return None
+        return _pending_to_one(record, key)
     try:
         return getattr(record, key, None)
     except Exception:  # detached without session, ...
+        return None
+
+
+def _pending_to_one(record: Any, key: str) -> Any:
+    """What an unsaved record will link to when saved (the seed shows it).
+
+    Its foreign key if set; else the run's transform, and the connected user.
+    """
+    from lamin_sa.db import context, session
+
+    relationship = sa_inspect(type(record)).relationships[key]
+    columns = list(relationship.local_columns)
+    value = record.__dict__.get(columns[0].key) if len(columns) == 1 else None
+    if value is None and key == "transform":
+        run = record.__dict__.get("run")
+        value = getattr(run, "transform_id", None)
+    if value is None and key == "created_by":
+        ctx = context.current_or_none()
+        value = ctx.user_id if ctx is not None else None
+    if value is None:
+        return None
+    model = relationship.mapper.class_
+    try:
+        return session.read(lambda s: s.get(model, value))
+    except Exception:  # no connection: show what is known only
         return None
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, func, or_, type_coerce
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.db.sql import in_values
 from lamin_sa.errors import FieldError, ValidationError
 
@@ -672,8 +673,11 @@ def inspect(
         return result
     registry = f"{qs.model.__name__}.{name}"
     if not non_validated:
-        logger.info(
-            "all %d distinct terms are validated against %s", len(validated), registry
+        logger.log(
+            SUCCESS,
+            "all %d distinct terms are validated against %s",
+            len(validated),
+            registry,
         )
         return result
     logger.warning(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa.config import HINT
 from lamin_sa.errors import TransformNotFound
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ def save_report(run: Run, path: Path) -> Artifact | None:
     try:
         from nbconvert import HTMLExporter
     except ImportError:
-        logger.info("install nbconvert to save an HTML report of the notebook")
+        logger.log(HINT, "install nbconvert to save an HTML report of the notebook")
         return None
     try:
         html, _ = HTMLExporter().from_filename(str(path))

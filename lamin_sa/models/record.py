@@ -345,11 +345,34 @@ class Record(Base):
         fields = ", ".join(f"{k}={format_value(v)}" for k, v in self._repr_fields())
         return f"{type(self).__name__}({fields})"
 
-    def describe(self) -> str:
-        """The record, its provenance and labels as text (displays in notebooks)."""
-        import lamin_sa.curate as curate  # the facade (describe is a curate service)
+    def describe(self, return_str: bool = False) -> str | None:
+        """Show the record with its Provenance, Features and Labels blocks.
 
-        return curate.describe(self)
+        Like pandas' ``info()``: prints in a terminal or script, renders as
+        HTML in Jupyter (also mid-cell), and returns None.
+
+        Args:
+            return_str: Return the text instead of showing it.
+
+        Returns:
+            The text with ``return_str=True``, else None.
+
+        Example:
+            >>> artifact.describe()  # doctest: +SKIP
+            Artifact(uid='m45sfXfMutX9IZ2JQoRk', suffix='.parquet', ...)
+            <BLANKLINE>
+            Provenance:
+              📎 transform: Transform(version='1', uid='FPnfDtJz8qbE5zKv', ...)
+            >>> text = artifact.describe(return_str=True)  # doctest: +SKIP
+        """
+        import lamin_sa.curate as curate  # the facade (describe is a curate service)
+        from lamin_sa.display import describe_html, show
+
+        text = str(curate.describe(self))
+        if return_str:
+            return text
+        show(text, describe_html(text))
+        return None
 
 
 class RelatedRecords:

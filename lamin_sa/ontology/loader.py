@@ -31,10 +31,11 @@ from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, select, tuple_
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.errors import ValidationError
 from lamin_sa.ontology.table import OntologyTable
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: rows per statement when selecting by a list of keys.
 _CHUNK = 5_000
@@ -505,7 +506,8 @@ def _import(
         rejected=rejected,
     )
     if keys is not None:
-        logger.info(
+        logger.log(
+            SUCCESS,
             "saved %d term(s) and %d parent link(s) from %s %s",
             result.inserted,
             added,
@@ -513,7 +515,8 @@ def _import(
             source.get("version"),
         )
         return result
-    logger.info(
+    logger.log(
+        SUCCESS,
         "imported %s %s %s: %d new, %d updated, %d obsolete, "
         "%d links added, %d removed",
         source.get("entity"),

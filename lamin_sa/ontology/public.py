@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lamin_sa.config import SUCCESS
 from lamin_sa.errors import FieldError, ValidationError
 from lamin_sa.ontology.entities import EntitySpec, entity_spec
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from lamin_sa.ontology.sources import ResolvedSource
     from lamin_sa.ontology.table import OntologyTable
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: search scores (``__ratio__``) of the ranked tiers; fuzzy matches score lower.
 TIER_RATIOS = {
@@ -384,7 +385,9 @@ class PublicOntology:
                         quote_list(f"{k!r} → {v!r}" for k, v in mapper.items()),
                     )
             else:
-                logger.info("all %d terms validated against %s", len(validated), where)
+                logger.log(
+                    SUCCESS, "all %d terms validated against %s", len(validated), where
+                )
         return result
 
     # ---- lookup -----------------------------------------------------------------

@@ -4,8 +4,8 @@
 ``Row`` objects) and hands them here column by column. A column whose SQL type
 fixes its dtype (integers, booleans, floats without NULLs; text; UTC timestamps)
 becomes a numpy array directly, skipping pandas' per-value type inference;
-anything else (NULLs in a numeric column, JSON, annotations) keeps pandas'
-inference, so the frame is the same as ``DataFrame.from_records`` would build.
+integer columns with NULLs become pandas' nullable ``Int64``; anything else
+(NULLs in a float or boolean column, JSON, annotations) keeps pandas' inference.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ def typed_column(values: list[Any], sql_type: Any) -> Any:
 
     if isinstance(sql_type, String):  # Text is a String too
         return np.array(values, dtype=object)
+    if isinstance(sql_type, Integer) and None in values:
+        import pandas as pd
+
+        # nullable integers (n_observations, run_id): 3 and <NA>, never 3.0/NaN
+        return pd.array(values, dtype="Int64")
     if None in values:
         return values  # pandas turns NULL numbers into NaN, as from_records does
     if isinstance(sql_type, Boolean):
