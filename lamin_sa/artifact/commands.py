@@ -43,9 +43,10 @@ def get_path(uid_or_key: str) -> Path:
 
     if Artifact.filter(key=uid_or_key).exists():
         artifact = Artifact.get(key=uid_or_key)
-    elif len(uid_or_key) == Artifact._len_stem_uid and Artifact.filter(
-        uid__startswith=uid_or_key, is_latest=True
-    ).exists():
+    elif (
+        len(uid_or_key) == Artifact._len_stem_uid
+        and Artifact.filter(uid__startswith=uid_or_key, is_latest=True).exists()
+    ):
         # a stem uid names the family: its latest version
         artifact = Artifact.filter(uid__startswith=uid_or_key, is_latest=True).one()
     else:
