@@ -165,6 +165,7 @@ def main() -> None:
         bench_mapped,
         bench_modules,
         bench_ontology,
+        bench_query,
         bench_scaling,
         bench_validate,
     )
@@ -172,6 +173,7 @@ def main() -> None:
     groups = {
         "import": bench_import,
         "core": lambda: bench_core(tmp),
+        "query": lambda: bench_query.run(record, tmp / "query"),
         "artifacts": lambda: bench_artifacts.run(record, tmp),
         "validate": lambda: bench_validate.run(record, tmp),
         "modules": lambda: bench_modules.run(record, tmp),

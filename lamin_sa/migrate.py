@@ -23,10 +23,12 @@ Alembic is imported inside the functions so that ``import lamin_sa`` stays fast.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import logging
 import os
+import re
 import tempfile
 import types
 from collections.abc import Iterable, Iterator, Sequence
@@ -426,6 +428,8 @@ def check(connection: Connection, modules: Iterable[str] | None = None) -> None:
             ``lamin-sa migrate upgrade``) or ahead of it (upgrade lamin-sa).
         ModuleNotMounted: A requested module is not mounted.
     """
+    if _matches_code(connection, modules):
+        return
     with _transaction(connection):
         states = _status(connection, _script())
         if states["core"].state == "not mounted":
@@ -463,6 +467,75 @@ def check(connection: Connection, modules: Iterable[str] | None = None) -> None:
             f"Module(s) {', '.join(missing)} not mounted on this database: mount "
             f"with `ln.connect(instance, modules={missing!r})`."
         )
+
+
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _heads_in(folder: str) -> tuple[str, ...]:
+    """Head revisions of one module's scripts, read as text (Alembic not imported).
+
+    A head is a revision no other script of the folder names as its down
+    revision. The scripts' own assignments are parsed with a regular expression;
+    anything unusual makes the caller fall back to Alembic.
+    """
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in Path(folder).glob("*.py"):
+        found = dict(
+            (k, ast.literal_eval(v.strip()))
+            for k, v in _REVISION_LINE.findall(path.read_text())
+        )
+        if not isinstance(found.get("revision"), str):
+            continue
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        downs.update([down] if isinstance(down, str) else list(down or ()))
+    return tuple(sorted(revisions - downs))
+
+
+def _matches_code(connection: Connection, modules: Iterable[str] | None) -> bool:
+    """Whether the version table holds exactly the code's heads (two plain queries).
+
+    The common case at connect: nothing to migrate, so Alembic is not imported
+    (importing it and building its script directory cost more than the rest of
+    ``connect``). Anything else, or any doubt, returns False and :func:`check`
+    asks Alembic for the exact state.
+    """
+    if connection.in_transaction():
+        return False  # a failing probe must not abort the caller's transaction
+    try:
+        with _transaction(connection):
+            stored = {
+                r[0]
+                for r in connection.exec_driver_sql(
+                    f"SELECT version_num FROM {VERSION_TABLE}"
+                )
+            }
+            mounted = [
+                r[0]
+                for r in connection.exec_driver_sql(
+                    f"SELECT name FROM {MODULE_TABLE} ORDER BY id"
+                )
+            ]
+        known = registered_modules()
+        names = [m.name for m in resolve([*mounted, *(modules or ())])]
+        if "core" not in mounted or any(n not in mounted for n in names):
+            return False
+        heads: set[str] = set()
+        for name in mounted:
+            if name not in known:
+                return False
+            found = _heads_in(str(versions_path(known[name])))
+            if len(found) != 1:
+                return False
+            heads.update(found)
+    except Exception:  # no such tables, unreadable scripts, unknown modules, ...
+        return False
+    return heads == stored
 
 
 # ---- changing the schema ---------------------------------------------------------

@@ -141,10 +141,12 @@ def test_validate_standardize_search_with_synonyms(bt_inst: None) -> None:
     assert bt.CellType.standardize(values) == ["T cell", "T cell", "B cell", "neuron"]
     result = bt.CellType.inspect(values, mute=True)
     assert result.synonyms_mapper == {"T-cell": "T cell", "B lymphocyte": "B cell"}
-    assert [r.name for r in bt.CellType.from_values(values, mute=True)] == [
-        "T cell",
-        "B cell",
-    ]
+    stored = bt.CellType.from_values(values, mute=True, public=False)
+    assert [r.name for r in stored] == ["T cell", "B cell"]
+    # with the public fallback (the default), terms found there come unsaved
+    found = bt.CellType.from_values(values, mute=True)
+    assert [r.name for r in found][:2] == ["T cell", "B cell"]
+    assert all(not r.is_saved for r in found[2:])
     assert bt.CellType.search("lymphocyte").first().name in ("T cell", "B cell")
     assert bt.CellType.lookup().t_cell.ontology_id == "CL:0000084"
     assert list(

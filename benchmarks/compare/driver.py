@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,10 +111,13 @@ class WorkerProcess:
             )
         return answer
 
-    def call(self, op: str, rep: int = 0) -> dict[str, Any]:
+    def send(self, op: str, rep: int = 0) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"op": op, "rep": rep}) + "\n")
         self.proc.stdin.flush()
+
+    def call(self, op: str, rep: int = 0) -> dict[str, Any]:
+        self.send(op, rep)
         return self._read()
 
     def stop(self) -> None:
@@ -241,10 +243,11 @@ def main() -> None:
                 name, pythons[name], wd, _env(name, wd, args.big_mb)
             )
         for step in SETUP:
+            # fixtures are untimed: both workers build theirs at once
+            for w in workers.values():
+                w.send(step)
             for name, w in workers.items():
-                t = time.perf_counter()
-                w.call(step)
-                setup.setdefault(step, {})[name] = time.perf_counter() - t
+                setup.setdefault(step, {})[name] = w._read()["value"]
                 print(f"  {step:<16} {name:<8} {setup[step][name]:8.2f} s", flush=True)
         for op in ops:
             reps = args.slow_reps if op.slow else args.reps

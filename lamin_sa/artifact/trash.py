@@ -9,7 +9,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 
 from lamin_sa.artifact._state import is_managed, storage_key, storage_root
-from lamin_sa.artifact.versions import promote_previous
+from lamin_sa.artifact.versions import refresh_latest
 from lamin_sa.db import session as dbs
 from lamin_sa.errors import IntegrityError, NotSavedError
 from lamin_sa.storage import delete as delete_object
@@ -23,6 +23,8 @@ def _set_visibility(record: Any, visibility: int) -> None:
             record = session.merge(record)
         record.visibility = visibility
         session.add(record)
+        if hasattr(record, "is_latest"):
+            refresh_latest(session, record)
 
 
 def _require_saved(record: Any) -> None:
@@ -49,7 +51,7 @@ def _delete_row(record: Any) -> None:
             session.delete(target)
             session.flush()
             if was_latest:
-                promote_previous(session, target)
+                refresh_latest(session, target)
     except sa_exc.IntegrityError as e:
         raise IntegrityError(
             f"Cannot delete {type(record).__name__} {record.uid!r}: it is still "

@@ -2,7 +2,8 @@
 
 A family shares the 16-character uid stem; each version adds 4 random
 characters. Exactly one record per family has ``is_latest=True``: the one saved
-last (maintained on save and after permanent deletes).
+last, or after trashing, restoring or deleting a version the newest visible one
+(see :func:`refresh_latest`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from lamin_sa.db.sql import advisory_lock
 from lamin_sa.db.uid import base62
@@ -109,18 +110,33 @@ def mark_latest(session: Any, records: list[Any]) -> None:
             r.is_latest = True
 
 
-def promote_previous(session: Any, record: Any) -> None:
-    """After deleting the latest version: make the newest remaining one latest."""
+def refresh_latest(session: Any, record: Any) -> None:
+    """In a write transaction: give ``is_latest`` to one version of the family.
+
+    After a version is trashed, restored or deleted: the newest visible version
+    (``visibility=1``) is latest, else the newest hidden one, else the newest in
+    the trash; every other version of the family loses the flag.
+    """
     cls = type(record)
     stem = record.uid[: cls._len_stem_uid]
-    newest = session.scalars(
-        select(cls)
-        .where(cls.uid.startswith(stem, autoescape=True), cls.id != record.id)
-        .order_by(cls.created_at.desc(), cls.id.desc())
-        .limit(1)
-    ).first()
-    if newest is not None and not newest.is_latest:
-        newest.is_latest = True
+    # the same per-family lock as mark_latest: one latest per family, always
+    advisory_lock(session, (cls.__tablename__, "family", stem))
+    family = cls.uid.startswith(stem, autoescape=True)
+    order = [cls.created_at.desc(), cls.id.desc()]
+    visibility = getattr(cls, "visibility", None)
+    if visibility is not None:
+        order.insert(0, case((visibility == 1, 0), (visibility == 0, 1), else_=2))
+    session.flush()
+    newest = session.scalar(select(cls.id).where(family).order_by(*order).limit(1))
+    if newest is None:
+        return
+    for where, value in ((cls.id != newest, False), (cls.id == newest, True)):
+        session.execute(
+            update(cls)
+            .where(family, where, cls.is_latest.is_not(value))
+            .values(is_latest=value)
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def get_latest(cls: type, idlike: Any = None, **expressions: Any) -> Any:

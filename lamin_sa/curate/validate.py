@@ -256,8 +256,8 @@ def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
 
     if not matched:
         return np.zeros(len(values), dtype=bool)
-    contains = matched.__contains__
-    return np.fromiter(map(contains, values), dtype=bool, count=len(values))
+    # a list of bools converts faster than fromiter pulls from a map iterator
+    return np.array(list(map(matched.__contains__, values)), dtype=bool)
 
 
 def validate(

@@ -25,6 +25,7 @@ from lamin_sa.db.context import (
     use_session,
 )
 from lamin_sa.db.diagnose import write_error
+from lamin_sa.db.sql import sqlite_lower
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -40,6 +41,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # Unicode-aware lower() for case-insensitive lookups (see db.sql.ulower)
+    dbapi_connection.create_function("lamin_lower", 1, sqlite_lower, deterministic=True)
 
 
 def normalize_url(url: str) -> str:

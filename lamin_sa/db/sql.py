@@ -8,7 +8,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, select, type_coerce
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.types import String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean, Date, DateTime, String
 
 # Above this many values an IN list becomes one bound array/JSON parameter.
 LARGE_IN = 200
@@ -32,6 +35,141 @@ def in_values(
         )
     each = func.json_each(type_coerce(json.dumps(values), String)).table_valued("value")
     return column.in_(select(each.c.value))
+
+
+# ---- backend-specific pieces of compiled filters --------------------------------
+#
+# The query compiler builds one statement for every backend; these elements render
+# differently per dialect when the statement is compiled.
+
+
+def _json_scalars(values: list[Any]) -> bool:
+    return all(type(v) in (int, str, float) for v in values)
+
+
+class InList(ColumnElement[bool]):
+    """``column IN (values)`` bound as ONE parameter when the list is long.
+
+    PostgreSQL compares with ``= ANY(:array)``, SQLite reads ``json_each(:json)``;
+    short lists and values JSON cannot carry stay a plain expanding ``IN``. The
+    driver limits on parameters per statement (65,535 for PostgreSQL) never apply.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("array", InternalTraversal.dp_clauseelement),
+        ("json", InternalTraversal.dp_clauseelement),
+        ("plain", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, column: Any, values: list[Any]) -> None:
+        self.column = column
+        self.array = bindparam(
+            None, values, type_=postgresql.ARRAY(column.type), unique=True
+        )
+        text = json.dumps(values) if _json_scalars(values) else None
+        self.json = bindparam(None, text, type_=String(), unique=True)
+        self.plain = text is None
+
+
+def in_list(column: Any, values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``; above :data:`LARGE_IN` values one bound parameter."""
+    if len(values) <= LARGE_IN:
+        return column.in_(values)
+    return InList(column, values)
+
+
+@compiles(InList)
+def _in_list_default(element: InList, compiler: Any, **kw: Any) -> str:
+    values = element.array.value
+    return str(compiler.process(element.column.in_(values), **kw))
+
+
+@compiles(InList, "postgresql")
+def _in_list_pg(element: InList, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column == func.any(element.array), **kw))
+
+
+@compiles(InList, "sqlite")
+def _in_list_sqlite(element: InList, compiler: Any, **kw: Any) -> str:
+    if element.plain:
+        return _in_list_default(element, compiler, **kw)
+    each = func.json_each(element.json).table_valued("value")
+    return str(compiler.process(element.column.in_(select(each.c.value)), **kw))
+
+
+class ulower(FunctionElement[str]):  # noqa: N801 - a SQL function name
+    """``lower()`` that folds every Unicode letter on every backend.
+
+    PostgreSQL's ``lower()`` follows the database locale (all letters in a UTF-8
+    locale); SQLite's built-in folds ASCII only, so SQLite calls
+    ``lamin_lower`` (Python's ``str.lower``), registered on each connection.
+    """
+
+    inherit_cache = True
+    type = String()
+    name = "ulower"
+
+
+@compiles(ulower)
+def _ulower_default(element: ulower, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(ulower, "sqlite")
+def _ulower_sqlite(element: ulower, compiler: Any, **kw: Any) -> str:
+    return f"lamin_lower({compiler.process(element.clauses, **kw)})"
+
+
+def py_lower(value: str) -> str:
+    """Lower-case like PostgreSQL's ``lower()`` in a UTF-8 locale (one letter each).
+
+    Python maps the dotted capital I to two characters; PostgreSQL to ``i``.
+    """
+    return value.replace("\u0130", "i").lower()
+
+
+def sqlite_lower(value: Any) -> Any:
+    """The ``lamin_lower`` SQL function registered on SQLite connections."""
+    return py_lower(value) if isinstance(value, str) else value
+
+
+class utc(FunctionElement[Any]):  # noqa: N801 - a SQL function name
+    """A timezone-aware timestamp seen in UTC (date parts and dates are UTC)."""
+
+    inherit_cache = True
+    type = DateTime()
+    name = "utc"
+
+
+@compiles(utc)
+def _utc_default(element: utc, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(utc, "postgresql")
+def _utc_pg(element: utc, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+
+
+class to_date(FunctionElement[Any]):  # noqa: N801 - a SQL function name
+    """The calendar date of a timestamp (compare it with ``datetime.date``)."""
+
+    inherit_cache = True
+    type = Date()
+    name = "to_date"
+
+
+@compiles(to_date)
+def _to_date_default(element: to_date, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+@compiles(to_date, "sqlite")
+def _to_date_sqlite(element: to_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
 
 
 def lock_key(*parts: str) -> int:

@@ -22,6 +22,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, exc, func, or_, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased
 
 from lamin_sa.db import session as dbs
@@ -359,8 +360,13 @@ def delete_transform(transform: Any) -> None:
                 m.local_table.name: m.class_.__name__ for m in Base.registry.mappers
             }
             skip = {Artifact.__table__.name, Collection.__table__.name}
+            # the process may have loaded models of modules this database does
+            # not mount (their tables are not there)
+            present = set(sa_inspect(s.connection()).get_table_names())
             for table in Base.metadata.sorted_tables:
                 if table.name in skip or "run_id" not in table.c:
+                    continue
+                if table.name not in present:
                     continue
                 column = table.c.run_id
                 if not any(

@@ -29,6 +29,30 @@ def _require_saved(records: list[Any], what: str) -> None:
         )
 
 
+def _extend_loaded(
+    session: Any, owner: Any, key: str, prop: Any, linked: list[Any]
+) -> None:
+    """Append newly linked records to the collections that are loaded already.
+
+    Loaded collections reflect the database; ``linked`` are exactly the links
+    just inserted, so appending them keeps them right without a reload (reloading
+    every linked record after each ``add()`` made linking quadratic). Collections
+    not loaded stay unloaded; ordered ones are expired (an append could misplace).
+    """
+    if prop.order_by:
+        _expire(session, owner, key, prop, linked)
+        return
+    loaded = owner.__dict__.get(key)
+    if loaded is not None:
+        loaded._items.extend(linked)
+    back = prop.back_populates
+    if back:
+        for record in linked:
+            reverse = record.__dict__.get(back)
+            if reverse is not None:
+                reverse._items.append(owner)
+
+
 def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -> None:
     # The loaded collections are stale now; the next access reloads them.
     if owner in session:
@@ -57,6 +81,7 @@ def add_related(
     if not records:
         return
     ctx = current()
+    linked: list[Any] | None = None  # links inserted through a link table
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
             ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
@@ -67,21 +92,28 @@ def add_related(
                 owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
             )
             target_key = sa_inspect(target).get_property_by_column(target_col).key
-            values = {getattr(r, target_key) for r in records}
-            existing = set(
-                session.scalars(
-                    select(right).where(left == owner_value, right.in_(values))
+            conn = session.connection()
+            by_value = {getattr(r, target_key): r for r in records}
+            values = list(by_value)
+            # a link another process added meanwhile is kept, not an error
+            stmt = insert_ignoring_duplicates(session, prop.secondary)
+            if len(values) == 1:
+                # the common single add: one statement (the unique pair decides)
+                row = {left.key: owner_value, right.key: values[0], **link_fields}
+                new = values if conn.execute(stmt, row).rowcount == 1 else []
+            else:
+                existing = set(
+                    conn.execute(
+                        select(right).where(left == owner_value, right.in_(values))
+                    ).scalars()
                 )
-            )
-            rows = [
-                {left.key: owner_value, right.key: v, **link_fields}
-                for v in dict.fromkeys(getattr(r, target_key) for r in records)
-                if v not in existing
-            ]
-            if rows:
-                # a link another process added meanwhile is kept, not an error
-                stmt = insert_ignoring_duplicates(session, prop.secondary)
-                session.execute(stmt, rows)
+                new = [v for v in values if v not in existing]
+                rows = [
+                    {left.key: owner_value, right.key: v, **link_fields} for v in new
+                ]
+                if rows:
+                    conn.execute(stmt, rows)
+            linked = [by_value[v] for v in new]
         elif prop.direction is RelationshipDirection.ONETOMANY:
             ((owner_col, fk_col),) = prop.local_remote_pairs
             owner_value = getattr(
@@ -94,7 +126,10 @@ def add_related(
             )
         else:
             raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
-        _expire(session, owner, key, prop, records)
+        if linked is None:
+            _expire(session, owner, key, prop, records)
+    if linked is not None:  # committed: now the loaded collections may follow
+        _extend_loaded(session, owner, key, prop, linked)
 
 
 def remove_related(owner: Any, key: str, records: list[Any]) -> None:

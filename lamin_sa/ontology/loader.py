@@ -35,7 +35,7 @@ from lamin_sa.config import SUCCESS
 from lamin_sa.errors import ValidationError
 from lamin_sa.ontology.table import OntologyTable
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: rows per statement when selecting by a list of keys.
 _CHUNK = 5_000

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from lamin_sa.ontology.sources import ResolvedSource
     from lamin_sa.ontology.table import OntologyTable
 
-logger = logging.getLogger("lamin_sa")
+logger = logging.getLogger(__name__)
 
 #: search scores (``__ratio__``) of the ranked tiers; fuzzy matches score lower.
 TIER_RATIOS = {

@@ -4,9 +4,9 @@ A lookup is a function ``(column, value) -> boolean SQL expression``. The regist
 :data:`LOOKUPS` maps names to functions; modules add their own with
 :func:`register_lookup`. Every value becomes a bound parameter; the LIKE-based
 lookups escape ``%`` and ``_`` so they match literally, and the case-insensitive
-ones compare ``lower()`` of both sides, which behaves the same on SQLite and
-PostgreSQL (for ASCII letters; SQLite's ``lower()`` leaves other letters as they
-are).
+ones compare lower-cased text with every Unicode letter folded on both SQLite and
+PostgreSQL (see :class:`~lamin_sa.db.sql.ulower`). The compiler hands text lookups
+the text form of a non-text column, as Django compares it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func
 from sqlalchemy.sql.elements import ColumnElement
 
+from lamin_sa.db.sql import in_list, py_lower, ulower
 from lamin_sa.errors import ValidationError
 
 LookupFn = Callable[[ColumnElement[Any], Any], ColumnElement[bool]]
@@ -78,6 +79,14 @@ def _text(value: Any, lookup: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _folded(column: ColumnElement[Any], text: str) -> ColumnElement[Any]:
+    # SQLite's built-in lower() is much faster than a Python function and folds
+    # the same for ASCII text; only a non-ASCII value needs every letter folded
+    if text.isascii():
+        return func.lower(column)
+    return ulower(column)
+
+
 @register_lookup("exact")
 def _exact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     if value is None:
@@ -89,7 +98,8 @@ def _exact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     if value is None:
         return column.is_(None)
-    return func.lower(column) == func.lower(_text(value, "iexact"))
+    text = py_lower(_text(value, "iexact"))
+    return _folded(column, text) == text
 
 
 @register_lookup("contains")
@@ -99,7 +109,8 @@ def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("icontains")
 def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.icontains(_text(value, "icontains"), autoescape=True)
+    text = py_lower(_text(value, "icontains"))
+    return _folded(column, text).contains(text, autoescape=True)
 
 
 @register_lookup("startswith")
@@ -109,7 +120,8 @@ def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("istartswith")
 def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.istartswith(_text(value, "istartswith"), autoescape=True)
+    text = py_lower(_text(value, "istartswith"))
+    return _folded(column, text).startswith(text, autoescape=True)
 
 
 @register_lookup("endswith")
@@ -119,7 +131,20 @@ def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("iendswith")
 def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.iendswith(_text(value, "iendswith"), autoescape=True)
+    text = py_lower(_text(value, "iendswith"))
+    return _folded(column, text).endswith(text, autoescape=True)
+
+
+@register_lookup("regex")
+def _regex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    """A regular expression search (PostgreSQL ``~``; Python ``re`` on SQLite)."""
+    return column.regexp_match(_text(value, "regex"))
+
+
+@register_lookup("iregex")
+def _iregex(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    # an embedded (?i) works in both PostgreSQL's and Python's regex syntax
+    return column.regexp_match("(?i)" + _text(value, "iregex"))
 
 
 @register_lookup("in")
@@ -127,7 +152,7 @@ def _in(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     values = as_in_values(value)
     if isinstance(values, Select):
         return column.in_(values.scalar_subquery())
-    return column.in_(values)
+    return in_list(column, values)
 
 
 @register_lookup("gt")

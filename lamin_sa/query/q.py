@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from lamin_sa.query.compiler import compile_lookups
+from lamin_sa.query.compiler import compile_q
 
 
 class Q:
     """A reusable condition over keyword lookups.
 
-    The keywords of one ``Q`` form one group: conditions sharing a to-many prefix
-    must hold for the same related row. Positional ``Q`` arguments are AND-ed with
-    the keywords.
+    Everything given to one ``filter()`` call - keywords and ``Q`` objects, nested,
+    combined with ``&``/``|`` or side by side - shares one related row per to-many
+    prefix (Django's rule). A negated ``~Q`` follows ``exclude()``'s rule instead:
+    its conditions need not refer to the same related row. Positional ``Q``
+    arguments are AND-ed with the keywords.
 
     Args:
         *children: Other ``Q`` objects to AND with the keywords.
@@ -69,29 +70,16 @@ class Q:
             yield from child.keys()
 
     def resolve(self, model: type, negated: bool = False) -> ColumnElement[bool]:
-        """Compile into a SQLAlchemy criterion on ``model``.
+        """Compile into a SQLAlchemy criterion on ``model`` as one filter() call.
+
+        See :func:`~lamin_sa.query.compiler.compile_filter`.
 
         Args:
             model: The mapped class the keywords start from.
-            negated: Whether an enclosing NOT applies (see
-                :func:`~lamin_sa.query.compiler.compile_lookups`).
+            negated: Whether an enclosing NOT applies (each lookup is then its own
+                subquery, as in ``exclude``).
         """
-        inner_negated = negated or self.negated
-        parts: list[ColumnElement[bool]] = []
-        if self.expressions:
-            parts.append(
-                compile_lookups(model, self.expressions, negated=inner_negated)
-            )
-        parts.extend(child.resolve(model, inner_negated) for child in self.children)
-        if not parts:
-            crit: ColumnElement[bool] = true()
-        elif len(parts) == 1:
-            crit = parts[0]
-        elif self.connector == Q.OR:
-            crit = or_(*parts)
-        else:
-            crit = and_(*parts)
-        return not_(crit) if self.negated else crit
+        return compile_q(model, self, negated)
 
     def __repr__(self) -> str:
         inner = [repr(c) for c in self.children]

@@ -8,12 +8,14 @@ Host applications can take the statement (``qs.statement``) and compose it.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Select, Text, and_, cast, func, not_, select
+from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ClauseElement, ColumnElement, True_
+from sqlalchemy.sql.elements import ColumnElement, True_
 
 from lamin_sa.db.context import DBContext
 from lamin_sa.db.session import read
@@ -29,7 +31,8 @@ from lamin_sa.query.compiler import (
     SEP,
     ModelInfo,
     RelInfo,
-    compile_lookups,
+    compile_exclude,
+    compile_filter,
     model_info,
     resolve_field,
 )
@@ -48,13 +51,39 @@ HTML_ROWS = 100
 _Join = tuple[str, Any, Any]  # (path, aliased entity, ON clause)
 
 
-def _overrides_visibility(keys: Iterable[str]) -> bool:
+#: exact keys that name one record: a call giving one sees every visibility.
+_RECORD_KEYS = frozenset({"id", "uid", "pk", "id__exact", "uid__exact", "pk__exact"})
+
+
+def _lifts_visibility(keys: Iterable[str], exclude: bool) -> bool:
+    """Whether a call's keys lift the implicit ``visibility=1`` for that call.
+
+    Any ``visibility`` key does; an exact ``id``/``uid``/``pk`` does in
+    ``filter()`` (``id__in``, ``id__gt``, ``uid__startswith`` do not).
+    """
     for key in keys:
-        if key.startswith("visibility") or key in ("id", "uid"):
+        if key == "visibility" or key.startswith("visibility__"):
             return True
-        if key.startswith(("id__", "uid__")):
+        if not exclude and key in _RECORD_KEYS:
             return True
     return False
+
+
+def _like_too_long(error: BaseException) -> bool:
+    return "LIKE or GLOB pattern too complex" in str(error)
+
+
+def _read(fn: Callable[[Session], T], ctx: DBContext | None) -> T:
+    """:func:`~lamin_sa.db.session.read`, with SQLite's LIKE limit as a clear error."""
+    try:
+        return read(fn, ctx)
+    except sa_exc.OperationalError as e:
+        if not _like_too_long(e):
+            raise
+        raise ValidationError(
+            "A contains/startswith/endswith value is too long for SQLite's LIKE "
+            "(at most 50,000 bytes): match a shorter part of the text."
+        ) from None
 
 
 def _compose_slice(
@@ -76,9 +105,9 @@ class QuerySet:
 
     Built by ``Model.filter(...)``, ``Model.exclude(...)``, ``Model.all()`` or
     directly: ``QuerySet(ln.ULabel)``. For models with a ``visibility`` column
-    (Artifact, Collection) ``visibility == 1`` is implied unless a call names a
-    ``visibility`` key (``visibility=None`` means all states) or an ``id``/``uid``
-    key.
+    (Artifact, Collection) the first call adds ``visibility == 1`` unless it names
+    a ``visibility`` key (``visibility=None`` means all states) or, in
+    ``filter()``, an exact ``id``/``uid``/``pk``; later calls keep that decision.
 
     Args:
         model: The mapped class to query.
@@ -155,32 +184,34 @@ class QuerySet:
         if self._limit is not None or self._offset is not None:
             raise TypeError(f"Cannot {what} a QuerySet once a slice has been taken.")
 
-    def _compile(
-        self, queries: tuple[Any, ...], expressions: dict[str, Any], negated: bool
-    ) -> tuple[list[ColumnElement[bool]], bool]:
-        parts: list[ColumnElement[bool]] = []
-        keys: list[str] = list(expressions)
-        for query in queries:
-            if isinstance(query, Q):
-                parts.append(query.resolve(self.model, negated))
-                keys.extend(query.keys())
-            elif isinstance(query, ClauseElement):
-                parts.append(query)  # type: ignore[arg-type]
-            else:
-                raise TypeError(
-                    f"filter() takes Q objects, SQLAlchemy criteria and keywords, "
-                    f"got {query!r}."
-                )
-        if expressions:
-            parts.append(compile_lookups(self.model, expressions, negated=negated))
-        parts = [p for p in parts if not isinstance(p, True_)]
-        return parts, _overrides_visibility(keys)
+    def _add(
+        self, queries: tuple[Any, ...], expressions: dict[str, Any], exclude: bool
+    ) -> QuerySet:
+        self._check_unsliced("exclude" if exclude else "filter")
+        compile_ = compile_exclude if exclude else compile_filter
+        crit = compile_(self.model, queries, expressions)
+        qs = self._clone()
+        criteria = list(self._criteria)
+        if self._implicit_visibility:
+            # decided by this call alone; later calls neither add nor lift it
+            qs._implicit_visibility = False
+            keys: list[str] = list(expressions)
+            for query in queries:
+                if isinstance(query, Q):
+                    keys.extend(query.keys())
+            if not _lifts_visibility(keys, exclude):
+                criteria.append(self._info.columns["visibility"] == 1)
+        if not isinstance(crit, True_):
+            criteria.append(crit)
+        qs._criteria = tuple(criteria)
+        return qs
 
     def filter(self, *queries: Any, **expressions: Any) -> QuerySet:
         """Narrow the query with ``Q`` objects and Django-style lookups.
 
-        Keywords in one call that share a to-many prefix must match the same
-        related row; chained calls may match different rows.
+        Everything in one call (keywords and ``Q`` objects, however combined)
+        that shares a to-many prefix must match the same related row; chained
+        calls may match different rows. A missing related row counts as NULL.
 
         Args:
             *queries: ``Q`` objects or SQLAlchemy boolean criteria.
@@ -188,32 +219,21 @@ class QuerySet:
                 ``ulabels=label``, ``transform__name="nb"``, ``id__in=[1, 2]``.
 
         Raises:
-            FieldError: an unknown field or lookup; the message names the valid
-                fields and the closest match.
+            FieldError: an unknown field or lookup (the message names the valid
+                fields and the closest match), or text given for a relationship.
+            ValidationError: a value that does not fit its column or lookup.
         """
-        self._check_unsliced("filter")
-        parts, override = self._compile(queries, expressions, negated=False)
-        qs = self._clone()
-        qs._criteria = (*self._criteria, *parts)
-        if override:
-            qs._implicit_visibility = False
-        return qs
+        return self._add(queries, expressions, exclude=False)
 
     def exclude(self, *queries: Any, **expressions: Any) -> QuerySet:
         """Drop the records matching all the given lookups (``NOT (...)``).
 
-        Conditions through to-many relationships become ``NOT EXISTS``; rows whose
-        compared column is NULL are kept, as in Django.
+        As in Django, the conditions of one call need not refer to the same
+        related row (each is its own ``NOT EXISTS``); for same-row exclusion
+        write ``exclude(ulabels__in=ULabel.filter(a, b))``. Rows whose compared
+        column is NULL are kept.
         """
-        self._check_unsliced("exclude")
-        parts, override = self._compile(queries, expressions, negated=True)
-        qs = self._clone()
-        if parts:
-            crit = parts[0] if len(parts) == 1 else and_(*parts)
-            qs._criteria = (*self._criteria, not_(crit))
-        if override:
-            qs._implicit_visibility = False
-        return qs
+        return self._add(queries, expressions, exclude=True)
 
     def all(self) -> QuerySet:
         """A fresh copy of the query (its results are fetched anew)."""
@@ -317,7 +337,9 @@ class QuerySet:
             if rel.to_many:
                 raise FieldError(
                     f"Cannot {what} {key!r}: {rel.parent.__name__}.{rel.key} is a "
-                    f"to-many relationship; only to-one paths work here."
+                    f"to-many relationship (a record has several values); use "
+                    f"df(include=[{key!r}]) to see them, or query "
+                    f"{rel.target.__name__} and {what} its own fields."
                 )
         return getattr(self._join_path(hops, joins), column)
 
@@ -401,7 +423,7 @@ class QuerySet:
     # ---- fetching -------------------------------------------------------------
 
     def _fetch(self, stmt: Select[Any]) -> list[Any]:
-        return read(lambda s: list(s.scalars(stmt).all()), self._ctx)
+        return _read(lambda s: list(s.scalars(stmt).all()), self._ctx)
 
     def _fetch_all(self) -> list[Any]:
         if self._cache is None:
@@ -514,7 +536,7 @@ class QuerySet:
         else:
             sub = self._select(pk).subquery()
             stmt = select(func.count()).select_from(sub)
-        return int(read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
+        return int(_read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
 
     def exists(self) -> bool:
         """Whether any record matches (a ``LIMIT 1`` query)."""
@@ -524,7 +546,7 @@ class QuerySet:
         stmt = self._select(
             self._info.pk, joins=(), ordering=(), offset=offset, limit=limit
         )
-        return read(lambda s: s.execute(stmt).first(), self._ctx) is not None
+        return _read(lambda s: s.execute(stmt).first(), self._ctx) is not None
 
     # ---- DataFrame ------------------------------------------------------------
 
@@ -595,7 +617,7 @@ class QuerySet:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
             return raw_columns(session.connection(), stmt), many
 
-        raw, many = read(fetch, self._ctx)
+        raw, many = _read(fetch, self._ctx)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
         sql_types = {k: info.table_columns[k].type for k in keys}
         df = frame(
@@ -622,6 +644,58 @@ class QuerySet:
         ordering: tuple[Any, ...],
     ) -> dict[Any, list[Any]]:
         """Values of a to-many path per record: one query for all records."""
+        if self._limit is None and self._offset is None:
+            ids = self._select(self._info.pk, joins=(), ordering=())
+        else:
+            ids = self._select(self._info.pk, ordering=ordering)
+        owner_ids = ids.correlate(None).scalar_subquery()
+        direct = self._link_table_read(hops, column, owner_ids)
+        if direct is not None:
+            stmt = direct
+        else:
+            stmt = self._joined_read(hops, column, owner_ids)
+        owners, values = raw_columns(session.connection(), stmt).values()
+        groups: dict[Any, list[Any]] = {}
+        for owner, value in zip(owners, values, strict=True):
+            groups.setdefault(owner, []).append(value)
+        return groups
+
+    def _link_table_read(
+        self, hops: tuple[RelInfo, ...], column: str, owner_ids: Any
+    ) -> Any:
+        """One hop through a link table as plain Core (no aliased entities), or None.
+
+        ``SELECT link.owner_id, target.column FROM link JOIN target``: building
+        the aliased ORM join costs more than running it.
+        """
+        if len(hops) != 1:
+            return None
+        prop = sa_inspect(self.model).relationships[hops[0].key]
+        if (
+            prop.secondary is None
+            or len(prop.synchronize_pairs) != 1
+            or len(prop.secondary_synchronize_pairs) != 1
+        ):
+            return None
+        ((_, left),) = prop.synchronize_pairs
+        ((target_col, right),) = prop.secondary_synchronize_pairs
+        target = model_info(hops[0].target)
+        if column not in target.table_columns:
+            return None
+        value = target.table_columns[column]
+        target_pk = target.table_columns[target.pk_key]
+        return (
+            select(left, value)
+            .select_from(prop.secondary)
+            .join(target_col.table, target_col == right)
+            .where(left.in_(owner_ids))
+            .order_by(left, target_pk)
+        )
+
+    def _joined_read(
+        self, hops: tuple[RelInfo, ...], column: str, owner_ids: Any
+    ) -> Any:
+        """Any to-many path as joins of aliased entities."""
         root = aliased(self.model)
         entity: Any = root
         joined: list[tuple[Any, Any]] = []
@@ -634,16 +708,7 @@ class QuerySet:
         stmt = select(root_pk, getattr(entity, column))
         for alias, onclause in joined:
             stmt = stmt.join(alias, onclause)
-        if self._limit is None and self._offset is None:
-            ids = self._select(self._info.pk, joins=(), ordering=())
-        else:
-            ids = self._select(self._info.pk, ordering=ordering)
-        stmt = stmt.where(root_pk.in_(ids.correlate(None).scalar_subquery()))
-        stmt = stmt.order_by(root_pk, target_pk)
-        groups: dict[Any, list[Any]] = {}
-        for owner, value in session.connection().execute(stmt):
-            groups.setdefault(owner, []).append(value)
-        return groups
+        return stmt.where(root_pk.in_(owner_ids)).order_by(root_pk, target_pk)
 
     # ---- versions, get, delete ------------------------------------------------
 
@@ -729,7 +794,7 @@ class QuerySet:
         stmt = matches._select(*cols, joins=(), ordering=())
         rows = [
             dict(zip(names, row, strict=True))
-            for row in read(lambda s: s.execute(stmt).all(), self._ctx)
+            for row in _read(lambda s: s.execute(stmt).all(), self._ctx)
         ]
         if not rows:
             raise NoResultFound(f"No {name} record with a uid starting {idlike!r}.")
