@@ -256,8 +256,11 @@ def add_bionty(db: Path) -> None:
         (T0, T0),
     )
     q("INSERT INTO lnschema_bionty_celltype_parents VALUES (1,1,2)")
-    q("INSERT INTO lnschema_core_feature VALUES (3,'fEat00000003','cell_type',"
-      "'cat[bionty.CellType]',NULL,NULL,NULL,?,?,1,1)", (T0, T0))
+    q(
+        "INSERT INTO lnschema_core_feature VALUES (3,'fEat00000003','cell_type',"
+        "'cat[bionty.CellType]',NULL,NULL,NULL,?,?,1,1)",
+        (T0, T0),
+    )
     q("INSERT INTO lnschema_bionty_artifactcelltype VALUES (1,2,1,3,NULL,NULL)")
     con.commit()
     con.close()

@@ -38,6 +38,7 @@ class Inst:
             if not k.endswith("_is_initialized")
             and not k.endswith("lamin.db")
             and "lamin.db-" not in k
+            and "lamin.db.lamin-migrate" not in k
         )
 
     def exists(self, key: str) -> bool:

@@ -196,3 +196,16 @@ def test_bionty_loads_after_core_mappers_are_configured(tmp_path: Path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Gene", "CellType"]
+
+
+def test_bionty_terms_are_reported_when_bionty_is_not_mounted(
+    inst_local: Inst, tmp_path: Path
+):
+    from lamin_sa import bionty  # noqa: F401  (its tables are in the metadata)
+    from lamin_sa.exchange import import_lamindb
+
+    old = lamindb072.build(tmp_path / "old_instance")
+    lamindb072.add_bionty(old)
+    report = import_lamindb(old)
+    assert report.inserted["core_artifact"] == 3
+    assert "lnschema_bionty_celltype" in report.skipped_tables

@@ -46,30 +46,7 @@ FACADES = {
 
 # Upward edges still to remove: (importing file, imported module). Delete an entry
 # when the edge goes; the test fails on stale entries too, so the list stays true.
-ALLOWED: set[tuple[str, str]] = {
-    # model methods still calling service submodules instead of their facades
-    ("lamin_sa/models/artifact.py", "lamin_sa.artifact.access"),
-    ("lamin_sa/models/artifact.py", "lamin_sa.artifact.create"),
-    ("lamin_sa/models/artifact.py", "lamin_sa.artifact.store"),
-    ("lamin_sa/models/artifact.py", "lamin_sa.artifact.trash"),
-    ("lamin_sa/models/artifact.py", "lamin_sa.artifact.versions"),
-    ("lamin_sa/models/collection.py", "lamin_sa.artifact.collection"),
-    ("lamin_sa/models/collection.py", "lamin_sa.artifact.trash"),
-    ("lamin_sa/models/collection.py", "lamin_sa.artifact.versions"),
-    ("lamin_sa/models/feature.py", "lamin_sa.curate.features"),
-    ("lamin_sa/models/feature_set.py", "lamin_sa.curate.features"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.curate.managers"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.curate.search"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.curate.validate"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.lineage.graph"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.lineage.inputs"),
-    ("lamin_sa/models/mixins.py", "lamin_sa.lineage.sql"),
-    ("lamin_sa/models/record.py", "lamin_sa.curate.search"),
-    ("lamin_sa/models/record.py", "lamin_sa.curate.validate"),
-    ("lamin_sa/models/run.py", "lamin_sa.lineage.graph"),
-    ("lamin_sa/models/run.py", "lamin_sa.lineage.sql"),
-    ("lamin_sa/models/transform.py", "lamin_sa.lineage.graph"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

@@ -279,6 +279,9 @@ def test_crash_after_row_commit_is_rolled_forward_on_connect(
 ) -> None:
     _run_crash_worker(inst, "files")
     assert len(_pending_rows()) == 6  # rows committed, objects still temporary
+    # a reader finds the object missing and finishes that save on the spot
+    early = ln.Artifact.get(description="crash 1")
+    assert early.cache().read_text() == "crash 1"
     ln.connect(_instance_name())
     assert "finished interrupted saves" in caplog.text
     arts = assert_consistent(inst)
@@ -340,6 +343,17 @@ def test_repair_keeps_what_live_saves_need(inst_local: Inst) -> None:
     report = repair(force=True, tmp_older_than=0)
     assert report.rolled_forward == [a.uid]
     assert_consistent(inst_local)
+
+
+def test_owner_and_repair_moving_the_same_object_both_succeed(inst: Inst) -> None:
+    from lamin_sa.storage import finish_move, stage
+
+    src = inst.tmp / "both.txt"
+    src.write_text("moved once")
+    staged = stage(src, inst.root, ".lamindb/both.txt")
+    assert finish_move(inst.root, staged.tmp_key, staged.final_key, size=staged.size)
+    assert staged.commit().endswith("both.txt")  # the owner sees it in place
+    assert not inst.exists(staged.tmp_key) and inst.exists(".lamindb/both.txt")
 
 
 def test_purge_removes_temp_objects_of_dead_processes(inst: Inst) -> None:

@@ -55,5 +55,5 @@ def test_biosamples_link_bionty_terms_and_label_artifacts(wl_inst: None) -> None
     artifact.labels.add(experiment)
     assert ln.Artifact.filter(experiments__name="exp 1").one().id == artifact.id
     assert ln.Artifact.filter(biosamples__cell_types=t_cell).count() == 1
-    text = artifact.describe()
+    text = artifact.describe(return_str=True)
     assert "📎 biosamples (1, Biosample): 'donor 1 PBMC'" in text

@@ -49,12 +49,24 @@ def cache(artifact: Any) -> Path:
 
     path = artifact_path(artifact)
     if isinstance(path, Path):
-        if not path.exists():
+        if not path.exists() and not _settle(artifact):
             raise StorageError(
                 f"The data of artifact {artifact.uid} is missing at {path}."
             )
         return path
-    return cache_object(path, settings.cache_dir)
+    try:
+        return cache_object(path, settings.cache_dir)
+    except StorageError:
+        if not _settle(artifact):
+            raise
+        return cache_object(path, settings.cache_dir)
+
+
+def _settle(artifact: Any) -> bool:
+    """Finish an interrupted save of the artifact's object, if one is pending."""
+    from lamin_sa.artifact.journal import settle
+
+    return artifact.id is not None and settle(artifact)
 
 
 def _suffix(artifact: Any) -> str:

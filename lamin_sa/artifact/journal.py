@@ -246,3 +246,28 @@ def check_pending() -> RepairReport | None:
             report.in_progress + len(report.failed),
         )
     return report
+
+
+def settle(artifact: Any) -> bool:
+    """Move a pending save's object into place now (a reader found it missing).
+
+    Rolling forward is safe while the saving process still runs: whichever
+    process moves the object first wins, the other sees it in place.
+
+    Returns:
+        True if a pending object of ``artifact`` is now in place.
+    """
+    table = pending_save
+    rows = read(
+        lambda s: list(
+            s.execute(select(table).where(table.c.artifact_uid == artifact.uid)).all()
+        )
+    )
+    settled = False
+    for row in rows:
+        root = parse_root(row.storage_root)
+        if finish_move(
+            root, row.tmp_key, row.final_key, is_dir=row.is_dir, size=row.size
+        ):
+            settled = True
+    return settled

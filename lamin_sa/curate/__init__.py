@@ -9,7 +9,44 @@ lookup, synonyms), :mod:`lamin_sa.curate.search` (ranked search) and
 
 from __future__ import annotations
 
+from typing import Any
+
 from lamin_sa.curate.describe import describe
 from lamin_sa.curate.validate import InspectResult, Lookup
 
 __all__ = ["InspectResult", "Lookup", "describe"]
+
+# What model methods call, imported on first use (``import lamin_sa`` stays light
+# and no import cycle forms): name -> (submodule, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "FeatureManager": ("managers", "FeatureManager"),
+    "LabelManager": ("managers", "LabelManager"),
+    "add_synonym": ("validate", "add_synonym"),
+    "feature_set_from_df": ("features", "feature_set_from_df"),
+    "feature_set_from_values": ("features", "feature_set_from_values"),
+    "features_from_df": ("features", "features_from_df"),
+    "from_values": ("validate", "from_values"),
+    "init_feature": ("features", "init_feature"),
+    "init_feature_set": ("features", "init_feature_set"),
+    "inspect": ("validate", "inspect"),
+    "lookup": ("validate", "lookup"),
+    "members": ("features", "members"),
+    "new_feature_set": ("features", "new_feature_set"),
+    "remove_synonym": ("validate", "remove_synonym"),
+    "save_feature_set": ("features", "save_feature_set"),
+    "search_records": ("search", "search"),
+    "set_abbr": ("validate", "set_abbr"),
+    "standardize": ("validate", "standardize"),
+    "validate_values": ("validate", "validate"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

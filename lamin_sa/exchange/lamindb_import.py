@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     insert,
+    inspect,
     select,
     update,
 )
@@ -136,7 +137,13 @@ class _Importer:
         }
 
     def run(self) -> ImportReport:
-        targets = {t.name: t for t in metadata.sorted_tables if t.name not in _SKIP}
+        # tables of modules this instance does not mount are left out (reported)
+        present = set(inspect(self.session.connection()).get_table_names())
+        targets = {
+            t.name: t
+            for t in metadata.sorted_tables
+            if t.name not in _SKIP and t.name in present
+        }
         plan: list[tuple[Table, str]] = []
         for name in sorted(self.source_tables):
             table = _target_table(name, targets)

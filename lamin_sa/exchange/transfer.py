@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, inspect, select, update
 
 from lamin_sa.db.base import metadata, utcnow
 from lamin_sa.db.session import current, write_transaction
@@ -64,6 +64,10 @@ class Transfer:
         self.in_progress: set[tuple[str, int]] = set()
         self.deferred: list[tuple[Table, int, str, Table, int]] = []
         self.matcher = RowMatcher(self.session)
+        # only tables both databases have: a module may be mounted on one only
+        self.tables = set(inspect(source).get_table_names()) & set(
+            inspect(self.session.connection()).get_table_names()
+        )
         self.inserted = 0
         self._provenance: tuple[int, int] | None = None
 
@@ -189,6 +193,8 @@ class Transfer:
 
     def _copy_links(self, table: Table, source_id: int) -> None:
         for link, own_column in _link_tables(table):
+            if link.name not in self.tables:
+                continue
             rows = self.source.execute(
                 select(link.c.id).where(link.c[own_column] == source_id)
             ).scalars()

@@ -38,3 +38,23 @@ def delete_transform(transform: Any) -> None:
 
 
 __all__ = ["delete_transform"]
+
+# What model methods call, imported on first use (``import lamin_sa`` stays light
+# and no import cycle forms): name -> (submodule, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "LineageAccessor": ("sql", "LineageAccessor"),
+    "link_run_inputs": ("inputs", "link_run_inputs"),
+    "view_lineage": ("graph", "view_lineage"),
+    "view_parents": ("graph", "view_parents"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

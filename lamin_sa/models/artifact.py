@@ -115,7 +115,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     # ---- behaviour (lamin_sa.artifact) ----------------------------------------
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Artifact:
-        from lamin_sa.artifact.create import new_artifact
+        from lamin_sa.artifact import new_artifact
 
         return new_artifact(cls, args, kwargs)
 
@@ -128,21 +128,21 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         record is returned (see ``ln.settings.upon_artifact_create_if_hash_exists``).
         Without ``data``, fields are set as for any record.
         """
-        from lamin_sa.artifact.create import init_artifact
+        from lamin_sa.artifact import init_artifact
 
         init_artifact(self, args, kwargs, super().__init__)
 
     @classmethod
     def from_df(cls, df: Any, **kwargs: Any) -> Artifact:
         """An artifact from a DataFrame, stored as ``.parquet``."""
-        from lamin_sa.artifact.create import from_df
+        from lamin_sa.artifact import from_df
 
         return from_df(cls, df, **kwargs)
 
     @classmethod
     def from_anndata(cls, adata: Any, **kwargs: Any) -> Artifact:
         """An artifact from AnnData (``.h5ad``; ``.zarr`` via key or format)."""
-        from lamin_sa.artifact.create import from_anndata
+        from lamin_sa.artifact import from_anndata
 
         return from_anndata(cls, adata, **kwargs)
 
@@ -151,14 +151,14 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         cls, path: Any, key: str | None = None, *, run: Any = None
     ) -> list[Artifact]:
         """One unsaved artifact per file below a folder."""
-        from lamin_sa.artifact.create import from_dir
+        from lamin_sa.artifact import from_dir
 
         return from_dir(cls, path, key, run=run)
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Artifact:
         """Get one artifact; several versions of one family give the latest."""
-        from lamin_sa.artifact.versions import get_latest
+        from lamin_sa.artifact import get_latest
 
         return get_latest(cls, idlike, **expressions)
 
@@ -166,14 +166,14 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """Store data and metadata atomically and return the artifact."""
         if self.is_foreign:
             return self._transfer()
-        from lamin_sa.artifact.store import save_artifact
+        from lamin_sa.artifact import save_artifact
 
         return save_artifact(self)
 
     @property
     def path(self) -> Any:
         """Local source before save; ``<root>/<key>`` (Path or URL) after."""
-        from lamin_sa.artifact.access import artifact_path
+        from lamin_sa.artifact import artifact_path
 
         return artifact_path(self)
 
@@ -183,7 +183,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         Inside a tracked run the artifact becomes an input of the run (see
         ``ln.settings.track_run_inputs``; ``is_run_input`` overrides it).
         """
-        from lamin_sa.artifact.access import cache
+        from lamin_sa.artifact import cache
 
         path = cache(self)
         self._link_run_input(is_run_input)
@@ -194,7 +194,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         Inside a tracked run the artifact becomes an input of the run.
         """
-        from lamin_sa.artifact.access import load
+        from lamin_sa.artifact import load
 
         data = load(self, **kwargs)
         self._link_run_input(is_run_input)
@@ -205,7 +205,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         Inside a tracked run the artifact becomes an input of the run.
         """
-        from lamin_sa.artifact.access import open_artifact
+        from lamin_sa.artifact import open_artifact
 
         handle = open_artifact(self, **kwargs)
         self._link_run_input(is_run_input)
@@ -213,7 +213,7 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
     def replace(self, data: Any, run: Any = None, format: str | None = None) -> None:
         """Replace the data (swapped on the next ``save()``; uid and key stay)."""
-        from lamin_sa.artifact.access import replace
+        from lamin_sa.artifact import replace
 
         replace(self, data, run=run, format=format)
 
@@ -221,13 +221,13 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         self, permanent: bool | None = None, storage: bool | None = None
     ) -> None:
         """Move to the trash; ``permanent=True`` deletes row and managed data."""
-        from lamin_sa.artifact.trash import delete_artifact
+        from lamin_sa.artifact import delete_artifact
 
         delete_artifact(self, permanent=permanent, storage=storage)
 
     def restore(self) -> None:
         """Move the artifact out of the trash."""
-        from lamin_sa.artifact.trash import restore
+        from lamin_sa.artifact import restore
 
         restore(self)
 

@@ -91,7 +91,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     # ---- behaviour (lamin_sa.artifact.collection) -----------------------------
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Collection:
-        from lamin_sa.artifact.collection import new_collection
+        from lamin_sa.artifact import new_collection
 
         return new_collection(cls, args, kwargs)
 
@@ -103,7 +103,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         run=None)``. A visible collection with the same artifacts (same set hash)
         is returned instead of a new one.
         """
-        from lamin_sa.artifact.collection import init_collection
+        from lamin_sa.artifact import init_collection
 
         init_collection(self, args, kwargs, super().__init__)
 
@@ -114,13 +114,13 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """
         if self.is_foreign:
             return self._transfer()
-        from lamin_sa.artifact.collection import save_collection
+        from lamin_sa.artifact import save_collection
 
         return save_collection(self, transfer_labels=transfer_labels)
 
     def ordered_artifacts(self) -> list[Artifact]:
         """The member artifacts in the order they were passed."""
-        from lamin_sa.artifact.collection import ordered_artifacts
+        from lamin_sa.artifact import ordered_artifacts
 
         return ordered_artifacts(self)
 
@@ -131,7 +131,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         Inside a tracked run the collection becomes an input of the run.
         """
-        from lamin_sa.artifact.collection import load_collection
+        from lamin_sa.artifact import load_collection
 
         data = load_collection(self, join=join, **kwargs)
         self._link_run_input(is_run_input)
@@ -139,7 +139,7 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
     def cache(self, is_run_input: bool | None = None) -> list[Any]:
         """Local paths of the members' data (an input of a tracked run)."""
-        from lamin_sa.artifact.collection import cache_collection
+        from lamin_sa.artifact import cache_collection
 
         paths = cache_collection(self)
         self._link_run_input(is_run_input)
@@ -189,19 +189,19 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:
         """Get one collection; several versions of one family give the latest."""
-        from lamin_sa.artifact.versions import get_latest
+        from lamin_sa.artifact import get_latest
 
         return get_latest(cls, idlike, **expressions)
 
     def delete(self, permanent: bool | None = None) -> None:  # type: ignore[override]
         """Move to the trash; ``permanent=True`` deletes the row (artifacts stay)."""
-        from lamin_sa.artifact.trash import delete_collection
+        from lamin_sa.artifact import delete_collection
 
         delete_collection(self, permanent=permanent)
 
     def restore(self) -> None:
         """Move the collection (and its meta artifact) out of the trash."""
-        from lamin_sa.artifact.trash import restore
+        from lamin_sa.artifact import restore
 
         restore(self)
 

@@ -54,7 +54,7 @@ class Feature(CanValidate, TracksRun, TracksUpdates, Record):
         Raises:
             ValueError: positional arguments, a missing or invalid dtype.
         """
-        from lamin_sa.curate.features import init_feature
+        from lamin_sa.curate import init_feature
 
         init_feature(self, args, kwargs, super().__init__)
 
@@ -65,7 +65,7 @@ class Feature(CanValidate, TracksRun, TracksUpdates, Record):
         Dtypes: categorical and string columns → ``cat``; numbers → ``int`` or
         ``float`` (digits stripped from the numpy name); ``bool``.
         """
-        from lamin_sa.curate.features import features_from_df
+        from lamin_sa.curate import features_from_df
 
         return features_from_df(cls, df, field)
 

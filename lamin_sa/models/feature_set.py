@@ -72,7 +72,7 @@ with warnings.catch_warnings():
         )
 
         def __new__(cls, *args: Any, **kwargs: Any) -> FeatureSet:
-            from lamin_sa.curate.features import new_feature_set
+            from lamin_sa.curate import new_feature_set
 
             return new_feature_set(cls, args, kwargs)  # type: ignore[no-any-return]
 
@@ -89,20 +89,20 @@ with warnings.catch_warnings():
                     validated features"), or a registry without feature sets.
                 TypeError: members of several registries.
             """
-            from lamin_sa.curate.features import init_feature_set
+            from lamin_sa.curate import init_feature_set
 
             init_feature_set(self, args, kwargs, super().__init__)
 
         def save(self) -> FeatureSet:  # type: ignore[override]
             """Store the set and its member links; same members → the stored set."""
-            from lamin_sa.curate.features import save_feature_set
+            from lamin_sa.curate import save_feature_set
 
             return save_feature_set(self)  # type: ignore[no-any-return]
 
         @property
         def members(self) -> Any:
             """The members as a QuerySet of their registry (a list before saving)."""
-            from lamin_sa.curate.features import members
+            from lamin_sa.curate import members
 
             return members(self)
 
@@ -130,7 +130,7 @@ with warnings.catch_warnings():
             Raises:
                 ValidationError: values that do not validate (listed).
             """
-            from lamin_sa.curate.features import feature_set_from_values
+            from lamin_sa.curate import feature_set_from_values
 
             return feature_set_from_values(  # type: ignore[no-any-return]
                 cls,
@@ -152,7 +152,7 @@ with warnings.catch_warnings():
             mute: bool = False,
         ) -> FeatureSet | None:
             """A feature set of the validated columns of ``df``, or None."""
-            from lamin_sa.curate.features import feature_set_from_df
+            from lamin_sa.curate import feature_set_from_df
 
             return feature_set_from_df(  # type: ignore[no-any-return]
                 cls, df, field, name, mute=mute

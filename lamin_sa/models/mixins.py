@@ -127,7 +127,7 @@ class CurationQuerySet(RecordQuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.validate`.
         """
-        from lamin_sa.curate.validate import validate
+        from lamin_sa.curate import validate_values as validate
 
         return validate(self, values, field, mute=mute)
 
@@ -136,7 +136,7 @@ class CurationQuerySet(RecordQuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.inspect`.
         """
-        from lamin_sa.curate.validate import inspect
+        from lamin_sa.curate import inspect
 
         return inspect(self, values, field, mute=mute)
 
@@ -145,7 +145,7 @@ class CurationQuerySet(RecordQuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.standardize`.
         """
-        from lamin_sa.curate.validate import standardize
+        from lamin_sa.curate import standardize
 
         return standardize(self, values, field, **kwargs)
 
@@ -154,7 +154,7 @@ class CurationQuerySet(RecordQuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.from_values`.
         """
-        from lamin_sa.curate.validate import from_values
+        from lamin_sa.curate import from_values
 
         return from_values(self, values, field, **kwargs)
 
@@ -182,7 +182,7 @@ class CanValidate:
         Returns:
             A numpy bool array in input order, or a bool for one string.
         """
-        from lamin_sa.curate.validate import validate
+        from lamin_sa.curate import validate_values as validate
 
         return validate(cls, values, field, mute=mute)
 
@@ -195,7 +195,7 @@ class CanValidate:
             ``validated``, ``non_validated``, ``frac_validated`` and
             ``synonyms_mapper`` (also as ``result["validated"]``).
         """
-        from lamin_sa.curate.validate import inspect
+        from lamin_sa.curate import inspect
 
         return inspect(cls, values, field, mute=mute)
 
@@ -227,7 +227,7 @@ class CanValidate:
         Returns:
             A list in input order, the mapper, or a string for one string.
         """
-        from lamin_sa.curate.validate import standardize
+        from lamin_sa.curate import standardize
 
         return standardize(
             cls,
@@ -252,7 +252,7 @@ class CanValidate:
             field: The field to match (default: the name field).
             mute: Do not log unmatched values.
         """
-        from lamin_sa.curate.validate import from_values
+        from lamin_sa.curate import from_values
 
         return from_values(cls, values, field, mute=mute)
 
@@ -268,7 +268,7 @@ class CanValidate:
             field: The field (default: the name field; User: handle).
             return_field: Give this field instead of the record.
         """
-        from lamin_sa.curate.validate import lookup
+        from lamin_sa.curate import lookup
 
         return lookup(cls, field, return_field)
 
@@ -286,7 +286,7 @@ class CanValidate:
         Returns:
             A QuerySet in rank order whose ``df()`` has a ``score`` column.
         """
-        from lamin_sa.curate.search import search
+        from lamin_sa.curate import search_records as search
 
         return search(
             cls, string, field=field, limit=limit, case_sensitive=case_sensitive
@@ -307,7 +307,7 @@ class CanValidate:
                 record (the message names it).
             NotImplementedError: the registry has no ``synonyms`` field.
         """
-        from lamin_sa.curate.validate import add_synonym
+        from lamin_sa.curate import add_synonym
 
         add_synonym(self, synonym, force=force, save=save)
 
@@ -315,7 +315,7 @@ class CanValidate:
         self, synonym: str | list[str], save: bool | None = None
     ) -> None:
         """Remove one or more synonyms (absent ones are ignored)."""
-        from lamin_sa.curate.validate import remove_synonym
+        from lamin_sa.curate import remove_synonym
 
         remove_synonym(self, synonym, save=save)
 
@@ -325,7 +325,7 @@ class CanValidate:
         Raises:
             NotImplementedError: the registry has no ``abbr`` field.
         """
-        from lamin_sa.curate.validate import set_abbr
+        from lamin_sa.curate import set_abbr
 
         set_abbr(self, value, save=save)
 
@@ -336,33 +336,33 @@ class IsData:
     @property
     def labels(self) -> Any:
         """The LabelManager: ``.labels.add(records, feature=None)``, ``.get(f)``."""
-        from lamin_sa.curate.managers import LabelManager
+        from lamin_sa.curate import LabelManager
 
         return LabelManager(self)
 
     @property
     def features(self) -> Any:
         """The FeatureManager: ``.features[slot]``, ``.add_values({...})``."""
-        from lamin_sa.curate.managers import FeatureManager
+        from lamin_sa.curate import FeatureManager
 
         return FeatureManager(self)
 
     @property
     def lineage(self) -> Any:
         """Ancestors and descendants in SQL: ``.ancestors().artifacts()``, ..."""
-        from lamin_sa.lineage.sql import LineageAccessor
+        from lamin_sa.lineage import LineageAccessor
 
         return LineageAccessor(self)
 
     def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
         """Draw the runs and data upstream and downstream of this record."""
-        from lamin_sa.lineage.graph import view_lineage
+        from lamin_sa.lineage import view_lineage
 
         return view_lineage(self, filename=filename, **kwargs)
 
     def _link_run_input(self, is_run_input: bool | None) -> None:
         """Record this artifact or collection as an input of the current run."""
-        from lamin_sa.lineage.inputs import link_run_inputs
+        from lamin_sa.lineage import link_run_inputs
 
         link_run_inputs([self], is_run_input=is_run_input)
 
@@ -491,7 +491,7 @@ class HasParents:
             distance: Steps to walk in each direction.
             **kwargs: ``filename=`` or ``return_graph=True``.
         """
-        from lamin_sa.lineage.graph import view_parents
+        from lamin_sa.lineage import view_parents
 
         return view_parents(self, field, with_children, distance, **kwargs)
 

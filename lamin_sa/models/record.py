@@ -42,7 +42,7 @@ class RecordQuerySet(QuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
         """
-        from lamin_sa.curate.validate import lookup
+        from lamin_sa.curate import lookup
 
         return lookup(self, field, return_field)
 
@@ -51,7 +51,7 @@ class RecordQuerySet(QuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.search`.
         """
-        from lamin_sa.curate.search import search
+        from lamin_sa.curate import search_records as search
 
         return search(self, string, **kwargs)
 

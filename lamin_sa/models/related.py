@@ -99,8 +99,10 @@ def add_related(
             stmt = insert_ignoring_duplicates(session, prop.secondary)
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
+                # RETURNING says whether the row went in (rowcount may be -1)
                 row = {left.key: owner_value, right.key: values[0], **link_fields}
-                new = values if conn.execute(stmt, row).rowcount == 1 else []
+                inserted = conn.execute(stmt.returning(left), row).first()
+                new = values if inserted is not None else []
             else:
                 existing = set(
                     conn.execute(

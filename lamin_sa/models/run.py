@@ -133,7 +133,7 @@ class Run(Record):
             **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
                 (see :func:`lamin_sa.lineage.graph.view_lineage`).
         """
-        from lamin_sa.lineage.graph import view_lineage
+        from lamin_sa.lineage import view_lineage
 
         return view_lineage(self, **kwargs)
 
@@ -143,7 +143,7 @@ class Run(Record):
 
         ``run.lineage.ancestors().artifacts()``, ``.descendants().runs()``...
         """
-        from lamin_sa.lineage.sql import LineageAccessor
+        from lamin_sa.lineage import LineageAccessor
 
         return LineageAccessor(self)
 

@@ -112,7 +112,7 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
             **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
                 (see :func:`lamin_sa.lineage.graph.view_parents`).
         """
-        from lamin_sa.lineage.graph import view_parents
+        from lamin_sa.lineage import view_parents
 
         return view_parents(self, field, with_children, distance, **kwargs)
 

@@ -180,12 +180,24 @@ class Staged:
                 self.root.fs.cp_file(self.tmp_path, self.final_path)
                 self.root.fs.rm_file(self.tmp_path)
         except Exception as e:
+            if self._moved_by_another():
+                self.state = "committed"
+                return self.final_path
             raise StorageError(
                 f"Moving {self.tmp_path} to {self.final_path} failed ({e}). "
                 "Call abort() to remove the temporary object."
             ) from e
         self.state = "committed"
         return self.final_path
+
+    def _moved_by_another(self) -> bool:
+        """Whether a repair (or a reader) already moved the object into place."""
+        try:
+            if exists(self.root, self.tmp_key) or not exists(self.root, self.final_key):
+                return False
+            return self.is_dir or objects_size(self.root, self.final_key) == self.size
+        except Exception:
+            return False
 
     def _commit_local(self) -> None:
         tmp = Path(self.root.root, self.tmp_key)
