@@ -40,7 +40,7 @@ class _Group(click.Group):
             raise click.ClickException(_one_line(e)) from e
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lamin-sa")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and show tracebacks.")
 def main(verbose: bool) -> None:
@@ -48,10 +48,10 @@ def main(verbose: bool) -> None:
 
     Example: lamin-sa init --storage ./mydata && lamin-sa save data.csv
     """
-    if verbose:
-        from lamin_sa.config import switches
+    from lamin_sa.config import switches
 
-        switches.verbosity = "info"
+    # commands print their own results; library messages only with --verbose
+    switches.verbosity = "info" if verbose else "warning"
 
 
 @main.command()
@@ -60,7 +60,14 @@ def main(verbose: bool) -> None:
 @click.option("--modules", "--schema", "modules", default="", help="e.g. bionty,wetlab")
 @click.option("--name", default=None, help="Instance name (default: folder name).")
 def init(storage: str, db: str | None, modules: str, name: str | None) -> None:
-    """Create an instance (or connect to it if it exists)."""
+    """Create an instance (or connect to it if it exists).
+
+    Example: lamin-sa init --storage ./mydata --modules bionty
+    """
+    if not storage.strip():
+        raise click.BadParameter(
+            "give a local folder or s3://bucket/prefix", param_hint="--storage"
+        )
     from lamin_sa.instance import init as init_instance
 
     settings = init_instance(storage=storage, db=db, modules=modules, name=name)
@@ -70,17 +77,28 @@ def init(storage: str, db: str | None, modules: str, name: str | None) -> None:
 @main.command()
 @click.argument("target")
 def connect(target: str) -> None:
-    """Connect to an instance by name, storage folder or database URL."""
+    """Connect to an instance by name, storage folder or database URL.
+
+    Also available as `lamin-sa load`.
+
+    Example: lamin-sa connect mydata
+    """
     from lamin_sa.instance import connect as connect_instance
 
     settings = connect_instance(target)
     click.echo(f"connected lamin-sa: {settings.name}")
 
 
+main.add_command(connect, "load")  # LaminDB's `lamin load`
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(as_json: bool) -> None:
-    """Show the user, the connected instance and its schema status."""
+    """Show the user, the connected instance and its schema status.
+
+    Example: lamin-sa info --json
+    """
     from lamin_sa.instance import autoconnect
     from lamin_sa.instance import info as instance_info
 
@@ -103,7 +121,10 @@ def info(as_json: bool) -> None:
 
 @main.command()
 def close() -> None:
-    """Disconnect and stop auto-connecting."""
+    """Disconnect and stop auto-connecting.
+
+    Example: lamin-sa close
+    """
     from lamin_sa.instance import close as close_instance
 
     close_instance()
@@ -114,7 +135,10 @@ def close() -> None:
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 def delete(name: str, force: bool) -> None:
-    """Delete an instance's registration and SQLite database (data files kept)."""
+    """Delete an instance's registration and SQLite database (data files kept).
+
+    Example: lamin-sa delete mydata --force
+    """
     from lamin_sa.instance import delete as delete_instance
 
     if not force and not click.confirm(f"Delete instance {name!r}?", default=False):
@@ -128,7 +152,10 @@ def delete(name: str, force: bool) -> None:
 @click.argument("handle")
 @click.option("--name", default=None, help="Your full name.")
 def login(handle: str, name: str | None) -> None:
-    """Set the local user identity."""
+    """Set the local user identity.
+
+    Example: lamin-sa login jdoe --name "Jane Doe"
+    """
     from lamin_sa.instance import login as login_user
 
     user = login_user(handle, name=name)
@@ -137,7 +164,10 @@ def login(handle: str, name: str | None) -> None:
 
 @main.group()
 def migrate() -> None:
-    """Schema migrations of the connected instance."""
+    """Schema migrations of the connected instance.
+
+    Example: lamin-sa migrate status
+    """
 
 
 @migrate.command("upgrade")
@@ -157,7 +187,10 @@ def migrate_upgrade(modules: tuple[str, ...]) -> None:
 
 @migrate.command("status")
 def migrate_status() -> None:
-    """Show each module's current revision against the code's head."""
+    """Show each module's current revision against the code's head.
+
+    Example: lamin-sa migrate status
+    """
     from lamin_sa.api import instance_schema_status
 
     for module, state in instance_schema_status().items():
@@ -209,7 +242,10 @@ def migrate_revision(module: str, message: str) -> None:
 @migrate.command("history")
 @click.option("--module", default=None, help="Only this module's revisions.")
 def migrate_history(module: str | None) -> None:
-    """List the migration revisions shipped with lamin-sa."""
+    """List the migration revisions shipped with lamin-sa.
+
+    Example: lamin-sa migrate history --module core
+    """
     from lamin_sa.migrate import history
 
     for entry in history(module):
@@ -224,11 +260,54 @@ def migrate_history(module: str | None) -> None:
 @click.option("--key", default=None, help="Key of the artifact, e.g. data/x.csv.")
 @click.option("--description", default=None, help="Description of the artifact.")
 def save_artifact(path: str, key: str | None, description: str | None) -> None:
-    """Save a file or folder (local or s3://) as an artifact."""
-    from lamin_sa.artifact.commands import save_path
+    """Save a file or folder as an artifact, or a tracked script's source.
 
-    artifact = save_path(path, key=key, description=description)
+    A .py or .ipynb file that ran with ln.track() gets its source (and, for a
+    notebook, its HTML report) saved to its transform, as ln.finish() does;
+    pass --key or --description to save such a file as an artifact instead.
+
+    Example: lamin-sa save data.csv --description "raw counts"
+    """
+    from lamin_sa.artifact.commands import save_path
+    from lamin_sa.artifact.prepare import no_run_warning_suppressed
+
+    if path.endswith((".py", ".ipynb")) and key is None and description is None:
+        from lamin_sa.errors import TransformNotFound
+        from lamin_sa.lineage.track import save_source
+
+        try:
+            transform = save_source(path)
+        except TransformNotFound as e:
+            raise TransformNotFound(
+                f"{e} To save the file as an artifact instead, pass --description."
+            ) from e
+        click.echo(f"saved source of transform {transform.uid} ({transform.key})")
+        return
+    with no_run_warning_suppressed():  # a CLI save has no run to track
+        artifact = save_path(path, key=key, description=description)
     click.echo(f"saved artifact {artifact.uid} ({artifact.path})")
+
+
+@main.command("describe")
+@click.argument("uid")
+@click.option("--json", "as_json", is_flag=True, help="Print the fields as JSON.")
+def describe_cmd(uid: str, as_json: bool) -> None:
+    """Describe an artifact, collection, transform or run by uid.
+
+    Example: lamin-sa describe m45sfXfMutX9IZ2JQoRk --json
+    """
+    from lamin_sa.lineage.graph import find_by_uid
+
+    record = find_by_uid(uid)
+    if as_json:
+        from sqlalchemy import inspect as sa_inspect
+
+        columns = sa_inspect(type(record)).column_attrs
+        fields = {"registry": type(record).__name__}
+        fields.update({c.key: getattr(record, c.key) for c in columns})
+        click.echo(json.dumps(fields, indent=2, default=str))
+        return
+    click.echo(record.describe(return_str=True))
 
 
 @main.command("repair")
@@ -238,7 +317,10 @@ def save_artifact(path: str, key: str | None, description: str | None) -> None:
     help="Also finish saves of processes that may still be running.",
 )
 def repair(force: bool) -> None:
-    """Finish or undo interrupted artifact saves; remove stale temporary objects."""
+    """Finish or undo interrupted artifact saves; remove stale temporary objects.
+
+    Example: lamin-sa repair
+    """
     from lamin_sa.artifact.journal import repair as repair_saves
 
     click.echo(str(repair_saves(force=force)))
@@ -247,7 +329,10 @@ def repair(force: bool) -> None:
 @main.command("get")
 @click.argument("uid_or_key")
 def get_artifact(uid_or_key: str) -> None:
-    """Print the local (cached) path of an artifact."""
+    """Print the local (cached) path of an artifact by key, uid or stem uid.
+
+    Example: lamin-sa get data/counts.csv
+    """
     from lamin_sa.artifact.commands import get_path
 
     click.echo(str(get_path(uid_or_key)))
@@ -255,11 +340,19 @@ def get_artifact(uid_or_key: str) -> None:
 
 @main.command("ls")
 @click.option("--key-prefix", default=None, help="Only keys starting with this.")
-def ls_artifacts(key_prefix: str | None) -> None:
-    """List artifacts (latest versions)."""
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def ls_artifacts(key_prefix: str | None, as_json: bool) -> None:
+    """List artifacts (latest versions).
+
+    Example: lamin-sa ls --key-prefix raw/ --json
+    """
     from lamin_sa.artifact.commands import list_artifacts
 
-    for row in list_artifacts(key_prefix):
+    rows = list_artifacts(key_prefix)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
         label = row["key"] or row["description"] or ""
         version = f" v{row['version']}" if row["version"] else ""
         click.echo(f"{row['uid']}  {label}{version}  {row['size'] or 0} bytes")
@@ -267,12 +360,18 @@ def ls_artifacts(key_prefix: str | None) -> None:
 
 @main.group("cache")
 def cache_group() -> None:
-    """The local cache of remote objects."""
+    """The local cache of remote objects.
+
+    Example: lamin-sa cache clear
+    """
 
 
 @cache_group.command("clear")
 def cache_clear() -> None:
-    """Delete everything in the cache directory."""
+    """Empty the cache folder (only a folder lamin-sa made).
+
+    Example: lamin-sa cache clear
+    """
     from lamin_sa.artifact.commands import clear_cache
 
     click.echo(f"removed {clear_cache()} cached files")
@@ -291,7 +390,10 @@ def cache_clear() -> None:
     help="Picture to write: .svg, .png, .pdf (needs graphviz) or .dot.",
 )
 def lineage(uid: str, output: str) -> None:
-    """Draw the lineage of an artifact, collection, run or transform."""
+    """Draw the lineage of an artifact, collection, run or transform.
+
+    Example: lamin-sa lineage m45sfXfMutX9IZ2JQoRk -o lineage.png
+    """
     from lamin_sa.lineage.graph import lineage_file
 
     click.echo(f"wrote {lineage_file(uid, output)}")
@@ -302,13 +404,19 @@ def lineage(uid: str, output: str) -> None:
 
 @main.group("ontology")
 def ontology_group() -> None:
-    """Public ontologies: sources, parsing, import into the bionty registries."""
+    """Public ontologies: sources, parsing, import into the bionty registries.
+
+    Example: lamin-sa ontology sources --entity CellType
+    """
 
 
 @ontology_group.command("sources")
 @click.option("--entity", default=None, help="Only this entity, e.g. CellType.")
 def ontology_sources(entity: str | None) -> None:
-    """List each entity's sources and where each is available offline."""
+    """List each entity's sources and where each is available offline.
+
+    Example: lamin-sa ontology sources --entity CellType
+    """
     from lamin_sa.ontology.sources import sources_frame
 
     frame = sources_frame()
@@ -333,7 +441,10 @@ def ontology_parse(
     file: str | None,
     show_issues: bool,
 ) -> None:
-    """Parse a source (no database): counts and what was skipped, with lines."""
+    """Parse a source (no database): counts and what was skipped, with lines.
+
+    Example: lamin-sa ontology parse celltype --source cl --issues
+    """
     from lamin_sa.ontology.load import load_source
 
     table, found = load_source(
@@ -367,7 +478,10 @@ def ontology_import(
     organism: str | None,
     file: str | None,
 ) -> None:
-    """Import a whole source into the bionty registry of ENTITY (e.g. celltype)."""
+    """Import a whole source into the bionty registry of ENTITY (e.g. celltype).
+
+    Example: lamin-sa ontology import celltype --source cl
+    """
 
     def run() -> object:
         from lamin_sa.ontology.entities import entity_spec

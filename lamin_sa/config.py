@@ -60,8 +60,9 @@ def home_dir() -> Path:
     return Path(platformdirs.user_config_dir("lamin-sa"))
 
 
-#: a file lamin-sa writes into a cache folder it owns (``cache clear`` checks it)
-CACHE_MARKER = ".lamin-sa-cache"
+#: a file (no dot: glob("*.*") finds cached objects only) marking a cache folder
+#: lamin-sa made; ``cache clear`` checks it
+CACHE_MARKER = "LAMIN_SA_CACHE"
 
 
 def default_cache_dir() -> Path:

@@ -35,7 +35,7 @@ def test_cli_save_get_ls_cache_clear(inst: Inst) -> None:
     assert "other.txt" in runner.invoke(main, ["ls"]).output
     r = runner.invoke(main, ["cache", "clear"])
     assert r.exit_code == 0 and "removed" in r.output
-    assert [p.name for p in settings.cache_dir.iterdir()] == [".lamin-sa-cache"]
+    assert [p.name for p in settings.cache_dir.iterdir()] == ["LAMIN_SA_CACHE"]
     r = runner.invoke(main, ["get", "no/such/key"])
     assert r.exit_code != 0 and "No Artifact" in r.output
     r = runner.invoke(main, ["save", str(inst.tmp / "missing.txt")])

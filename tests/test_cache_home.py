@@ -33,12 +33,12 @@ def test_cache_under_home_and_clear(tmp_path: Path) -> None:
     out = _run([sys.executable, "-c", PRINT_CACHE], env, tmp_path)
     assert out.returncode == 0, out.stderr
     cache = Path(out.stdout.strip())
-    assert cache == home / "cache" and (cache / ".lamin-sa-cache").is_file()
+    assert cache == home / "cache" and (cache / "LAMIN_SA_CACHE").is_file()
     (cache / "s3-bucket").mkdir()
     (cache / "s3-bucket" / "data.csv").write_text("a,b\n")
     cleared = _run([SCRIPT, "cache", "clear"], env, tmp_path)
     assert cleared.returncode == 0, cleared.stderr
-    assert [p.name for p in cache.iterdir()] == [".lamin-sa-cache"]
+    assert [p.name for p in cache.iterdir()] == ["LAMIN_SA_CACHE"]
     # LAMIN_SA_CACHE_DIR wins over the home
     other = tmp_path / "elsewhere"
     out = _run([sys.executable, "-c", PRINT_CACHE], _env(home, other), tmp_path)

@@ -31,9 +31,10 @@ def save_path(
 
 
 def get_path(uid_or_key: str) -> Path:
-    """The local (cached) path of an artifact given its uid, uid prefix or key.
+    """The local (cached) path of an artifact given its uid, stem uid or key.
 
-    A key gives the latest version of its family.
+    A key or a stem uid (the first 16 characters) gives the latest version of
+    its family; a uid prefix works as in ``Artifact.get``.
 
     Raises:
         NoResultFound: No artifact has that key or uid.
@@ -42,6 +43,12 @@ def get_path(uid_or_key: str) -> Path:
 
     if Artifact.filter(key=uid_or_key).exists():
         artifact = Artifact.get(key=uid_or_key)
+    elif (
+        len(uid_or_key) == Artifact._len_stem_uid
+        and Artifact.filter(uid__startswith=uid_or_key, is_latest=True).exists()
+    ):
+        # a stem uid names the family: its latest version
+        artifact = Artifact.filter(uid__startswith=uid_or_key, is_latest=True).one()
     else:
         artifact = Artifact.get(uid_or_key)
     return artifact.cache()

@@ -467,7 +467,12 @@ def view_parents(
     return _output(graph, record, "parents", filename, return_graph)
 
 
-def _find_by_uid(uid: str) -> Any:
+def find_by_uid(uid: str) -> Any:
+    """The artifact, collection, run or transform with this uid (any visibility).
+
+    Example:
+        >>> find_by_uid("m45sfXfMutX9IZ2JQoRk")  # doctest: +SKIP
+    """
     from lamin_sa.errors import NoResultFound
     from lamin_sa.models.core import Artifact, Collection, Run, Transform
 
@@ -489,7 +494,7 @@ def lineage_file(uid: str, filename: str | os.PathLike[str]) -> Path:
     Returns:
         The written file (``.dot`` when graphviz is missing).
     """
-    record = _find_by_uid(uid)
+    record = find_by_uid(uid)
     if type(record).__name__ == "Transform":
         graph = parents_graph(record, with_children=True)
     else:

@@ -202,6 +202,7 @@ def track(
             transform = _unfound_notebook_transform(
                 ctx, pinned.stem_uid, pinned.version
             )
+            created: bool | None = None  # the warning said what happened
             is_notebook = True
         else:
             src = describe_source(file)
