@@ -63,6 +63,7 @@ bench-team: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check lamin_sa tests examples benchmarks
 	$(VENV)/bin/ruff format --check lamin_sa
+	$(VENV)/bin/mypy lamin_sa/db lamin_sa/query lamin_sa/models lamin_sa/storage
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # the API reference from the docstrings; any warning fails the build

@@ -9,10 +9,16 @@ lookup, synonyms), :mod:`lamin_sa.curate.search` (ranked search) and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamin_sa.curate.describe import describe
 from lamin_sa.curate.validate import InspectResult, Lookup
+
+if TYPE_CHECKING:
+    # lazy names that the models module reaches inside an import cycle, where a
+    # type checker cannot see through __getattr__
+    from lamin_sa.curate.search import search as search_records  # noqa: F401
+    from lamin_sa.curate.validate import lookup  # noqa: F401
 
 __all__ = ["InspectResult", "Lookup", "describe"]
 

@@ -39,7 +39,7 @@ def planned_instance(cls: type, prepared: Any, kwargs: dict[str, Any]) -> Any:
         kwargs: The constructor's keyword arguments (kept for a stored record).
     """
     if isinstance(prepared, dict):
-        obj = object.__new__(cls)
+        obj: Any = object.__new__(cls)
         obj.__dict__[INIT_PLAN] = ("new", prepared)
         return obj
     prepared.__dict__[INIT_PLAN] = ("existing", kwargs)

@@ -50,7 +50,8 @@ with warnings.catch_warnings():
         name: Mapped[str | None] = mapped_column(String(150), index=True)
         n: Mapped[int] = mapped_column(Integer)
         dtype: Mapped[str | None] = mapped_column(String(64), index=True)
-        registry: Mapped[str] = mapped_column(String(120), index=True)
+        # the column shadows DeclarativeBase.registry (see above); stubs cannot say so
+        registry: Mapped[str] = mapped_column(String(120), index=True)  # type: ignore[misc,assignment]
         hash: Mapped[str | None] = mapped_column(String(20), index=True)
         features: Mapped[list[Feature]] = relationship(
             secondary=featureset_feature,

@@ -46,7 +46,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from lamin_sa.db.base import metadata, mixin_attr
 from lamin_sa.errors import LaminSAError
@@ -112,7 +112,7 @@ def link_table(name: str, **columns: str | tuple[str, str]) -> Table:
     """
     if len(columns) != 2:
         raise TypeError(f"link_table({name!r}) takes two columns, got {list(columns)}.")
-    cols = []
+    cols: list[Column[Any]] = []
     for key, spec in columns.items():
         target, ondelete = _fk_spec(spec)
         cols.append(
@@ -181,7 +181,7 @@ def attach(host: type, name: str, relationship: Any) -> None:
         raise LaminSAError(
             f"{host.__name__}.{name} exists already; pick another accessor name."
         )
-    mapper = sa_inspect(host)
+    mapper: Mapper[Any] = sa_inspect(host)
     if mapper.configured:
         # A property added to a configured mapper is initialised at once, before
         # the module's other mappers and accessors exist; defer it to the next

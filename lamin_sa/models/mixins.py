@@ -427,7 +427,8 @@ class HasParents:
 
         child, parent = cls._parent_columns()  # type: ignore[attr-defined]
         return relationship(
-            cls,
+            # a declared_attr's cls is the class; mypy types it as an instance
+            cls,  # type: ignore[arg-type]
             secondary=cls.parent_table(),  # type: ignore[attr-defined]
             primaryjoin=lambda: cls.id == child,  # type: ignore[attr-defined]
             secondaryjoin=lambda: cls.id == parent,  # type: ignore[attr-defined]
@@ -443,7 +444,8 @@ class HasParents:
 
         child, parent = cls._parent_columns()  # type: ignore[attr-defined]
         return relationship(
-            cls,
+            # a declared_attr's cls is the class; mypy types it as an instance
+            cls,  # type: ignore[arg-type]
             secondary=cls.parent_table(),  # type: ignore[attr-defined]
             primaryjoin=lambda: cls.id == parent,  # type: ignore[attr-defined]
             secondaryjoin=lambda: cls.id == child,  # type: ignore[attr-defined]

@@ -330,7 +330,8 @@ class Record(Base):
         loaded = (
             self.__dict__ if state.transient or not state.expired_attributes else None
         )
-        fks, plain = [], []
+        fks: list[tuple[str, Any]] = []
+        plain: list[tuple[str, Any]] = []
         for attr in mapper.column_attrs:
             key = attr.key
             if key in ("id", "created_at"):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
 
@@ -84,6 +84,8 @@ def add_related(
     linked: list[Any] | None = None  # links inserted through a link table
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
+            # a relationship through a secondary table has both pair lists
+            assert prop.secondary_synchronize_pairs is not None
             ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
             ((target_col, right),) = [
                 (a, b) for a, b in prop.secondary_synchronize_pairs
@@ -100,7 +102,12 @@ def add_related(
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
                 # RETURNING says whether the row went in (rowcount may be -1)
-                row = {left.key: owner_value, right.key: values[0], **link_fields}
+                # the pairs' columns are Table columns: their keys are never None
+                row: dict[Any, Any] = {
+                    left.key: owner_value,
+                    right.key: values[0],
+                    **link_fields,
+                }
                 inserted = conn.execute(stmt.returning(left), row).first()
                 new = values if inserted is not None else []
             else:
@@ -144,10 +151,12 @@ def remove_related(owner: Any, key: str, records: list[Any]) -> None:
     ctx = current()
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
+            assert prop.secondary_synchronize_pairs is not None
             ((_, left),) = prop.synchronize_pairs
             ((_, right),) = prop.secondary_synchronize_pairs
             session.execute(
-                delete(prop.secondary).where(
+                # link tables are always Tables (the stubs say FromClause)
+                delete(cast(Table, prop.secondary)).where(
                     left == owner.id, right.in_([r.id for r in records])
                 )
             )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from lamin_sa.db.session import current, write_transaction
@@ -198,7 +198,7 @@ def _insert_rows(
                 rows,
             ).scalars()
         )
-    mapper = sa_inspect(cls)
+    mapper: Mapper[Any] = sa_inspect(cls)
     states = []
     for r, id_ in zip(records, ids, strict=True):
         r.__dict__[pk] = id_
@@ -256,7 +256,7 @@ _PLANS: dict[type, dict[str, Any]] = {}
 def _bulk_plan(cls: type) -> dict[str, Any]:
     plan = _PLANS.get(cls)
     if plan is None:
-        mapper = sa_inspect(cls)
+        mapper: Mapper[Any] = sa_inspect(cls)
         pk = mapper.primary_key[0].key
         columns, defaults = [], []
         for attr in mapper.column_attrs:
@@ -317,7 +317,8 @@ def _limits(cls: type) -> tuple[tuple[tuple[str, int], ...], str | None]:
     if limits is None:
         lengths, name = [], None
         name_field = getattr(cls, "_name_field", None)
-        for attr in sa_inspect(cls).column_attrs:
+        mapper: Mapper[Any] = sa_inspect(cls)
+        for attr in mapper.column_attrs:
             col = attr.columns[0]
             length = getattr(col.type, "length", None)
             if isinstance(col.type, String) and length:

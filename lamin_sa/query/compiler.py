@@ -820,8 +820,8 @@ def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
         return True  # visibility=None: records of every visibility
     parsed = parse_key(model, key)
     node = root
-    for rel in parsed.hops:
-        node = state.child(node, rel)
+    for hop in parsed.hops:
+        node = state.child(node, hop)
     lookup = parsed.lookup
     fn = LOOKUPS[lookup]
     if parsed.column is not None:

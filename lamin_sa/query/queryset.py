@@ -7,6 +7,7 @@ Host applications can take the statement (``qs.statement``) and compose it.
 
 from __future__ import annotations
 
+import builtins
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import RelationshipProperty, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement, True_
 
 from lamin_sa.db.context import DBContext
@@ -322,7 +323,7 @@ class QuerySet:
             if entry is not None:
                 entity = entry[0]
                 continue
-            alias = aliased(rel.target)
+            alias: Any = aliased(rel.target)
             if rel.fk is not None:
                 onclause = getattr(alias, rel.remote_key) == getattr(entity, rel.fk.key)
             else:
@@ -559,7 +560,10 @@ class QuerySet:
         return (info.pk.desc(),)
 
     def df(
-        self, include: str | list[str] | None = None, *, limit: int | None = None
+        self,
+        include: str | builtins.list[str] | None = None,
+        *,
+        limit: int | None = None,
     ) -> pd.DataFrame:
         """A pandas DataFrame of the records' columns, indexed by ``id``.
 
@@ -642,7 +646,7 @@ class QuerySet:
         hops: tuple[RelInfo, ...],
         column: str,
         ordering: tuple[Any, ...],
-    ) -> dict[Any, list[Any]]:
+    ) -> dict[Any, builtins.list[Any]]:
         """Values of a to-many path per record: one query for all records."""
         if self._limit is None and self._offset is None:
             ids = self._select(self._info.pk, joins=(), ordering=())
@@ -670,10 +674,14 @@ class QuerySet:
         """
         if len(hops) != 1:
             return None
-        prop = sa_inspect(self.model).relationships[hops[0].key]
+        prop: RelationshipProperty[Any] = sa_inspect(self.model).relationships[
+            hops[0].key
+        ]
+        if prop.secondary is None:
+            return None
+        assert prop.secondary_synchronize_pairs is not None  # set with secondary
         if (
-            prop.secondary is None
-            or len(prop.synchronize_pairs) != 1
+            len(prop.synchronize_pairs) != 1
             or len(prop.secondary_synchronize_pairs) != 1
         ):
             return None
@@ -696,11 +704,11 @@ class QuerySet:
         self, hops: tuple[RelInfo, ...], column: str, owner_ids: Any
     ) -> Any:
         """Any to-many path as joins of aliased entities."""
-        root = aliased(self.model)
+        root: Any = aliased(self.model)
         entity: Any = root
         joined: list[tuple[Any, Any]] = []
         for rel in hops:
-            alias = aliased(rel.target)
+            alias: Any = aliased(rel.target)
             joined.append((alias, getattr(entity, rel.key).of_type(alias)))
             entity = alias
         root_pk = getattr(root, self._info.pk_key)
@@ -742,8 +750,8 @@ class QuerySet:
             ranked = select(pk.label("id"), rank).where(
                 pk.in_(self._as_id_select().scalar_subquery())
             )
-        ranked = ranked.subquery()
-        latest = select(ranked.c.id).where(ranked.c.rank == 1)
+        ranked_rows = ranked.subquery()
+        latest = select(ranked_rows.c.id).where(ranked_rows.c.rank == 1)
         qs = self._clone()
         qs._limit = qs._offset = None
         qs._criteria = (*self._criteria, pk.in_(latest.scalar_subquery()))
@@ -816,7 +824,7 @@ class QuerySet:
 
     # ---- rendering ------------------------------------------------------------
 
-    def _repr_columns(self) -> list[str]:
+    def _repr_columns(self) -> builtins.list[str]:
         info = self._info
         keys = [info.pk_key]
         if "uid" in info.columns:

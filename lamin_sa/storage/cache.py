@@ -93,10 +93,11 @@ def _fsspec_callback(progress: ProgressCallback | None) -> Any:
 
     if progress is None:
         return NoOpCallback()
+    report: ProgressCallback = progress  # narrowed, for the closure below
 
     class _FsspecProgress(Callback):
         def call(self, *args: Any, **kwargs: Any) -> None:
-            progress(self.value, self.size)
+            report(self.value, self.size)
 
     return _FsspecProgress()
 

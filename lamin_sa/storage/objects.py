@@ -75,7 +75,7 @@ def exists(root: str | os.PathLike[str] | StorageRoot, key: str) -> bool:
 def _normalize_info(fs: AbstractFileSystem, path: str, raw: Mapping[str, Any]) -> dict:
     is_dir = raw.get("type") == "directory"
     etag = raw.get("ETag") or raw.get("etag") or raw.get("md5Hash")
-    mtime = raw.get("LastModified") or raw.get("mtime") or raw.get("updated")
+    mtime: Any = raw.get("LastModified") or raw.get("mtime") or raw.get("updated")
     if hasattr(mtime, "timestamp"):
         mtime = mtime.timestamp()
     elif isinstance(mtime, str):
@@ -158,7 +158,7 @@ def stat_remote_hash(
 
 
 def _remote_mtime(raw: Mapping[str, Any]) -> float | None:
-    mtime = raw.get("LastModified") or raw.get("mtime")
+    mtime: Any = raw.get("LastModified") or raw.get("mtime")
     if hasattr(mtime, "timestamp"):
         return float(mtime.timestamp())
     return float(mtime) if isinstance(mtime, int | float) else None
