@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, bindparam, func, select, type_coerce
 from sqlalchemy.dialects import postgresql
@@ -12,6 +12,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean, Date, DateTime, String
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Above this many values an IN list becomes one bound array/JSON parameter.
 LARGE_IN = 200
@@ -180,7 +183,7 @@ def lock_key(*parts: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def advisory_lock(session: Any, *names: tuple[str, ...]) -> None:
+def advisory_lock(session: Session, *names: tuple[str, ...]) -> None:
     """On PostgreSQL, take transaction-scoped advisory locks on ``names``.
 
     Locks are taken in one deterministic order (sorted keys), so two
@@ -197,7 +200,7 @@ def advisory_lock(session: Any, *names: tuple[str, ...]) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
-def insert_ignoring_duplicates(session: Any, table: Any) -> Any:
+def insert_ignoring_duplicates(session: Session, table: Any) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for ``table`` on the session's backend.
 
     For link rows added by several processes at once: a row another transaction

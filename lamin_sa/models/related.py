@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection, RelationshipProperty
+from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, Session
 
 from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import current, write_transaction
@@ -30,7 +30,11 @@ def _require_saved(records: list[Any], what: str) -> None:
 
 
 def _extend_loaded(
-    session: Any, owner: Any, key: str, prop: Any, linked: list[Any]
+    session: Session,
+    owner: Any,
+    key: str,
+    prop: RelationshipProperty[Any],
+    linked: list[Any],
 ) -> None:
     """Append newly linked records to the collections that are loaded already.
 
@@ -53,7 +57,13 @@ def _extend_loaded(
                 reverse._items.append(owner)
 
 
-def _expire(session: Any, owner: Any, key: str, prop: Any, records: list[Any]) -> None:
+def _expire(
+    session: Session,
+    owner: Any,
+    key: str,
+    prop: RelationshipProperty[Any],
+    records: list[Any],
+) -> None:
     # The loaded collections are stale now; the next access reloads them.
     if owner in session:
         session.expire(owner, [key])

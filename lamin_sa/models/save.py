@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import String, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 
 from lamin_sa.db.session import current, write_transaction
@@ -49,7 +49,7 @@ def _identity_keys(cls: type) -> list[tuple[str, ...]]:
     return keys
 
 
-def _resolve_existing(session: Any, records: list[Any]) -> list[Any]:
+def _resolve_existing(session: Session, records: list[Any]) -> list[Any]:
     """Turn new records whose identity is stored into that stored record.
 
     The identity is the registry's natural key (e.g. Transform name + version) or
@@ -102,7 +102,7 @@ def _describe_key(fields: tuple[str, ...], key: tuple[Any, ...]) -> str:
     return ", ".join(f"{f}={v!r}" for f, v in zip(fields, key, strict=True))
 
 
-def adopt_stored(session: Any, record: Any, row: Any) -> None:
+def adopt_stored(session: Session, record: Any, row: Any) -> None:
     """Make the new ``record`` the stored record ``row`` (its columns and identity).
 
     A record already loaded with that identity leaves the session: ``record`` takes
@@ -122,7 +122,7 @@ def adopt_stored(session: Any, record: Any, row: Any) -> None:
 
 
 def _become_stored(
-    session: Any,
+    session: Session,
     record: Any,
     row: Any,
     fields: tuple[str, ...],
@@ -139,7 +139,7 @@ def _become_stored(
 _BULK_MIN = 20
 
 
-def bulk_insert(session: Any, records: list[Any]) -> list[Any]:
+def bulk_insert(session: Session, records: list[Any]) -> list[Any]:
     """Insert plain new records with one multi-row INSERT per registry.
 
     Records that set to-many collections or refer to unsaved records are returned
@@ -177,7 +177,7 @@ def bulk_insert(session: Any, records: list[Any]) -> list[Any]:
 
 
 def _insert_rows(
-    session: Any, cls: type, pk: str, records: list[Any], rows: list[dict[str, Any]]
+    session: Session, cls: type, pk: str, records: list[Any], rows: list[dict[str, Any]]
 ) -> None:
     table = cls.__table__  # type: ignore[attr-defined]
     conn = session.connection()
@@ -187,6 +187,7 @@ def _insert_rows(
         # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
         # maximum are ours, and a plain executemany is far faster than RETURNING.
         start = conn.execute(select(func.coalesce(func.max(table.c[pk]), 0))).scalar()
+        assert start is not None  # COALESCE(..., 0) always gives a number
         ids = list(range(start + 1, start + 1 + len(rows)))
         for row, id_ in zip(rows, ids, strict=True):
             row[pk] = id_
