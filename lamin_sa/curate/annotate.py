@@ -56,7 +56,7 @@ def _label(model: type, key: str) -> str:
     return f"{model.__name__}.{key}"
 
 
-def _terms(n: int) -> str:
+def plural_terms(n: int) -> str:
     return f"{n} term{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
 
 
@@ -113,7 +113,7 @@ class _Target:
             return True
         logger.info("mapping %s on %s", self.key, registry)
         lines = [
-            f"{_terms(len(result.non_validated))} not validated: "
+            f"{plural_terms(len(result.non_validated))} not validated: "
             f"{quote_list(result.non_validated)}"
         ]
         mapper = result.synonyms_mapper

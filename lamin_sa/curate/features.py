@@ -150,8 +150,8 @@ def features_from_df(model: type, df: pd.DataFrame, field: Any = None) -> list[A
     One query for the stored features, whatever the number of columns.
     """
     from lamin_sa.curate.validate import (
-        _dialect,
         as_queryset,
+        dialect_name,
         field_name,
     )
     from lamin_sa.db.sql import in_values
@@ -160,7 +160,9 @@ def features_from_df(model: type, df: pd.DataFrame, field: Any = None) -> list[A
     columns = [str(c) for c in df.columns]
     qs = as_queryset(model)
     col = qs.info.table_columns[name]
-    stmt = qs.select().where(in_values(col, columns, _dialect())).order_by(qs.info.pk)
+    stmt = (
+        qs.select().where(in_values(col, columns, dialect_name())).order_by(qs.info.pk)
+    )
     stored: dict[str, Any] = {}
     for feature in qs.fetch(stmt):
         stored.setdefault(getattr(feature, name), feature)

@@ -24,13 +24,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection
-from sqlalchemy.orm.attributes import set_committed_value
 
-from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError, ValidationError
 
 if TYPE_CHECKING:
-    from lamin_sa.query.queryset import QuerySet
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +139,7 @@ def _all_label_links(host_cls: type) -> dict[type, LabelLink]:
     return out
 
 
-def _feature_set_link(host: Any) -> tuple[type, Any]:
+def feature_set_link(host: Any) -> tuple[type, Any]:
     """``(link model, host column)`` of the host's feature-set links."""
     from lamin_sa.models.core import (
         Artifact,
@@ -154,18 +152,18 @@ def _feature_set_link(host: Any) -> tuple[type, Any]:
     return CollectionFeatureSet, CollectionFeatureSet.collection_id
 
 
-def _kind(host: Any) -> str:
+def kind(host: Any) -> str:
     return type(host).__name__.lower()
 
 
-def _require_saved_host(host: Any, what: str) -> None:
+def require_saved_host(host: Any, what: str) -> None:
     if getattr(host, "id", None) is None:
         raise NotSavedError(
-            f"Please save the {_kind(host)} before adding {what}: {_kind(host)}.save()"
+            f"Please save the {kind(host)} before adding {what}: {kind(host)}.save()"
         )
 
 
-def _expire_host(session: Any, host: Any) -> None:
+def expire_host(session: Any, host: Any) -> None:
     # every label accessor, including those modules attached, reloads on next use
     if host in session:
         cls = type(host)
@@ -190,7 +188,7 @@ def widen_dtype(dtype: str, names: Iterable[str]) -> str:
     return f"cat[{'|'.join(merged)}]" if merged else dtype
 
 
-def _check_feature(feature: Any) -> None:
+def check_feature(feature: Any) -> None:
     from lamin_sa.models.core import Feature
 
     if not isinstance(feature, Feature):
@@ -204,13 +202,13 @@ def _check_feature(feature: Any) -> None:
         )
 
 
-def _registry_named(name: str) -> type:
+def registry_named(name: str) -> type:
     from lamin_sa.models.registry import registry_by_name
 
     return registry_by_name(name)
 
 
-def _name_field(model: type) -> str:
+def name_field(model: type) -> str:
     return getattr(model, "_name_field", None) or "name"
 
 
@@ -240,7 +238,7 @@ def plan_external(host: Any, features: list[Any]) -> _ExternalPlan | None:
     if not by_id:
         return None
     ids = list(by_id)
-    link, host_col = _feature_set_link(host)
+    link, host_col = feature_set_link(host)
     linked_sets = select(link.featureset_id).where(host_col == host.id)
     ff = featureset_feature.c
 
@@ -281,7 +279,7 @@ def apply_external(session: Any, host: Any, plan: _ExternalPlan) -> None:
         featureset_feature,
     )
 
-    link, host_col = _feature_set_link(host)
+    link, host_col = feature_set_link(host)
     new_id = plan.new_set.id
     old_id = plan.old_set_id
     if old_id == new_id:
@@ -316,626 +314,6 @@ def apply_external(session: Any, host: Any, plan: _ExternalPlan) -> None:
         logger.info("deleted the orphaned external feature set (id=%s)", old_id)
 
 
-# ---- LabelManager -----------------------------------------------------------------
-
-
-class LabelManager:
-    """Labels of an artifact or collection: ``artifact.labels``.
-
-    ``add`` links labels (optionally under a feature), ``get`` returns the labels
-    of a feature, ``add_from`` copies the labels of another artifact or
-    collection.
-    """
-
-    def __init__(self, host: Any) -> None:
-        self._host = host
-
-    def __repr__(self) -> str:
-        from lamin_sa.curate.describe import labels_block
-
-        lines = labels_block(self._host)
-        if not lines:
-            return "no linked labels"
-        return "\n".join(["Labels:", *lines])
-
-    # ---- add ------------------------------------------------------------------
-
-    def _as_records(self, records: Any, feature: Any) -> list[Any]:
-        from lamin_sa.models.record import Record
-
-        if isinstance(records, str | Record):
-            records = [records]
-        items = list(records)
-        strings = [r for r in items if isinstance(r, str)]
-        if not strings:
-            return items
-        if len(strings) != len(items):
-            raise TypeError("Pass either records or strings, not both.")
-        if feature is None:
-            raise ValueError(
-                "Please pass a feature with dtype 'cat[...]' to add labels by name, "
-                "e.g. labels.add(['a', 'b'], feature=ln.Feature.get(name='x'))."
-            )
-        names = cat_registries(feature.dtype)
-        if not names:
-            raise ValueError(
-                f"Please pass a record (a ULabel, ...) or give feature "
-                f"{feature.name!r} a dtype 'cat[Registry]': its dtype is "
-                f"{feature.dtype!r}, so strings can't be resolved."
-            )
-        found: list[Any] = []
-        missing = set(strings)
-        for name in names:
-            model = _registry_named(name)
-            field = _name_field(model)
-            records_ = [
-                r
-                for r in model.from_values(strings, field, mute=True)  # type: ignore[attr-defined]
-                if r.is_saved  # public-backed registries also return unsaved terms
-            ]
-            found += records_
-            missing -= {getattr(r, field) for r in records_}
-        if missing:
-            from lamin_sa.curate.validate import quote_list
-
-            raise ValidationError(
-                f"Label(s) {quote_list(sorted(missing))} not found in "
-                f"{' or '.join(names)}; create and save them first."
-            )
-        return found
-
-    def add(self, records: Any, feature: Any = None) -> None:
-        """Link labels to the artifact or collection.
-
-        Args:
-            records: A record, a list or QuerySet of records, or label names
-                (strings need ``feature`` with a ``cat[...]`` dtype; they are
-                resolved with ``from_values``).
-            feature: The feature the labels annotate. Labels linked before are
-                moved to this feature; the feature's dtype is widened
-                (``cat`` → ``cat[ULabel]``); if the feature is in no linked
-                feature set, it joins the ``external`` one.
-
-        Raises:
-            NotSavedError: the artifact or collection is not saved.
-            ValidationError: a label or the feature is not saved, or a name does
-                not resolve.
-            TypeError: ``feature`` is not a Feature or a record is not a label.
-        """
-        from lamin_sa.db.session import write_transaction
-        from lamin_sa.models.core import Feature
-        from lamin_sa.models.record import Record
-
-        host = self._host
-        _require_saved_host(host, "a label")
-        if feature is not None:
-            _check_feature(feature)
-        items = self._as_records(records, feature)
-        links = label_links(type(host))
-        groups: dict[type, dict[int, Any]] = {}
-        for record in items:
-            if not isinstance(record, Record):
-                raise TypeError(f"Labels are records, got {type(record).__name__}.")
-            if type(record) not in links:
-                raise TypeError(
-                    f"{type(record).__name__} records are not labels of "
-                    f"{_kind(host)}s; "
-                    f"label registries: {', '.join(m.__name__ for m in links)}."
-                )
-            if record.id is None:
-                raise ValidationError(
-                    f"{record!r} not validated. If it looks correct: record.save()"
-                )
-            groups.setdefault(type(record), {})[record.id] = record
-        if not groups:
-            return
-        new_dtype = None
-        plan = None
-        if feature is not None:
-            names = [m.registry_name() for m in groups]  # type: ignore[attr-defined]
-            if not feature.dtype.startswith("cat"):
-                raise ValidationError(
-                    f"Feature {feature.name!r} has dtype {feature.dtype!r}; labels "
-                    "need a categorical feature (dtype 'cat' or 'cat[...]')."
-                )
-            new_dtype = widen_dtype(feature.dtype, names)
-            plan = plan_external(host, [feature])
-        feature_id = None if feature is None else feature.id
-        moved = False
-        with write_transaction() as session:
-            for model, records_ in groups.items():
-                spec = links[model]
-                ids = list(records_)
-                existing = set(
-                    session.scalars(
-                        select(spec.label_col).where(
-                            spec.host_col == host.id, spec.label_col.in_(ids)
-                        )
-                    )
-                )
-                if feature is not None and existing:
-                    moved = True
-                    session.execute(
-                        update(spec.link)
-                        .where(
-                            spec.host_col == host.id,
-                            spec.label_col.in_(list(existing)),
-                        )
-                        .values(feature_id=feature_id),
-                        execution_options={"synchronize_session": False},
-                    )
-                rows = [
-                    {
-                        spec.host_key: host.id,
-                        spec.label_key: i,
-                        "feature_id": feature_id,
-                    }
-                    for i in ids
-                    if i not in existing
-                ]
-                if rows:
-                    # a link another process added meanwhile is kept, not an error
-                    session.execute(
-                        insert_ignoring_duplicates(session, spec.link), rows
-                    )
-            if feature is not None and new_dtype != feature.dtype:
-                session.execute(
-                    update(Feature)
-                    .where(Feature.id == feature.id)
-                    .values(dtype=new_dtype),
-                    execution_options={"synchronize_session": False},
-                )
-            if plan is not None:
-                apply_external(session, host, plan)
-            _expire_host(session, host)
-            if moved:  # loaded link objects may show the old feature
-                models = tuple(links[m].link for m in groups)
-                for obj in list(session.identity_map.values()):
-                    if isinstance(obj, models):
-                        session.expire(obj)
-        if feature is not None and new_dtype is not None:
-            set_committed_value(feature, "dtype", new_dtype)
-
-    # ---- get ------------------------------------------------------------------
-
-    def get(
-        self, feature: Any, mute: bool = False, flat_names: bool = False
-    ) -> QuerySet | dict[str, QuerySet] | list[str]:
-        """The labels linked under ``feature``.
-
-        Args:
-            feature: A saved Feature with a ``cat[...]`` dtype.
-            mute: Do not log when nothing is linked.
-            flat_names: Return the label names as one list.
-
-        Returns:
-            A QuerySet of the labels; a dict ``{registry name: QuerySet}`` if the
-            dtype names several registries; a list of names with ``flat_names``.
-
-        Raises:
-            TypeError: ``feature`` is not a Feature.
-            ValueError: the feature's dtype names no registry.
-        """
-        from lamin_sa.models.core import Feature
-        from lamin_sa.query.queryset import QuerySet
-
-        if not isinstance(feature, Feature):
-            raise TypeError(
-                f"feature has to be of type Feature, got {type(feature).__name__}."
-            )
-        host = self._host
-        names = cat_registries(feature.dtype)
-        if not names:
-            raise ValueError(
-                f"Feature {feature.name!r} has dtype {feature.dtype!r}: it links no "
-                "labels (needs 'cat[Registry]')."
-            )
-        links = label_links(type(host))
-        out: dict[str, QuerySet] = {}
-        for name in names:
-            model = _registry_named(name)
-            spec = links.get(model)
-            qs = QuerySet(model, implicit_visibility=False)
-            if spec is None or host.id is None:
-                out[name] = qs.where(qs.info.pk.in_([]))
-                continue
-            ids = select(spec.label_col).where(
-                spec.host_col == host.id, spec.link.feature_id == feature.id
-            )
-            out[name] = qs.where(qs.info.pk.in_(ids.scalar_subquery())).order_by("id")
-        if flat_names:
-            names_out: list[str] = []
-            for name, qs in out.items():
-                names_out += qs.list(_name_field(_registry_named(name)))
-            if not names_out and not mute:
-                logger.warning("no labels linked under feature %r", feature.name)
-            return names_out
-        if not mute and not any(qs.exists() for qs in out.values()):
-            logger.warning("no labels linked under feature %r", feature.name)
-        if len(out) == 1:
-            return next(iter(out.values()))
-        return out
-
-    # ---- add_from -------------------------------------------------------------
-
-    def add_from(self, data: Any) -> None:
-        """Copy the labels of another artifact or collection, feature by feature.
-
-        Args:
-            data: A saved Artifact or Collection.
-        """
-        from lamin_sa.db.session import read
-        from lamin_sa.models.core import Feature
-
-        host = self._host
-        _require_saved_host(host, "labels")
-        if getattr(data, "id", None) is None:
-            raise NotSavedError(f"Save the {_kind(data)} to copy labels from.")
-        by_feature: dict[int | None, list[Any]] = {}
-        for spec in label_links(type(data)).values():
-            model = spec.registry
-
-            def query(session: Any, spec: LabelLink = spec, model: type = model) -> Any:
-                return session.execute(
-                    select(spec.link.feature_id, model)
-                    .join(spec.link, spec.label_col == model.id)  # type: ignore[attr-defined]
-                    .where(spec.host_col == data.id)
-                    .order_by(spec.link.id)
-                ).all()
-
-            for feature_id, record in read(query):
-                by_feature.setdefault(feature_id, []).append(record)
-        if not by_feature:
-            return
-        feature_ids = [i for i in by_feature if i is not None]
-        features = {
-            f.id: f
-            for f in read(
-                lambda s: s.scalars(
-                    select(Feature).where(Feature.id.in_(feature_ids))
-                ).all()
-            )
-        }
-        for feature_id, records in by_feature.items():
-            feature = features.get(feature_id) if feature_id is not None else None
-            if feature is not None:
-                logger.info("transferring %s", feature.name)
-            self.add(records, feature=feature)
-
-
-# ---- FeatureManager ---------------------------------------------------------------
-
-
-def _check_value(feature: Any, value: Any) -> None:
-    """Raise TypeError if ``value`` does not fit a non-categorical dtype."""
-    import numbers
-
-    dtype = feature.dtype
-    ok = True
-    if dtype == "number":
-        ok = isinstance(value, numbers.Number) and not isinstance(value, bool)
-    elif dtype == "int":
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    elif dtype == "float":
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    elif dtype == "bool":
-        ok = isinstance(value, bool) or type(value).__name__ == "bool_"
-    elif dtype == "str":
-        ok = isinstance(value, str)
-    if not ok:
-        raise TypeError(
-            f"Value for feature {feature.name!r} with type {dtype!r} must be "
-            f"{_EXPECTED.get(dtype, 'a ' + dtype)}, got {value!r}."
-        )
-
-
-_EXPECTED = {
-    "number": "a number",
-    "int": "an integer",
-    "float": "a number",
-    "bool": "a boolean",
-    "str": "a string",
-}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-storable Python value (numpy scalars → Python scalars)."""
-    item = getattr(value, "item", None)
-    if item is not None and not isinstance(value, str | bytes):
-        try:
-            return item()
-        except (TypeError, ValueError):
-            return value
-    return value
-
-
-class FeatureManager:
-    """Features of an artifact or collection: ``artifact.features``.
-
-    ``features[slot]`` gives the members of the feature set linked under
-    ``slot``; ``add_feature_set`` links a set; ``add_values`` annotates with
-    feature values; ``get_values`` reads them back.
-    """
-
-    def __init__(self, host: Any) -> None:
-        self._host = host
-
-    def __repr__(self) -> str:
-        from lamin_sa.curate.describe import features_block
-
-        lines = features_block(self._host)
-        if not lines:
-            return "no linked features"
-        return "\n".join(["Features:", *lines])
-
-    @property
-    def feature_set_by_slot(self) -> dict[str, Any]:
-        """Slot → linked FeatureSet, in the order they were linked."""
-        from lamin_sa.db.session import read
-        from lamin_sa.models.core import FeatureSet
-
-        host = self._host
-        if host.id is None:
-            return {}
-        link, host_col = _feature_set_link(host)
-        rows = read(
-            lambda s: s.execute(
-                select(link.slot, FeatureSet)
-                .join(link, link.featureset_id == FeatureSet.id)
-                .where(host_col == host.id)
-                .order_by(link.id)
-            ).all()
-        )
-        out: dict[str, Any] = {}
-        for slot, feature_set in rows:
-            out.setdefault(slot, feature_set)
-        return out
-
-    def slots(self) -> list[str]:
-        """The slots with a linked feature set."""
-        return list(self.feature_set_by_slot)
-
-    def __getitem__(self, slot: str) -> QuerySet:
-        feature_set = self.feature_set_by_slot.get(slot)
-        if feature_set is None:
-            raise ValueError(
-                f"No linked feature set for slot: {slot!r}. Only features that "
-                "validate against a registry get linked."
-            )
-        return feature_set.members  # type: ignore[no-any-return]
-
-    def add_feature_set(self, feature_set: Any, slot: str) -> None:
-        """Link a feature set under ``slot`` (saving it first if needed).
-
-        A slot holds one feature set: a set linked under ``slot`` before is
-        unlinked (not deleted).
-
-        Raises:
-            NotSavedError: the artifact or collection is not saved.
-        """
-        from lamin_sa.db.session import write_transaction
-
-        host = self._host
-        if host.id is None:
-            raise NotSavedError(
-                "Please save the artifact or collection before adding a feature set!"
-            )
-        if feature_set.id is None:
-            feature_set.save()
-        link, host_col = _feature_set_link(host)
-        with write_transaction() as session:
-            session.execute(
-                delete(link).where(
-                    host_col == host.id,
-                    link.slot == slot,
-                    link.featureset_id != feature_set.id,
-                )
-            )
-            existing = session.scalars(
-                select(link.id).where(
-                    host_col == host.id, link.featureset_id == feature_set.id
-                )
-            ).first()
-            if existing is None:
-                session.execute(
-                    insert(link),
-                    [
-                        {
-                            host_col.key: host.id,
-                            "featureset_id": feature_set.id,
-                            "slot": slot,
-                        }
-                    ],
-                )
-            else:
-                session.execute(
-                    update(link).where(link.id == existing).values(slot=slot)
-                )
-            _expire_host(session, host)
-
-    def add_values(self, values: dict[str, Any], feature_field: Any = None) -> None:
-        """Annotate with feature values: ``{"temperature": 27.2, "project": "A"}``.
-
-        Keys name registered features. Categorical features (``cat...``) take
-        label names (resolved in the dtype's registries, default ULabel), saved
-        records or lists of those, linked as labels under the feature; other
-        values are stored as FeatureValue rows (artifacts only). Features that
-        are in no linked feature set join the ``external`` set.
-
-        Args:
-            values: Feature name → value.
-            feature_field: The Feature field the keys match (default ``name``).
-
-        Raises:
-            ValidationError: a key is not a registered feature, or a label name
-                does not exist.
-            TypeError: a value does not fit the feature's dtype.
-        """
-        from lamin_sa.curate.validate import field_name, quote_list
-        from lamin_sa.db.session import write_transaction
-        from lamin_sa.models.core import (
-            Artifact,
-            Feature,
-        )
-        from lamin_sa.models.record import Record
-
-        host = self._host
-        _require_saved_host(host, "feature values")
-        if not isinstance(values, dict):
-            raise TypeError("Pass feature values as a dict: {feature name: value}.")
-        key = field_name(Feature, feature_field, default="name")
-        keys = list(values)
-        stored: dict[Any, Any] = {}
-        for feature in Feature.filter(**{f"{key}__in": keys}).order_by("id"):
-            stored.setdefault(getattr(feature, key), feature)
-        missing = [k for k in keys if k not in stored]
-        if missing:
-            raise ValidationError(
-                f"These keys could not be validated: {quote_list(missing)}\n"
-                f"Here is how to create a feature: "
-                f"ln.Feature(name={missing[0]!r}, dtype='cat').save()"
-            )
-        labels: list[tuple[Any, list[Any]]] = []
-        plain: list[tuple[Any, Any]] = []
-        for name, value in values.items():
-            feature = stored[name]
-            if feature.dtype.startswith("cat"):
-                items = value if isinstance(value, list | tuple) else [value]
-                if not all(isinstance(v, str | Record) for v in items) or not items:
-                    raise TypeError(
-                        f"Value for feature {feature.name!r} with type "
-                        f"{feature.dtype!r} must be a string or record."
-                    )
-                labels.append((feature, list(items)))
-            else:
-                _check_value(feature, value)
-                plain.append((feature, _plain(value)))
-        if plain and not isinstance(host, Artifact):
-            raise TypeError(
-                "Collections take categorical feature values only (labels); "
-                f"{plain[0][0].name!r} has dtype {plain[0][0].dtype!r}."
-            )
-        resolved = [
-            (feature, self._resolve_labels(feature, items)) for feature, items in labels
-        ]
-        # one new external set for all features (label adds then find them)
-        plan = plan_external(host, [f for f, _ in plain] + [f for f, _ in resolved])
-        with write_transaction() as session:
-            if plain:
-                self._store_values(session, plain)
-            if plan is not None:
-                apply_external(session, host, plan)
-            _expire_host(session, host)
-        for feature, records in resolved:
-            LabelManager(host).add(records, feature=feature)
-
-    add = add_values
-
-    def _store_values(self, session: Any, plain: list[tuple[Any, Any]]) -> None:
-        """Insert FeatureValue rows and links, skipping values linked already."""
-        from lamin_sa.models.core import ArtifactFeatureValue, FeatureValue
-
-        host = self._host
-        feature_ids = list({f.id for f, _ in plain})
-        have = session.execute(
-            select(FeatureValue.feature_id, FeatureValue.value)
-            .join(
-                ArtifactFeatureValue,
-                ArtifactFeatureValue.featurevalue_id == FeatureValue.id,
-            )
-            .where(
-                ArtifactFeatureValue.artifact_id == host.id,
-                FeatureValue.feature_id.in_(feature_ids),
-            )
-        ).all()
-        stored_pairs = {(r[0], repr(r[1])) for r in have}
-        new = [(f, v) for f, v in plain if (f.id, repr(v)) not in stored_pairs]
-        if not new:
-            return
-        rows = [FeatureValue(feature_id=f.id, value=v) for f, v in new]
-        session.add_all(rows)
-        session.flush()
-        session.execute(
-            insert(ArtifactFeatureValue),
-            [{"artifact_id": host.id, "featurevalue_id": fv.id} for fv in rows],
-        )
-
-    def _resolve_labels(self, feature: Any, items: list[Any]) -> list[Any]:
-        from lamin_sa.models.core import ULabel
-
-        records = [v for v in items if not isinstance(v, str)]
-        unsaved = [r for r in records if r.id is None]
-        if unsaved:
-            raise ValidationError(
-                f"{unsaved[0]!r} not validated. If it looks correct: record.save()"
-            )
-        strings = [v for v in items if isinstance(v, str)]
-        if not strings:
-            return records
-        names = cat_registries(feature.dtype) or ["ULabel"]
-        found: dict[str, Any] = {}
-        for name in names:
-            model = ULabel if name == "ULabel" else _registry_named(name)
-            field = _name_field(model)
-            qs = model.filter(**{f"{field}__in": strings})  # type: ignore[attr-defined]
-            for record in qs:
-                found.setdefault(getattr(record, field), record)
-        missing = [s for s in dict.fromkeys(strings) if s not in found]
-        if missing:
-            where = " or ".join(f"ln.{n}" for n in names)
-            if len(missing) == 1:
-                raise ValidationError(f"Label {missing[0]!r} not found in {where}")
-            from lamin_sa.curate.validate import quote_list
-
-            raise ValidationError(f"Labels {quote_list(missing)} not found in {where}")
-        return [found[v] if isinstance(v, str) else v for v in items]
-
-    def get_values(self) -> dict[str, Any]:
-        """Feature name → value (a list if several) of the values and labels.
-
-        Labels linked without a feature are not included (see ``labels``).
-        """
-        from lamin_sa.db.session import read
-        from lamin_sa.models.core import (
-            Artifact,
-            ArtifactFeatureValue,
-            Feature,
-            FeatureValue,
-        )
-
-        host = self._host
-        if host.id is None:
-            return {}
-        collected: dict[str, list[Any]] = {}
-        if isinstance(host, Artifact):
-            rows = read(
-                lambda s: s.execute(
-                    select(Feature.name, FeatureValue.value)
-                    .join(FeatureValue, FeatureValue.feature_id == Feature.id)
-                    .join(
-                        ArtifactFeatureValue,
-                        ArtifactFeatureValue.featurevalue_id == FeatureValue.id,
-                    )
-                    .where(ArtifactFeatureValue.artifact_id == host.id)
-                    .order_by(ArtifactFeatureValue.id)
-                ).all()
-            )
-            for name, value in rows:
-                collected.setdefault(name, []).append(value)
-        for spec in label_links(type(host)).values():
-            model = spec.registry
-            field = getattr(model, _name_field(model))
-
-            def query(session: Any, spec: LabelLink = spec, field: Any = field) -> Any:
-                model = spec.registry
-                return session.execute(
-                    select(Feature.name, field)
-                    .join(spec.link, spec.link.feature_id == Feature.id)
-                    .join(model, spec.label_col == model.id)  # type: ignore[attr-defined]
-                    .where(spec.host_col == host.id)
-                    .order_by(spec.link.id)
-                ).all()
-
-            for name, value in read(query):
-                collected.setdefault(name, []).append(value)
-        return {k: v[0] if len(v) == 1 else v for k, v in collected.items()}
+# The managers live in their own modules; they stay importable from here.
+from lamin_sa.curate.feature_manager import FeatureManager  # noqa: E402, F401
+from lamin_sa.curate.labels import LabelManager  # noqa: E402, F401

@@ -26,10 +26,10 @@ from sqlalchemy import (
 
 from lamin_sa.curate.validate import (
     SYNONYM_SEP,
-    _has,
     as_queryset,
     execute,
     field_name,
+    has_column,
     scoped_select,
     split_synonyms,
 )
@@ -156,7 +156,7 @@ def search(
         A QuerySet in rank order; its ``df()`` has a ``score`` column (100 for
         an exact match, lower for weaker tiers, below 70 for fuzzy matches).
     """
-    from lamin_sa.curate.validate import _dialect
+    from lamin_sa.curate.validate import dialect_name
 
     qs = as_queryset(scope)
     model = qs.model
@@ -168,14 +168,14 @@ def search(
     ]
     syn_col = (
         qs.info.table_columns[synonyms_field]
-        if synonyms_field and _has(qs, synonyms_field)
+        if synonyms_field and has_column(qs, synonyms_field)
         else None
     )
     pk = qs.info.pk
     query = string if case_sensitive else string.lower()
     if not query:
         return _ranked(qs, [])
-    dialect = _dialect()
+    dialect = dialect_name()
     syn_name = synonyms_field if syn_col is not None else None
     rank, where, length = _tiers(model, tuple(names), syn_name, case_sensitive, dialect)
     stmt = scoped_select(qs, pk, rank).where(where).order_by(rank, length, pk)
@@ -257,9 +257,9 @@ def _aggregated(
     None when the fast path does not apply (other backends, several columns,
     synonyms, or values containing the separator).
     """
-    from lamin_sa.curate.validate import _dialect
+    from lamin_sa.curate.validate import dialect_name
 
-    if len(cols) != 1 or syn_col is not None or _dialect() != "sqlite":
+    if len(cols) != 1 or syn_col is not None or dialect_name() != "sqlite":
         return None
     pk, col = qs.info.pk, cols[0]
     stmt = scoped_select(

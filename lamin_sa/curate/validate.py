@@ -10,19 +10,36 @@ Synonyms are stored ``|``-joined in the registry's ``synonyms`` column.
 
 from __future__ import annotations
 
-import keyword
 import logging
-import math
-import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, func, or_, type_coerce
 
 from lamin_sa.config import SUCCESS
+from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived here)
+    COLUMN_PER_VALUE,
+    FEW_VALUES,
+    SYNONYM_SEP,
+    as_queryset,
+    column_of,
+    count_empty,
+    dialect_name,
+    distinct,
+    execute,
+    field_name,
+    has_column,
+    is_empty,
+    plural_terms,
+    quote_list,
+    scoped_select,
+    split_synonyms,
+    to_list,
+    unique,
+)
 from lamin_sa.db.sql import in_values
-from lamin_sa.errors import FieldError, ValidationError
+from lamin_sa.errors import ValidationError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,178 +47,6 @@ if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
 
 logger = logging.getLogger(__name__)
-
-#: with at most this many distinct values, validation asks the database for the
-#: matching ones (one ``IN`` query); with more, it compares against the whole
-#: column when the registry is not much larger than the values.
-FEW_VALUES = 1_000
-#: fetch the whole column when it has at most this many rows per distinct value.
-COLUMN_PER_VALUE = 4
-
-SYNONYM_SEP = "|"
-
-
-# ---- scope, field and values ------------------------------------------------------
-
-
-def as_queryset(scope: Any) -> QuerySet:
-    """The QuerySet of a registry class (all records) or the QuerySet itself."""
-    from lamin_sa.query.queryset import QuerySet
-
-    if isinstance(scope, QuerySet):
-        return scope
-    return QuerySet(scope)
-
-
-def field_name(model: type, field: Any, *, default: str | None = None) -> str:
-    """The column key named by ``field`` (a name or a class attribute).
-
-    Args:
-        model: The registry.
-        field: A column name, an attribute such as ``ULabel.name``, or None for
-            ``default`` (else the registry's ``_name_field``).
-        default: The fallback when ``field`` is None.
-
-    Raises:
-        FieldError: the registry has no such column, or no default field.
-    """
-    from lamin_sa.query.compiler import field_error, model_info
-
-    info = model_info(model)
-    if field is None:
-        name = default or getattr(model, "_name_field", None)
-        if not isinstance(name, str):
-            raise FieldError(
-                f"{model.__name__} has no default name field; pass field=..."
-            )
-    elif isinstance(field, str):
-        name = field
-    else:
-        name = getattr(field, "key", None)
-        owner = getattr(field, "class_", None)
-        if not isinstance(name, str) or (
-            owner is not None and not issubclass(model, owner)
-        ):
-            raise FieldError(
-                f"field must be a column name or an attribute of {model.__name__}, "
-                f"got {field!r}."
-            )
-    if name not in info.columns:
-        raise field_error(info, name, name)
-    return name
-
-
-def _column(qs: QuerySet, name: str) -> Any:
-    return qs.info.table_columns[name]
-
-
-def _has(qs: QuerySet, name: str | None) -> bool:
-    return bool(name) and name in qs.info.columns
-
-
-def scoped_select(qs: QuerySet, *columns: Any) -> Any:
-    """``SELECT columns`` over the rows of ``qs`` (unordered)."""
-    return qs.select(*columns)
-
-
-def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
-    """Run a Core statement in the active context; rows as tuples.
-
-    When no selected column needs result processing (plain strings, numbers),
-    rows come straight from the DBAPI cursor, skipping SQLAlchemy's per-row
-    objects (several times faster for whole columns).
-    """
-    from lamin_sa.db.session import read as run_read
-
-    def read(session: Any) -> list[Any]:
-        conn = session.connection()
-        result = conn.execute(stmt, params) if params else conn.execute(stmt)
-        dialect = conn.dialect
-        raw = all(
-            c.type.dialect_impl(dialect).result_processor(dialect, None) is None
-            for c in stmt.selected_columns
-        )
-        if raw and result.cursor is not None:
-            rows = result.cursor.fetchall()
-            result.close()
-            return rows  # type: ignore[no-any-return]
-        return list(result.all())
-
-    return run_read(read)
-
-
-def is_empty(value: Any) -> bool:
-    """None, NaN and empty strings never validate."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    if isinstance(value, float):
-        return math.isnan(value)
-    return False
-
-
-def to_list(values: Any) -> tuple[list[Any], bool]:
-    """Values as a list (never modified), and whether a single value was passed."""
-    if isinstance(values, str):
-        return [values], True
-    if type(values) is list:
-        return values, False
-    tolist = getattr(values, "tolist", None)
-    if tolist is not None:  # numpy arrays, pandas Series / Index / Categorical
-        return list(tolist()), False
-    if isinstance(values, dict):
-        return list(values), False
-    if isinstance(values, Iterable):
-        return list(values), False
-    return [values], True
-
-
-def unique(values: list[Any]) -> list[Any]:
-    """Distinct non-empty values in order of first appearance."""
-    return _drop_empty(list(dict.fromkeys(values)))
-
-
-def distinct(values: list[Any]) -> set[Any]:
-    """Distinct non-empty values (unordered; faster than :func:`unique`)."""
-    out = set(values)
-    out.discard(None)
-    out.discard("")
-    if set(map(type, out)) - {str}:
-        out = {v for v in out if not is_empty(v)}
-    return out
-
-
-def count_empty(values: list[Any]) -> int:
-    """How many values are None, NaN or empty strings."""
-    n = values.count(None) + values.count("")
-    if float in set(map(type, values)):
-        n += sum(1 for v in values if isinstance(v, float) and math.isnan(v))
-    return n
-
-
-def _drop_empty(values: list[Any]) -> list[Any]:
-    if set(map(type, values)) <= {str}:
-        return [v for v in values if v]
-    return [v for v in values if not is_empty(v)]
-
-
-def split_synonyms(text: str | None) -> list[str]:
-    """The synonyms stored in a ``|``-joined string."""
-    if not text:
-        return []
-    return [s for s in text.split(SYNONYM_SEP) if s]
-
-
-def quote_list(values: Iterable[Any], limit: int = 20) -> str:
-    """``'a', 'b', ...`` for log messages."""
-    values = list(values)
-    text = ", ".join(repr(v) for v in values[:limit])
-    return text + (", ..." if len(values) > limit else "")
-
-
-def _terms(n: int) -> str:
-    return f"{n} term{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
 
 
 # ---- validate -------------------------------------------------------------------
@@ -217,7 +62,7 @@ def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any
     """
     if not values:
         return set()
-    col = _column(qs, name)
+    col = column_of(qs, name)
     if len(values) > FEW_VALUES:
         count_stmt = scoped_select(qs, func.count())
         n_rows = int(execute(count_stmt)[0][0])
@@ -226,7 +71,7 @@ def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any
             # keep the caller's objects: later lookups of the same objects take
             # CPython's identity fast path
             return set(filter(stored.__contains__, values))
-    dialect = _dialect()
+    dialect = dialect_name()
     stmt = (
         scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
     )
@@ -243,12 +88,6 @@ def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
             if len(out) >= limit:
                 break
     return list(out)
-
-
-def _dialect() -> str:
-    from lamin_sa.db.session import current
-
-    return current().session.get_bind().dialect.name
 
 
 def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
@@ -288,7 +127,7 @@ def validate(
         if missing:
             logger.info(
                 "%s not validated against %s.%s: %s",
-                _terms(len(missing)),
+                plural_terms(len(missing)),
                 qs.model.__name__,
                 name,
                 quote_list(_first(items, missing)),
@@ -410,13 +249,13 @@ def _build_index(
     synonyms_field: str | None,
     case_sensitive: bool,
 ) -> SynonymIndex:
-    has_synonyms = _has(qs, synonyms_field)
-    field_col = _column(qs, name)
+    has_synonyms = has_column(qs, synonyms_field)
+    field_col = column_of(qs, name)
     cols = [qs.info.pk, field_col]
     if return_name != name:
-        cols.append(_column(qs, return_name))
+        cols.append(column_of(qs, return_name))
     if has_synonyms:
-        cols.append(_column(qs, synonyms_field))  # type: ignore[arg-type]
+        cols.append(column_of(qs, synonyms_field))  # type: ignore[arg-type]
     rows = execute(scoped_select(qs, *cols).order_by(qs.info.pk))
     if return_name == name:  # rows are (id, value[, synonyms]): target = value
         return SynonymIndex(
@@ -571,7 +410,7 @@ def standardize(
     if not mute and kinds:
         logger.info(
             "standardized %s via synonyms or case: %s",
-            _terms(len(kinds)).rsplit(" ", 1)[0],
+            plural_terms(len(kinds)).rsplit(" ", 1)[0],
             quote_list(f"{k!r} → {mapper[k]!r}" for k in kinds),
         )
     if return_mapper:
@@ -681,7 +520,9 @@ def inspect(
         )
         return result
     logger.warning(
-        "%s not validated: %s", _terms(len(non_validated)), quote_list(non_validated)
+        "%s not validated: %s",
+        plural_terms(len(non_validated)),
+        quote_list(non_validated),
     )
     case = [k for k, how in kinds.items() if how == "case"]
     synonyms = [k for k, how in kinds.items() if how == "synonym"]
@@ -730,8 +571,8 @@ def from_values(
     distinct_values = unique(items)
     if not distinct_values:
         return []
-    col = _column(qs, name)
-    dialect = _dialect()
+    col = column_of(qs, name)
+    dialect = dialect_name()
     strings = [v for v in distinct_values if isinstance(v, str)]
     conditions = [in_values(col, distinct_values, dialect)]
     if strings and isinstance(col.type, String):
@@ -739,9 +580,9 @@ def from_values(
         conditions.append(
             in_values(type_coerce(func.lower(col), String), lowered, dialect)
         )
-    has_synonyms = _has(qs, synonyms_field)
+    has_synonyms = has_column(qs, synonyms_field)
     if has_synonyms:
-        conditions.append(_column(qs, synonyms_field).isnot(None))  # type: ignore[arg-type]
+        conditions.append(column_of(qs, synonyms_field).isnot(None))  # type: ignore[arg-type]
     pk = qs.info.pk
     stmt = qs.select().where(or_(*conditions)).order_by(pk)
     records = qs.fetch(stmt)
@@ -769,240 +610,16 @@ def from_values(
             "any" if len(missing) == len(distinct_values) else "some",
             qs.model.__name__,
             "s",
-            _terms(len(missing)).rsplit(" ", 1)[0],
+            plural_terms(len(missing)).rsplit(" ", 1)[0],
             quote_list(missing),
         )
     return list(out.values())
 
 
-# ---- lookup ---------------------------------------------------------------------
-
-_NON_IDENT = re.compile(r"[^0-9a-zA-Z_]+")
-#: attribute names of Lookup itself; values with these slugs get the ln_ prefix.
-_RESERVED = frozenset({"dict"})
-
-
-def slug(value: Any) -> str:
-    """The attribute name of a value in a lookup.
-
-    Lower-cased; runs of characters outside ``[0-9a-zA-Z_]`` become ``_``;
-    ``ln_`` is prepended when the result does not start with a letter or is a
-    Python keyword (``"class"`` → ``ln_class``).
-    """
-    text = _NON_IDENT.sub("_", str(value).lower())
-    if (
-        not text
-        or not text[0].isalpha()
-        or not text[0].isascii()
-        or keyword.iskeyword(text)
-        or text in _RESERVED
-    ):
-        text = f"ln_{text}"
-    return text
-
-
-class Lookup:
-    """Attribute access to records by a field's values (tab completion).
-
-    ``lookup.cd8_positive_t_cell`` gives the record (or the ``return_field``
-    value) of ``"CD8-positive T cell"``; values sharing a slug give a list.
-    ``lookup.dict()`` maps raw field values to records.
-    """
-
-    def __init__(self, pairs: list[tuple[Any, Any]], registry: str) -> None:
-        items: dict[str, Any] = {}
-        raw: dict[Any, Any] = {}
-        for value, target in pairs:
-            if value is None:
-                continue
-            key = slug(value)
-            if key in items:
-                existing = items[key]
-                if isinstance(existing, _Many):
-                    existing.append(target)
-                else:
-                    items[key] = _Many([existing, target])
-            else:
-                items[key] = target
-            raw.setdefault(value, target)
-        self.__dict__["_items"] = {
-            k: list(v) if isinstance(v, _Many) else v for k, v in items.items()
-        }
-        self.__dict__["_raw"] = raw
-        self.__dict__["_registry"] = registry
-
-    def __getattr__(self, name: str) -> Any:
-        items = self.__dict__["_items"]
-        if name in items:
-            return items[name]
-        import difflib
-
-        close = difflib.get_close_matches(name, list(items), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise AttributeError(
-            f"{self.__dict__['_registry']} lookup has no {name!r}.{hint}"
-        )
-
-    def __getitem__(self, name: str) -> Any:
-        return self._items[name]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Lookup objects are read-only.")
-
-    def __dir__(self) -> list[str]:
-        return sorted(self.__dict__["_items"])
-
-    def __len__(self) -> int:
-        return len(self.__dict__["_items"])
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.__dict__["_items"]
-
-    def keys(self) -> list[str]:
-        """The attribute names."""
-        return list(self.__dict__["_items"])
-
-    def dict(self) -> dict[Any, Any]:
-        """Raw field value → record (or ``return_field`` value)."""
-        return dict(self.__dict__["_raw"])
-
-    def __repr__(self) -> str:
-        keys = list(self.__dict__["_items"])
-        shown = ", ".join(keys[:10]) + (", ..." if len(keys) > 10 else "")
-        return f"Lookup[{self.__dict__['_registry']}] ({len(keys)}): {shown}"
-
-
-class _Many(list):  # type: ignore[type-arg]
-    """Marks a slug shared by several values while building a lookup."""
-
-
-def lookup(scope: Any, field: Any = None, return_field: Any = None) -> Lookup:
-    """A :class:`Lookup` over the records of ``scope`` (one query).
-
-    Args:
-        scope: A registry class or a QuerySet.
-        field: The field whose values become attributes (default: name field).
-        return_field: Give this field's value instead of the record.
-    """
-    qs = as_queryset(scope)
-    name = field_name(qs.model, field)
-    pk = qs.info.pk
-    if return_field is None:
-        records = qs.fetch(qs.select().order_by(pk))
-        pairs = [(getattr(r, name), r) for r in records]
-    else:
-        ret = field_name(qs.model, return_field)
-        rows = execute(
-            scoped_select(qs, _column(qs, name), _column(qs, ret)).order_by(pk)
-        )
-        pairs = [(row[0], row[1]) for row in rows]
-    return Lookup(pairs, qs.model.__name__)
-
-
-# ---- synonyms and abbreviations on records ----------------------------------------
-
-
-def _require_column(record: Any, column: str, what: str) -> None:
-    from lamin_sa.query.compiler import model_info
-
-    if column not in model_info(type(record)).columns:
-        raise NotImplementedError(
-            f"{type(record).__name__} has no {column!r} field, so it has no {what}."
-        )
-
-
-def _as_synonyms(synonym: str | Iterable[str]) -> list[str]:
-    items = [synonym] if isinstance(synonym, str) else list(synonym)
-    out = []
-    for s in items:
-        if not isinstance(s, str):
-            raise ValidationError(f"A synonym must be a string, got {s!r}.")
-        s = s.strip()
-        if not s:
-            continue
-        if SYNONYM_SEP in s:
-            raise ValidationError(f"A synonym can't contain {SYNONYM_SEP!r}: {s!r}.")
-        out.append(s)
-    return list(dict.fromkeys(out))
-
-
-def _should_save(record: Any, save: bool | None) -> bool:
-    return record.is_saved if save is None else bool(save)
-
-
-def _check_collisions(record: Any, synonyms: list[str]) -> None:
-    """Refuse synonyms that are synonyms or names of another record (one query)."""
-    cls = type(record)
-    qs = as_queryset(cls)
-    syn_col = _column(qs, "synonyms")
-    name = getattr(cls, "_name_field", None)
-    name_col = _column(qs, name) if _has(qs, name) else None
-    lowered = [s.lower() for s in synonyms]
-    conditions = [func.lower(syn_col).contains(s, autoescape=True) for s in lowered]
-    if name_col is not None:
-        conditions.append(
-            in_values(type_coerce(func.lower(name_col), String), lowered, _dialect())
-        )
-    stmt = qs.select().where(or_(*conditions))
-    if record.id is not None:
-        stmt = stmt.where(qs.info.pk != record.id)
-    wanted = set(lowered)
-    for other in qs.fetch(stmt):
-        used = {s.lower() for s in split_synonyms(other.synonyms)}
-        if name_col is not None and isinstance(getattr(other, name), str):
-            used.add(getattr(other, name).lower())
-        clash = sorted(wanted & used)
-        if clash:
-            raise ValidationError(
-                f"Synonym(s) {quote_list(clash)} already used by {other!r}; pass "
-                f"force=True to add anyway."
-            )
-
-
-def add_synonym(
-    record: Any,
-    synonym: str | Iterable[str],
-    *,
-    force: bool = False,
-    save: bool | None = None,
-) -> None:
-    """Add synonyms to a record (see :meth:`CanValidate.add_synonym`)."""
-    _require_column(record, "synonyms", "synonyms")
-    new = _as_synonyms(synonym)
-    if not new:
-        return
-    if not force:
-        _check_collisions(record, new)
-    current = split_synonyms(record.synonyms)
-    merged = list(dict.fromkeys([*current, *new]))
-    record.synonyms = SYNONYM_SEP.join(merged) if merged else None
-    if _should_save(record, save):
-        record.save()
-
-
-def remove_synonym(
-    record: Any, synonym: str | Iterable[str], *, save: bool | None = None
-) -> None:
-    """Remove synonyms from a record; absent ones are ignored."""
-    _require_column(record, "synonyms", "synonyms")
-    drop = set(_as_synonyms(synonym))
-    if not drop:
-        return
-    kept = [s for s in split_synonyms(record.synonyms) if s not in drop]
-    record.synonyms = SYNONYM_SEP.join(kept) if kept else None
-    if _should_save(record, save):
-        record.save()
-
-
-def set_abbr(record: Any, value: str, *, save: bool | None = None) -> None:
-    """Set ``abbr`` and add it to the synonyms unless it equals the name."""
-    _require_column(record, "abbr", "abbreviation")
-    record.abbr = value
-    name = getattr(type(record), "_name_field", None)
-    from lamin_sa.query.compiler import model_info
-
-    has_synonyms = "synonyms" in model_info(type(record)).columns
-    if has_synonyms and value and (name is None or getattr(record, name) != value):
-        add_synonym(record, value, save=False)
-    if _should_save(record, save):
-        record.save()
+# lookup and synonyms moved to their own modules; they stay importable from here
+from lamin_sa.curate.lookup import Lookup, lookup, slug  # noqa: E402, F401
+from lamin_sa.curate.synonyms import (  # noqa: E402, F401
+    add_synonym,
+    remove_synonym,
+    set_abbr,
+)

@@ -268,7 +268,7 @@ class CanValidate:
             field: The field (default: the name field; User: handle).
             return_field: Give this field instead of the record.
         """
-        from lamin_sa.curate import lookup
+        from lamin_sa.curate import lookup_records as lookup
 
         return lookup(cls, field, return_field)
 

@@ -42,7 +42,7 @@ class RecordQuerySet(QuerySet):
 
         See :meth:`lamin_sa.models.mixins.CanValidate.lookup`.
         """
-        from lamin_sa.curate import lookup
+        from lamin_sa.curate import lookup_records as lookup
 
         return lookup(self, field, return_field)
 

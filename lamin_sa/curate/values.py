@@ -1,0 +1,196 @@
+"""Scope, field and value helpers shared by validation, lookup and synonyms."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from lamin_sa.errors import FieldError
+
+if TYPE_CHECKING:
+    from lamin_sa.query.queryset import QuerySet
+
+
+logger = logging.getLogger(__name__)
+
+
+#: with at most this many distinct values, validation asks the database for the
+#: matching ones (one ``IN`` query); with more, it compares against the whole
+#: column when the registry is not much larger than the values.
+FEW_VALUES = 1_000
+#: fetch the whole column when it has at most this many rows per distinct value.
+COLUMN_PER_VALUE = 4
+
+SYNONYM_SEP = "|"
+
+
+# ---- scope, field and values ------------------------------------------------------
+
+
+def as_queryset(scope: Any) -> QuerySet:
+    """The QuerySet of a registry class (all records) or the QuerySet itself."""
+    from lamin_sa.query.queryset import QuerySet
+
+    if isinstance(scope, QuerySet):
+        return scope
+    return QuerySet(scope)
+
+
+def field_name(model: type, field: Any, *, default: str | None = None) -> str:
+    """The column key named by ``field`` (a name or a class attribute).
+
+    Args:
+        model: The registry.
+        field: A column name, an attribute such as ``ULabel.name``, or None for
+            ``default`` (else the registry's ``_name_field``).
+        default: The fallback when ``field`` is None.
+
+    Raises:
+        FieldError: the registry has no such column, or no default field.
+    """
+    from lamin_sa.query.compiler import field_error, model_info
+
+    info = model_info(model)
+    if field is None:
+        name = default or getattr(model, "_name_field", None)
+        if not isinstance(name, str):
+            raise FieldError(
+                f"{model.__name__} has no default name field; pass field=..."
+            )
+    elif isinstance(field, str):
+        name = field
+    else:
+        name = getattr(field, "key", None)
+        owner = getattr(field, "class_", None)
+        if not isinstance(name, str) or (
+            owner is not None and not issubclass(model, owner)
+        ):
+            raise FieldError(
+                f"field must be a column name or an attribute of {model.__name__}, "
+                f"got {field!r}."
+            )
+    if name not in info.columns:
+        raise field_error(info, name, name)
+    return name
+
+
+def column_of(qs: QuerySet, name: str) -> Any:
+    return qs.info.table_columns[name]
+
+
+def has_column(qs: QuerySet, name: str | None) -> bool:
+    return bool(name) and name in qs.info.columns
+
+
+def scoped_select(qs: QuerySet, *columns: Any) -> Any:
+    """``SELECT columns`` over the rows of ``qs`` (unordered)."""
+    return qs.select(*columns)
+
+
+def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run a Core statement in the active context; rows as tuples.
+
+    When no selected column needs result processing (plain strings, numbers),
+    rows come straight from the DBAPI cursor, skipping SQLAlchemy's per-row
+    objects (several times faster for whole columns).
+    """
+    from lamin_sa.db.session import read as run_read
+
+    def read(session: Any) -> list[Any]:
+        conn = session.connection()
+        result = conn.execute(stmt, params) if params else conn.execute(stmt)
+        dialect = conn.dialect
+        raw = all(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) is None
+            for c in stmt.selected_columns
+        )
+        if raw and result.cursor is not None:
+            rows = result.cursor.fetchall()
+            result.close()
+            return rows  # type: ignore[no-any-return]
+        return list(result.all())
+
+    return run_read(read)
+
+
+def is_empty(value: Any) -> bool:
+    """None, NaN and empty strings never validate."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def to_list(values: Any) -> tuple[list[Any], bool]:
+    """Values as a list (never modified), and whether a single value was passed."""
+    if isinstance(values, str):
+        return [values], True
+    if type(values) is list:
+        return values, False
+    tolist = getattr(values, "tolist", None)
+    if tolist is not None:  # numpy arrays, pandas Series / Index / Categorical
+        return list(tolist()), False
+    if isinstance(values, dict):
+        return list(values), False
+    if isinstance(values, Iterable):
+        return list(values), False
+    return [values], True
+
+
+def unique(values: list[Any]) -> list[Any]:
+    """Distinct non-empty values in order of first appearance."""
+    return _drop_empty(list(dict.fromkeys(values)))
+
+
+def distinct(values: list[Any]) -> set[Any]:
+    """Distinct non-empty values (unordered; faster than :func:`unique`)."""
+    out = set(values)
+    out.discard(None)
+    out.discard("")
+    if set(map(type, out)) - {str}:
+        out = {v for v in out if not is_empty(v)}
+    return out
+
+
+def count_empty(values: list[Any]) -> int:
+    """How many values are None, NaN or empty strings."""
+    n = values.count(None) + values.count("")
+    if float in set(map(type, values)):
+        n += sum(1 for v in values if isinstance(v, float) and math.isnan(v))
+    return n
+
+
+def _drop_empty(values: list[Any]) -> list[Any]:
+    if set(map(type, values)) <= {str}:
+        return [v for v in values if v]
+    return [v for v in values if not is_empty(v)]
+
+
+def split_synonyms(text: str | None) -> list[str]:
+    """The synonyms stored in a ``|``-joined string."""
+    if not text:
+        return []
+    return [s for s in text.split(SYNONYM_SEP) if s]
+
+
+def quote_list(values: Iterable[Any], limit: int = 20) -> str:
+    """``'a', 'b', ...`` for log messages."""
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:limit])
+    return text + (", ..." if len(values) > limit else "")
+
+
+def plural_terms(n: int) -> str:
+    return f"{n} term{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
+
+
+def dialect_name() -> str:
+    """The active context's database dialect (``sqlite`` or ``postgresql``)."""
+    from lamin_sa.db.session import current
+
+    return current().session.get_bind().dialect.name
