@@ -23,7 +23,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Table,
-    UniqueConstraint,
     insert,
     inspect,
     select,
@@ -33,6 +32,7 @@ from sqlalchemy import (
 from lamin_sa.db.base import UTCDateTime, metadata
 from lamin_sa.db.session import current, write_transaction
 from lamin_sa.errors import LaminDBImportError
+from lamin_sa.exchange.rows import canonical, identity_keys
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,6 @@ _TABLE_RENAMES = {"lnschema_bionty_publicsource": "bionty_source"}
 _COLUMN_RENAMES = {"public_source_id": "source_id"}
 _TABLE_COLUMN_RENAMES = {
     "lnschema_bionty_publicsource": {"source": "name", "source_name": "description"}
-}
-# Natural keys of tables without a uid, used to recognise rows already imported.
-_NATURAL_KEYS = {
-    "core_param": ("name", "dtype"),
-    "core_featurevalue": ("feature_id", "value"),
-    "core_paramvalue": ("param_id", "value"),
 }
 # Tables the import never touches: lamin-sa's own identity and schema bookkeeping.
 _SKIP = {"core_instance", "core_module"}
@@ -100,14 +94,6 @@ def _as_datetime(value: Any) -> datetime | None:
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     # Django stores UTC without an offset when USE_TZ is on.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _hashable(values: Any) -> tuple[Any, ...]:
-    # JSON values (lists, dicts) become their canonical text to serve as keys.
-    return tuple(
-        json.dumps(v, sort_keys=True) if isinstance(v, list | dict) else v
-        for v in values
-    )
 
 
 def _convert(column: Column[Any], value: Any) -> Any:
@@ -244,24 +230,15 @@ class _Importer:
                 values[column.name] = values.get("key") is None
 
     def _keys(self, table: Table) -> list[tuple[str, ...]]:
-        """The column sets that identify a row: uid first, then unique ones."""
-        keys: list[tuple[str, ...]] = []
-        if "uid" in table.c:
-            keys.append(("uid",))
-        for constraint in table.constraints:
-            if isinstance(constraint, UniqueConstraint):
-                keys.append(tuple(c.name for c in constraint.columns))
-        keys += [(c.name,) for c in table.columns if c.unique]
-        keys += [tuple(c.name for c in i.columns) for i in table.indexes if i.unique]
-        keys += [_NATURAL_KEYS[table.name]] if table.name in _NATURAL_KEYS else []
-        return list(dict.fromkeys(keys))
+        # no content keys: an imported artifact keeps its own uid and key
+        return identity_keys(table, content=False)
 
     def _existing(self, table: Table) -> dict[tuple[Any, ...], int]:
         out: dict[tuple[Any, ...], int] = {}
         for columns in self._keys(table):
             stmt = select(table.c.id, *[table.c[c] for c in columns])
             for row in self.session.execute(stmt):
-                out[(columns, *_hashable(row[1:]))] = row[0]
+                out[(columns, *map(canonical, row[1:]))] = row[0]
         return out
 
     def _match(
@@ -271,7 +248,7 @@ class _Importer:
             key = tuple(values.get(c) for c in columns)
             if any(v is None for v in key):
                 continue
-            found = existing.get((columns, *_hashable(key)))
+            found = existing.get((columns, *map(canonical, key)))
             if found is not None:
                 return found
         return None
@@ -282,7 +259,7 @@ class _Importer:
         for columns in self._keys(table):
             key = tuple(values.get(c) for c in columns)
             if all(v is not None for v in key):
-                existing[(columns, *_hashable(key))] = id_
+                existing[(columns, *map(canonical, key))] = id_
 
     def _insert(self, table: Table, values: dict[str, Any]) -> int:
         result = self.session.execute(

@@ -8,23 +8,27 @@ from typing import Any
 from sqlalchemy import JSON, Table, UniqueConstraint, select
 from sqlalchemy.orm import Session
 
-# Content keys beyond the schema's unique constraints.
+# Rows without a uid or unique constraint, known by what they hold.
+_NATURAL_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "core_param": (("name", "dtype"),),
+    "core_featurevalue": (("feature_id", "value"),),
+    "core_paramvalue": (("param_id", "value"),),
+}
+# Content keys: the same data under another uid (transfers match these too).
 _CONTENT_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
     "core_artifact": (("hash",),),
     "core_collection": (("hash",),),
     "core_featureset": (("hash",),),
     "core_feature": (("name", "dtype"),),
-    "core_param": (("name", "dtype"),),
-    "core_featurevalue": (("feature_id", "value"),),
-    "core_paramvalue": (("param_id", "value"),),
 }
 
 
-def identity_keys(table: Table) -> list[tuple[str, ...]]:
+def identity_keys(table: Table, *, content: bool = True) -> list[tuple[str, ...]]:
     """The column sets that identify a row of ``table``, strongest first.
 
     uid, then the table's unique constraints and indexes, then ``ontology_id``
-    for ontology terms, then content keys (an artifact's hash, a feature's name).
+    for ontology terms and the natural keys of uid-less rows, then (with
+    ``content``) content keys: an artifact's hash, a feature's name and dtype.
     """
     keys: list[tuple[str, ...]] = []
     if "uid" in table.c:
@@ -40,11 +44,14 @@ def identity_keys(table: Table) -> list[tuple[str, ...]]:
             if "organism_id" in table.c
             else ("ontology_id",)
         )
-    keys += list(_CONTENT_KEYS.get(table.name, ()))
+    keys += list(_NATURAL_KEYS.get(table.name, ()))
+    if content:
+        keys += list(_CONTENT_KEYS.get(table.name, ()))
     return [k for k in dict.fromkeys(keys) if k != ("id",)]
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
+    """A hashable stand-in for a value (JSON lists and dicts become their text)."""
     return (
         json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
     )
@@ -62,7 +69,7 @@ class RowMatcher:
             key = tuple(values.get(c) for c in columns)
             if any(v is None for v in key):
                 continue
-            memo = (table.name, columns, *map(_canonical, key))
+            memo = (table.name, columns, *map(canonical, key))
             if memo in self._seen:
                 return self._seen[memo]
             plain = [c for c in columns if not isinstance(table.c[c].type, JSON)]
@@ -72,7 +79,7 @@ class RowMatcher:
             if "visibility" in table.c and columns == ("hash",):
                 stmt = stmt.where(table.c.visibility != -1)
             for row in self.session.execute(stmt.order_by(table.c.id)):
-                if tuple(map(_canonical, row[1:])) == tuple(map(_canonical, key)):
+                if tuple(map(canonical, row[1:])) == tuple(map(canonical, key)):
                     self._seen[memo] = int(row[0])
                     return int(row[0])
         return None
@@ -81,4 +88,4 @@ class RowMatcher:
         for columns in identity_keys(table):
             key = tuple(values.get(c) for c in columns)
             if all(v is not None for v in key):
-                self._seen[(table.name, columns, *map(_canonical, key))] = row_id
+                self._seen[(table.name, columns, *map(canonical, key))] = row_id
