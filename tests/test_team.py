@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,44 @@ print(json.dumps(result))
         "runs": 8,
         "creators": sorted(USERS),
     }
+
+
+def test_same_feature_set_from_eight_processes_is_stored_once(team, tmp_path: Path):
+    """Writers that build a set of the same members at the same instant share it."""
+    machines, url, _storage = team
+    setup = machines["alice"].python(
+        "-c",
+        "import lamin_sa as ln\n"
+        f"ln.connect({url!r})\n"
+        "ln.save([ln.Feature(name=f'feat-{i}', dtype='int') for i in range(3)])\n",
+    )
+    assert setup.wait(timeout=300) == 0, setup.stderr.read() if setup.stderr else ""
+    script = tmp_path / "same_set.py"
+    script.write_text(
+        "import sys, time\n"
+        "import lamin_sa as ln\n"
+        "ln.connect(sys.argv[1])\n"
+        "features = list(ln.Feature.filter(name__startswith='feat-'))\n"
+        "start = float(sys.argv[2])\n"
+        "while time.time() < start:\n"
+        "    time.sleep(0.001)\n"
+        "print(ln.FeatureSet(features).save().uid)\n"
+    )
+    start = str(time.time() + 8)  # all processes are connected by then
+    procs = [
+        machines[USERS[index % 3]].python(str(script), url, start) for index in range(8)
+    ]
+    uids = set()
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        uids.add(out.strip().splitlines()[-1])
+    assert len(uids) == 1
+    check = machines["carol"].python(
+        "-c",
+        f"import lamin_sa as ln\nln.connect({url!r})\n"
+        "print(ln.FeatureSet.filter().count())\n",
+    )
+    out, err = check.communicate(timeout=300)
+    assert check.returncode == 0, err
+    assert out.strip().splitlines()[-1] == "1"

@@ -324,6 +324,7 @@ def save_feature_set(record: Any) -> Any:
     from sqlalchemy.orm.attributes import set_committed_value
 
     from lamin_sa.db.session import current, write_transaction
+    from lamin_sa.db.sql import advisory_lock
     from lamin_sa.models.save import save_records
 
     members: list[Any] | None = record.__dict__.get(_MEMBERS)
@@ -337,6 +338,8 @@ def save_feature_set(record: Any) -> Any:
         state = sa_inspect(record)
         if state.transient and record.hash is not None:
             model_table = type(record).__table__
+            # two writers with the same members must end up with one stored set
+            advisory_lock(session, (model_table.name, "hash", record.hash))
             row = (
                 session.execute(
                     select(model_table)
