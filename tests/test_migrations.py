@@ -105,7 +105,7 @@ def test_history() -> None:
     assert core and set(core) <= set(everything)
     assert core[0].down_revision is None and core[0].branch_labels == ("core",)
     assert "->" in str(core[0])
-    (bionty_root,) = migrate.history("bionty")
+    bionty_root = migrate.history("bionty")[0]
     assert bionty_root.down_revision is None
     assert bionty_root.branch_labels == ("bionty",)
     with pytest.raises(ModuleNotMounted, match="known modules: core, bionty"):

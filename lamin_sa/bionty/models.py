@@ -52,7 +52,14 @@ class Source(L.CanValidate, L.TracksRun, L.TracksUpdates, L.Record):
 
 
 class _FromSource:
-    """``source``: the public source a record came from."""
+    """``source``: the public source a record came from; ``is_obsolete``.
+
+    ``is_obsolete`` (not in bionty) is set by ``import_source`` for records that
+    a newer release of their source marks obsolete or no longer has; None for
+    records that never came from a full import.
+    """
+
+    is_obsolete: Mapped[bool | None] = mapped_column(Boolean)
 
     @L.mixin_attr
     def source_id(cls) -> Mapped[int | None]:
@@ -83,6 +90,8 @@ class BioRecord(
     abbr: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
     synonyms: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    #: the ontology id that replaces an obsolete term (the release's replaced_by).
+    replaced_by: Mapped[str | None] = mapped_column(String(32))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

@@ -57,6 +57,8 @@ class LoadTarget:
         link_child: Its column referring to the child record.
         link_parent: Its column referring to the parent record.
         obsolete_column: A boolean registry column flagged for obsolete terms.
+        replaced_by_column: A registry column for the id that replaces an
+            obsolete term (set when it is flagged, cleared when it comes back).
         uid_column: The registry column filled by ``make_uid`` for new terms.
         make_uid: Term id → uid (deterministic, so re-imports agree).
         defaults: Values for new rows (a callable is called once per import),
@@ -77,6 +79,7 @@ class LoadTarget:
     link_child: str = "child_id"
     link_parent: str = "parent_id"
     obsolete_column: str | None = None
+    replaced_by_column: str | None = None
     uid_column: str | None = None
     make_uid: Callable[[str], str] | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
@@ -401,6 +404,7 @@ def _import(
     dbcols = [target.columns[c] for c in canon]
     values = [terms[c].tolist() for c in canon]
     obs_col = target.obsolete_column
+    rep_col = target.replaced_by_column if obs_col else None
     has_parents = target.link_table is not None and "parents" in terms.columns
     parent_lists = terms["parents"].tolist() if has_parents else []
     keep, rejected = _fit(t, target.id_column, ids, dbcols, values)
@@ -470,6 +474,7 @@ def _import(
                     target.source_fk: bindparam("_source"),
                     **{c: bindparam(f"_v{j}") for j, c in enumerate(dbcols)},
                     **({obs_col: False} if obs_col else {}),
+                    **({rep_col: None} if rep_col else {}),
                 }
             )
         )
@@ -480,15 +485,34 @@ def _import(
     active = set(ids)
     if obs_col and keys is None:
         older = set(_older_sources(conn, target, source, sid))
-        flagged = set(parsed.obsolete[spec.id_field].tolist())
+        obs = parsed.obsolete
+        replaced = dict(
+            zip(
+                obs[spec.id_field].tolist(),
+                obs["replaced_by"].tolist()
+                if "replaced_by" in obs.columns
+                else [None] * len(obs),
+                strict=True,
+            )
+        )
         to_flag = [
-            row[0]
+            (row[0], tid)
             for tid, row in stored.items()
-            if tid not in active and not row[-1] and (tid in flagged or row[2] in older)
+            if tid not in active
+            and not row[-1]
+            and (tid in replaced or row[2] in older)
         ]
         if to_flag:
-            stmt = t.update().where(pk == bindparam("_pk")).values({obs_col: True})
-            conn.execute(stmt, [{"_pk": p} for p in to_flag])
+            values: dict[str, Any] = {obs_col: True}
+            if rep_col:
+                values[rep_col] = bindparam("_rep")
+            stmt = t.update().where(pk == bindparam("_pk")).values(values)
+            conn.execute(
+                stmt,
+                [{"_pk": p, "_rep": _replacement(replaced.get(tid))} for p, tid in to_flag]
+                if rep_col
+                else [{"_pk": p} for p, _ in to_flag],
+            )
         obsoleted = len(to_flag)
 
     added = removed = 0
@@ -529,6 +553,13 @@ def _import(
         removed,
     )
     return result
+
+
+def _replacement(value: Any) -> str | None:
+    """A replaced_by value as stored: an id, or None (NaN, empty)."""
+    if value is None or value != value or value == "":
+        return None
+    return str(value)
 
 
 def _link(

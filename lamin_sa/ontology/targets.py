@@ -128,6 +128,7 @@ def infer_target(
         link_child=link[1] if link else "child_id",
         link_parent=link[2] if link else "parent_id",
         obsolete_column=next((c for c in _OBSOLETE if c in table.c), None),
+        replaced_by_column="replaced_by" if "replaced_by" in table.c else None,
         uid_column=uid_column,
         make_uid=make_uid,
         defaults=dict(defaults or {}),
