@@ -95,8 +95,55 @@ def test_import_source_in_place_updates(bt_inst, releases):
     # the obsolete term stays, on the older source
     gone = bt.CellType.get(ontology_id="CL:0000003")
     assert gone.source.version == "2024-01-01"
+    assert gone.is_obsolete and second.obsoleted == 1
     current = {s.version: s.currently_used for s in bt.Source.filter()}
     assert current == {"2024-01-01": False, "2024-06-01": True}
+
+
+def test_newer_release_flags_obsolete_and_dropped_terms(bt_inst, tmp_path):
+    v1 = tmp_path / "cl-v1.obo"
+    v1.write_text(V1)
+    # gone soon: obsolete with a replacement; T cell: dropped from the release
+    t_cell_stanza = V1[
+        V1.index("[Term]\nid: CL:0000002") : V1.index("[Term]\nid: CL:0000003")
+    ]
+    v2 = tmp_path / "cl-v2.obo"
+    v2.write_text(
+        V1.replace("2024-01-01", "2024-06-01")
+        .replace(t_cell_stanza, "")
+        .replace(
+            "name: gone soon\n",
+            "name: gone soon\nis_obsolete: true\nreplaced_by: CL:0000001\n",
+        )
+    )
+    v3 = tmp_path / "cl-v3.obo"
+    v3.write_text(V1.replace("2024-01-01", "2024-09-01"))
+    bt.CellType.import_source(file=v1, version="2024-01-01")
+    before = {r.ontology_id: r for r in bt.CellType.filter()}
+    assert {r.is_obsolete for r in before.values()} == {False}
+    manual = bt.CellType(name="my cell").save()
+    assert manual.is_obsolete is None
+
+    second = bt.CellType.import_source(file=v2, version="2024-06-01")
+    assert (second.inserted, second.obsoleted) == (0, 2)
+    after = {r.ontology_id: r for r in bt.CellType.filter(ontology_id__isnull=False)}
+    assert {k: v.id for k, v in after.items()} == {k: v.id for k, v in before.items()}
+    gone, t_cell = after["CL:0000003"], after["CL:0000002"]
+    assert (gone.is_obsolete, gone.replaced_by) == (True, "CL:0000001")
+    assert (t_cell.is_obsolete, t_cell.replaced_by) == (True, None)
+    assert not after["CL:0000001"].is_obsolete and not after["CL:0000000"].is_obsolete
+    # records keep their links and stay on the release that had them
+    assert [p.name for p in t_cell.parents] == ["blood cell"]
+    assert gone.source.version == "2024-01-01"
+    assert bt.CellType.get(name="my cell").is_obsolete is None
+    assert bt.CellType.filter(is_obsolete=True).count() == 2
+
+    # a later release that has them again brings them back
+    third = bt.CellType.import_source(file=v3, version="2024-09-01")
+    assert third.obsoleted == 0 and third.updated == 4
+    back = {r.ontology_id: r for r in bt.CellType.filter(ontology_id__isnull=False)}
+    assert {(r.is_obsolete, r.replaced_by) for r in back.values()} == {(False, None)}
+    assert back["CL:0000003"].source.version == "2024-09-01"
 
 
 def test_from_public_saves_the_ancestor_chain(bt_inst, releases):
@@ -115,6 +162,86 @@ def test_from_public_saves_the_ancestor_chain(bt_inst, releases):
         bt.CellType.from_public(name="no such cell", **given)
     with pytest.raises(ValueError, match="exactly one field"):
         bt.CellType.from_public(name="T cell", ontology_id="CL:0000002")
+
+
+def _chain_obo(path: Path, n: int) -> Path:
+    """CL:0000000 ← CL:0000001 ← ... ← CL:<n-1>: every term one level deeper."""
+    stanzas = ["format-version: 1.2\ndata-version: releases/2024-01-01\n"]
+    for i in range(n):
+        parent = f"is_a: CL:{i - 1:07d}\n" if i else ""
+        stanzas.append(f"[Term]\nid: CL:{i:07d}\nname: cell {i}\n{parent}")
+    path.write_text("\n".join(stanzas))
+    return path
+
+
+def test_ln_save_of_public_records_saves_their_ancestors(bt_inst, tmp_path):
+    from sqlalchemy import event
+
+    from lamin_sa.db.session import current
+
+    chain = _chain_obo(tmp_path / "chain.obo", 60)
+    given = {"file": chain, "version": "2024-01-01"}
+    # 25 records (the bulk-insert path) deep in the chain, and one other registry
+    names = [f"cell {i}" for i in range(35, 60)]
+    records = bt.CellType.from_values(names, **given)
+    assert len(records) == 25 and not any(r.is_saved for r in records)
+    plain = ln.ULabel(name="not from a source")
+    engine = current().session.get_bind()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ln.save([*records, plain])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # all 60 terms and 59 links, in a fixed number of statements (not per parent)
+    assert bt.CellType.filter().count() == 60
+    assert len(statements) < 25
+    leaf = bt.CellType.get(name="cell 59")
+    assert leaf.id == records[-1].id
+    assert [p.name for p in leaf.parents] == ["cell 58"]
+    assert len(leaf.query_parents()) == 59
+    assert [p.name for p in records[0].parents] == ["cell 34"]
+    assert {r.source.version for r in bt.CellType.filter()} == {"2024-01-01"}
+    # ancestors saved by the hook are stored records now
+    assert bt.CellType.from_public(name="cell 0", **given).is_saved
+
+
+def test_ln_save_of_few_public_records(bt_inst, releases):
+    v1, _ = releases
+    given = {"file": v1, "version": "2024-01-01"}
+    records = [
+        bt.CellType.from_public(ontology_id="CL:0000002", **given),
+        bt.CellType.from_public(name="gone soon", **given),
+    ]
+    ln.save(records)
+    assert bt.CellType.filter().count() == 4
+    t_cell = bt.CellType.get(ontology_id="CL:0000002")
+    assert [p.name for p in t_cell.parents] == ["blood cell"]
+    assert [p.name for p in t_cell.parents[0].parents] == ["cell"]
+    assert [p.name for p in records[1].parents] == ["cell"]
+    # saving again adds nothing
+    ln.save([bt.CellType.from_public(name="T cell", **given)])
+    assert bt.CellType.filter().count() == 4
+
+
+def test_auto_save_parents_off(bt_inst, releases):
+    v1, _ = releases
+    bt.settings.auto_save_parents = False
+    try:
+        ln.save(
+            [
+                bt.CellType.from_public(
+                    ontology_id="CL:0000002", file=v1, version="2024-01-01"
+                )
+            ]
+        )
+    finally:
+        bt.settings.auto_save_parents = True
+    assert bt.CellType.filter().list("name") == ["T cell"]
 
 
 @needs_dir

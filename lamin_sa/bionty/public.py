@@ -374,34 +374,43 @@ class PublicSourced:
             description=row["description"],
         ).save()
 
-    def save(self, *args: Any, **kwargs: Any) -> Any:
-        """Save the record; one from :meth:`from_public` brings its ancestors."""
-        pending = self.__dict__.pop(_PENDING, None)
-        out = super().save(*args, **kwargs)  # type: ignore[misc]
-        if pending is not None:
-            self._save_public_ancestors(*pending)
-        return out
+    @classmethod
+    def _after_insert(cls, session: Any, records: list[Any]) -> None:
+        """Save the ancestor chains of new records from a public source, in bulk.
 
-    def _save_public_ancestors(self, public: PublicOntology, organism: Any) -> None:
+        Runs inside the save's transaction (``record.save()`` and ``ln.save()``
+        alike): one subset import per release, whatever the number of records.
+        """
         from lamin_sa.bionty.settings import settings
-        from lamin_sa.db.session import current
         from lamin_sa.ontology.loader import import_table
 
-        if not settings.auto_save_parents or not public.table.entity.hierarchical:
+        groups: dict[tuple[Any, ...], tuple[Any, Any, list[Any]]] = {}
+        for record in records:
+            pending = record.__dict__.pop(_PENDING, None)
+            if pending is None:
+                continue
+            public, organism = pending
+            key = (
+                public.source,
+                public.version,
+                public.checksum,
+                getattr(organism, "id", None),
+            )
+            groups.setdefault(key, (public, organism, []))[2].append(record)
+        if not groups or not settings.auto_save_parents:
             return
-        cls = type(self)
-        spec = public.table.entity
-        session = current().session
-        try:
+        conn = session.connection()
+        for public, organism, group in groups.values():
+            spec = public.table.entity
+            if not spec.hierarchical:
+                continue
             import_table(
-                session.connection(),
+                conn,
                 cls._load_target(organism),
                 public.table,
                 cls._source_row(public, organism),
-                subset=[getattr(self, spec.id_field)],
+                subset=[getattr(r, spec.id_field) for r in group],
             )
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        session.expire(self)
+            for r in group:
+                # the links were written with Core: reload them on next access
+                session.expire(r, ["parents", "children"])

@@ -28,6 +28,12 @@ many-to-many table), and adds accessors to classes it does not own with
 
 Table names carry the module's ``table_prefix`` (``my_lab_``), which also gives
 the registry name used in ``Feature.dtype`` (``my_lab.Thing``).
+
+A registry that must write related rows whenever its records are saved overrides
+the classmethod ``_after_insert(session, records)`` of
+:class:`~lamin_sa.models.record.Record`: ``record.save()`` and ``ln.save()`` call
+it inside their transaction with the records that were new (bionty saves the
+ancestor chains of public records this way, in bulk).
 """
 
 from __future__ import annotations

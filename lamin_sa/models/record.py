@@ -13,7 +13,12 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection, collections, object_session
+from sqlalchemy.orm import (
+    RelationshipDirection,
+    Session,
+    collections,
+    object_session,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.db.base import Base
@@ -229,6 +234,28 @@ class Record(Base):
         type(self).check_usable()
         save_records([self])
         return self
+
+    @classmethod
+    def _after_insert(cls, session: Session, records: list[Any]) -> None:
+        """Write what new ``records`` bring along, in their save's transaction.
+
+        Every save path (``record.save()``, ``ln.save()``) calls this once per
+        registry with the records that were new, after they are inserted and
+        before the commit; an error rolls the whole save back. The default does
+        nothing; a schema module overrides it to add related rows in bulk (bionty
+        saves the ancestor chains of records from a public source).
+
+        Args:
+            session: The session of the save, inside its transaction.
+            records: The registry's records that were new in this save (some may
+                have become stored records with the same identity).
+
+        Example:
+            >>> class Thing(L.Record):  # doctest: +SKIP
+            ...     @classmethod
+            ...     def _after_insert(cls, session, records):
+            ...         session.execute(insert(audit), [{"id": r.id} for r in records])
+        """
 
     @property
     def is_foreign(self) -> bool:
@@ -485,6 +512,16 @@ class RelatedRecords:
     def exists(self) -> bool:
         """Whether any record is related."""
         return self.all().exists()
+
+
+def after_insert(session: Session, records: Iterable[Any]) -> None:
+    """Call each registry's :meth:`Record._after_insert` with its new records."""
+    by_class: dict[type, list[Any]] = {}
+    for r in records:
+        by_class.setdefault(type(r), []).append(r)
+    for cls, group in by_class.items():
+        if cls._after_insert.__func__ is not Record._after_insert.__func__:  # type: ignore[attr-defined]
+            cls._after_insert(session, group)
 
 
 def _flatten(records: Iterable[Any]) -> list[Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import instance_state
 from lamin_sa.db.session import current, write_transaction
 from lamin_sa.db.sql import advisory_lock, in_values
 from lamin_sa.errors import IntegrityError, ValidationError
+from lamin_sa.models.record import after_insert
 
 logger = logging.getLogger(__name__)
 
@@ -391,6 +392,7 @@ def save_records(records: Iterable[Any]) -> None:
                 if instance_state(r).detached:
                     session.add(r)
             session.flush()
+            after_insert(session, new)  # registries add related rows (hook)
     except sa_exc.IntegrityError as e:
         raise IntegrityError(f"Nothing was saved: {_constraint_message(e)}") from e
     finally:

@@ -509,7 +509,10 @@ def _import(
             stmt = t.update().where(pk == bindparam("_pk")).values(values)
             conn.execute(
                 stmt,
-                [{"_pk": p, "_rep": _replacement(replaced.get(tid))} for p, tid in to_flag]
+                [
+                    {"_pk": p, "_rep": _replacement(replaced.get(tid))}
+                    for p, tid in to_flag
+                ]
                 if rep_col
                 else [{"_pk": p} for p, _ in to_flag],
             )
