@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,6 +226,40 @@ def _column_defaults(table: Table, given: set[str]) -> dict[str, Any]:
     return out
 
 
+#: new rows from which rebuilding a table's indexes beats updating them per row.
+_DEFER_MIN = 5_000
+
+
+@contextmanager
+def indexes_deferred(
+    conn: Any, table: Table, n_new: int, n_stored: int
+) -> Iterator[None]:
+    """Build ``table``'s plain indexes after a bulk insert instead of during it.
+
+    Used when the insert adds many rows to a table that holds far fewer: one
+    sorted index build is about three times cheaper than inserting every key
+    into every index (SQLite and PostgreSQL). Only the indexes of the table's
+    metadata that exist in the database are dropped and rebuilt, inside the
+    caller's transaction: a failure (e.g. a duplicate in a unique index) rolls
+    back the whole import. Constraints (primary key, unique constraints) stay.
+    On PostgreSQL the table is locked against readers until the commit.
+    """
+    if n_new < _DEFER_MIN or n_new < 2 * n_stored:
+        yield
+        return
+    from sqlalchemy import inspect as sa_inspect
+
+    present = {
+        ix["name"] for ix in sa_inspect(conn).get_indexes(table.name, table.schema)
+    }
+    deferred = [ix for ix in table.indexes if ix.name in present]
+    for ix in deferred:
+        ix.drop(conn)
+    yield
+    for ix in deferred:
+        ix.create(conn)
+
+
 def insert_many(
     conn: Any,
     table: Table,
@@ -265,10 +300,17 @@ def insert_many(
         proc(v) if proc else v
         for proc, v in zip(procs[len(names) :], const, strict=True)
     ]
-    data = tuples if not const else [(*r, *const) for r in tuples]
-    for j, proc in enumerate(procs[: len(names)]):
-        if proc is not None:
-            data = [(*d[:j], proc(d[j]), *d[j + 1 :]) for d in data]
+    given = [(j, p) for j, p in enumerate(procs[: len(names)]) if p is not None]
+    if given:
+        # one pass over the rows, converting only the columns that need it
+        data = []
+        for r in tuples:
+            row = list(r)
+            for j, proc in given:
+                row[j] = proc(row[j])
+            data.append((*row, *const))
+    else:
+        data = tuples if not const else [(*r, *const) for r in tuples]
     prep = dialect.identifier_preparer
     tname = prep.format_table(table)
     collist = ", ".join(prep.quote(c) for c in cols)
@@ -445,8 +487,18 @@ def _import(
     new_rows: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     n_cols = len(dbcols)
-    for i, tid in enumerate(ids):
-        row_values = [v[i] for v in values]
+    if not stored:
+        # first import: every term is new; build the rows column-wise
+        columns: list[Any] = [ids, [sid] * len(ids), *values]
+        if make_uid is not None:
+            columns.append([make_uid(tid) for tid in ids])
+        columns += [[c] * len(ids) for c in const]
+        new_rows = list(zip(*columns, strict=True))
+    value_rows = (
+        (zip(*values, strict=True) if values else [()] * len(ids)) if stored else ()
+    )
+    for tid, row_tuple in zip(ids if stored else (), value_rows, strict=True):
+        row_values = list(row_tuple)
         old = stored.get(tid)
         if old is not None and keys is not None:
             continue  # saving a subset never rewrites stored records
@@ -464,7 +516,8 @@ def _import(
             for j, value in enumerate(row_values):
                 upd[f"_v{j}"] = value
             updates.append(upd)
-    insert_many(conn, t, new_rows, new_cols)
+    with indexes_deferred(conn, t, len(new_rows), len(stored)):
+        insert_many(conn, t, new_rows, new_cols)
     if updates:
         stmt = (
             t.update()
@@ -503,10 +556,10 @@ def _import(
             and (tid in replaced or row[2] in older)
         ]
         if to_flag:
-            values: dict[str, Any] = {obs_col: True}
+            flag: dict[str, Any] = {obs_col: True}
             if rep_col:
-                values[rep_col] = bindparam("_rep")
-            stmt = t.update().where(pk == bindparam("_pk")).values(values)
+                flag[rep_col] = bindparam("_rep")
+            stmt = t.update().where(pk == bindparam("_pk")).values(flag)
             conn.execute(
                 stmt,
                 [
@@ -615,7 +668,8 @@ def _link(
     add = sorted(wanted - existing)
     members = {id_of[i] for i in ids}
     stale = [(c, p) for c, p in existing - wanted if c in members and p in members]
-    insert_many(conn, lt, add, [target.link_child, target.link_parent])
+    with indexes_deferred(conn, lt, len(add), len(existing)):
+        insert_many(conn, lt, add, [target.link_child, target.link_parent])
     if stale:
         for chunk in _chunks(stale):
             conn.execute(lt.delete().where(tuple_(c_col, p_col).in_(chunk)))
