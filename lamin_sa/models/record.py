@@ -516,11 +516,12 @@ class RelatedRecords:
 
 def after_insert(session: Session, records: Iterable[Any]) -> None:
     """Call each registry's :meth:`Record._after_insert` with its new records."""
-    by_class: dict[type, list[Any]] = {}
+    by_class: dict[type[Record], list[Any]] = {}
     for r in records:
         by_class.setdefault(type(r), []).append(r)
+    default = Record._after_insert.__func__  # type: ignore[attr-defined]
     for cls, group in by_class.items():
-        if cls._after_insert.__func__ is not Record._after_insert.__func__:  # type: ignore[attr-defined]
+        if cls._after_insert.__func__ is not default:  # type: ignore[attr-defined]
             cls._after_insert(session, group)
 
 
