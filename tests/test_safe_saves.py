@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 import lamin_sa as ln
+from lamin_sa.artifact import journal
 from lamin_sa.errors import (
     InvalidKeyError,
     RecordExistsError,
@@ -87,6 +88,10 @@ def assert_consistent(inst: Inst) -> list:
         else:
             expected |= {o for o in inst.objects() if o.startswith(key + "/")}
     assert set(inst.objects()) == expected, "orphaned or temporary objects left"
+    # this process's finished saves leave their journal rows until its next
+    # write or exit; nothing else may be left
+    assert all(not inst.exists(r.tmp_key) for r in _pending_rows())
+    journal.flush()
     assert _pending_rows() == []
     return arts
 
@@ -291,6 +296,116 @@ def test_crash_after_row_commit_is_rolled_forward_on_connect(
     again = ln.Artifact(inst.tmp / "files" / "0.txt", description="again")
     assert again.uid in {a.uid for a in arts} and again.id is not None
     assert again.cache().read_text() == "crash 0"
+
+
+_DONE_WORKER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+
+    import lamin_sa as ln
+    from lamin_sa.instance import connect
+
+    name, folder, what = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    connect(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    if what == "replace":
+        old = ln.Artifact.get(description="to replace")
+        new = folder / "new.txt"
+        new.write_text("new bytes, longer")
+        old.replace(new)
+        old.save()
+    else:
+        f = folder / "done.txt"
+        f.write_text("saved, then killed")
+        ln.Artifact(f, description="done").save()
+        d = folder / "dir"
+        d.mkdir()
+        (d / "a.txt").write_text("a finished folder")
+        ln.Artifact(d, description="done dir").save()
+    os.kill(os.getpid(), signal.SIGKILL)  # after the moves, before any clear
+    """
+)
+
+
+@pytest.mark.parametrize("what", ["files", "replace"])
+def test_kill_after_the_move_is_settled_silently(
+    inst: Inst, caplog, what: str
+) -> None:
+    if what == "replace":
+        f = inst.tmp / "old.txt"
+        f.write_text("old bytes")
+        a = ln.Artifact(f, description="to replace").save()
+        journal.flush()
+    script = inst.tmp / "done_worker.py"
+    script.write_text(_DONE_WORKER)
+    proc = subprocess.run(
+        [sys.executable, str(script), _instance_name(), str(inst.tmp / what), what],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    rows = _pending_rows()
+    # the last save's rows remain ("done"); the earlier one went with it
+    assert len(rows) == 1
+    assert not inst.exists(rows[0].tmp_key) and inst.exists(rows[0].final_key)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="lamin_sa"):
+        ln.connect(_instance_name())
+    assert "interrupted" not in caplog.text and "unfinished" not in caplog.text
+    assert "rolled back" not in caplog.text
+    assert _pending_rows() == []
+    arts = assert_consistent(inst)
+    if what == "replace":
+        (b,) = arts
+        assert b.uid == a.uid and b.cache().read_text() == "new bytes, longer"
+    else:
+        assert {x.description for x in arts} == {"done", "done dir"}
+    assert str(journal.repair()).startswith("0 save(s) completed, 0 rolled back")
+
+
+def test_finished_rows_are_cleared_by_the_next_save(inst: Inst) -> None:
+    f, g = inst.tmp / "one.txt", inst.tmp / "two.txt"
+    f.write_text("one")
+    g.write_text("two")
+    ln.Artifact(f, description="one").save()
+    (first,) = _pending_rows()
+    ln.Artifact(g, description="two").save()
+    (second,) = _pending_rows()  # the first went in the second's commit
+    assert second.id != first.id
+    report = journal.check_pending()  # this process's finished row: just deleted
+    assert report is not None and str(report).startswith("0 save(s) completed, 0")
+    assert not report.in_progress and _pending_rows() == []
+    journal.flush()  # nothing left to do
+
+
+def test_stale_row_of_a_replaced_artifact_is_dropped(inst_local: Inst) -> None:
+    """A leftover row never reverts data replaced after it by another save."""
+    from lamin_sa.models.pending import pending_save
+
+    f = inst_local.tmp / "v1.txt"
+    f.write_text("v1")
+    a = ln.Artifact(f, description="stale").save()
+    (row,) = _pending_rows()
+    g = inst_local.tmp / "v2.txt"
+    g.write_text("version two is longer")
+    a.replace(g)
+    a.save()
+    journal.flush()
+    # the first save's row, as a process killed after its move would leave it
+    values = {k: v for k, v in row._mapping.items() if k != "id"}
+    values["owner"] = _dead_tag()
+    from lamin_sa.db.session import write_transaction
+
+    with write_transaction() as session:
+        session.execute(pending_save.insert().values(**values))
+    report = journal.repair()
+    assert not report.rolled_back and not report.rolled_forward
+    assert _pending_rows() == []
+    assert ln.Artifact.get(a.uid).cache().read_text() == "version two is longer"
+    assert_consistent(inst_local)
 
 
 def test_crash_during_replace_is_rolled_forward(inst: Inst) -> None:

@@ -2,14 +2,20 @@
 
 A save stages its objects under temporary keys, then commits the artifact rows
 *and* one journal row per object in the same transaction, then moves the
-objects into place and deletes the journal rows. Whatever instant a process is
-killed at, the database says what to do next:
+objects into place. The finished journal rows are deleted inside the next
+write transaction of the same process (no commit of their own), or at exit.
+Whatever instant a process is killed at, the database says what to do next:
 
 - no journal row: the rows were never committed; any temporary object is an
   orphan that :func:`repair` purges;
-- a journal row: the rows are committed; :func:`repair` rolls the save forward
-  (moves the temporary object into place) or, if the object is lost, back
-  (deletes the new row, or restores a replaced artifact's fields).
+- a journal row whose temporary object still exists: the move did not finish;
+  :func:`repair` rolls the save forward (moves the object into place);
+- a journal row whose object is in place (no temporary object, final object of
+  the recorded size): the save finished; :func:`repair` deletes the row
+  silently;
+- neither: the data is lost; :func:`repair` rolls the save back (deletes the new
+  row, or restores a replaced artifact's fields) -- unless the artifact was
+  deleted or replaced again since, then the row is stale and simply dropped.
 
 ``connect()`` calls :func:`check_pending`, which repairs the saves of processes
 that surely ended and suggests ``lamin-sa repair`` for the others.
@@ -17,6 +23,7 @@ that surely ended and suggests ``lamin-sa repair`` for the others.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
 from dataclasses import dataclass, field
@@ -33,6 +40,7 @@ from lamin_sa.storage import (
     delete as delete_object,
 )
 from lamin_sa.storage import (
+    exists,
     finish_move,
     is_dead,
     parse_root,
@@ -95,6 +103,81 @@ def clear(ids: list[int]) -> None:
         logger.warning("could not clear %d finished save(s): %s", len(ids), e)
 
 
+#: Contexts whose finished journal rows await deletion (see :func:`finished`).
+_WAITING: dict[int, Any] = {}
+_KEY = "journal_finished"
+
+
+def finished(ctx: Any, ids: list[int]) -> None:
+    """Note journal rows whose objects are in place; delete them later.
+
+    A save's own transaction deletes the rows of the saves before it
+    (:func:`clear_finished`), and :func:`flush` deletes the rest at exit, so a
+    save costs one commit, not two. Until then a row only says "done": its
+    temporary object is gone and its object is in place, which :func:`repair`
+    and :func:`check_pending` recognise. A host's session (which lamin-sa never
+    commits) has its rows deleted at once, inside the host's transaction.
+    """
+    if not ids:
+        return
+    if not ctx.autocommit:
+        clear(ids)
+        return
+    ctx.extra.setdefault(_KEY, []).extend(ids)
+    _WAITING[id(ctx)] = ctx
+
+
+def clear_finished(session: Any, ctx: Any) -> list[int]:
+    """Inside a write transaction of ``ctx``: delete its finished rows.
+
+    Returns:
+        The ids deleted; pass them to :func:`forget` once the transaction
+        committed (on a rollback the rows stay noted).
+    """
+    ids = list(ctx.extra.get(_KEY) or ())
+    if ids:
+        session.execute(sql_delete(pending_save).where(pending_save.c.id.in_(ids)))
+    return ids
+
+
+def forget(ctx: Any, ids: list[int]) -> None:
+    """After the commit of :func:`clear_finished`: the rows are gone."""
+    if not ids:
+        return
+    done = set(ids)
+    left = [i for i in ctx.extra.get(_KEY) or () if i not in done]
+    ctx.extra[_KEY] = left
+    if not left:
+        _WAITING.pop(id(ctx), None)
+
+
+def waiting(ctx: Any) -> set[int]:
+    """Ids of this process's finished rows in ``ctx`` not yet deleted."""
+    return set(ctx.extra.get(_KEY) or ())
+
+
+def flush(ctx: Any | None = None) -> None:
+    """Delete the finished journal rows of ``ctx`` (default: of every context).
+
+    Runs at interpreter exit; call it before closing a connection whose rows
+    should not linger until the next connect.
+    """
+    contexts = [ctx] if ctx is not None else list(_WAITING.values())
+    for c in contexts:
+        if not waiting(c):
+            _WAITING.pop(id(c), None)
+            continue
+        try:
+            with dbs.write_transaction(c) as session:
+                ids = clear_finished(session, c)
+            forget(c, ids)
+        except Exception as e:  # the saves are complete; the next connect clears
+            logger.debug("could not delete finished journal rows: %s", e)
+
+
+atexit.register(flush)
+
+
 @dataclass
 class RepairReport:
     """What :func:`repair` did."""
@@ -146,10 +229,45 @@ def _roll_back(session: Any, row: Any) -> None:
         )
 
 
+def _artifact_now(row: Any) -> Any:
+    """The artifact's current key fields and size (None if it was deleted)."""
+    from lamin_sa.models.core import Artifact
+
+    t = Artifact.__table__
+    query = select(t.c.uid, t.c.key, t.c.key_is_virtual, t.c.suffix, t.c.size).where(
+        t.c.uid == row.artifact_uid
+    )
+    return read(lambda s: s.execute(query).first())
+
+
+def _stale(row: Any) -> bool:
+    """The artifact was deleted or its data replaced again after this save.
+
+    Then neither rolling forward (it would overwrite newer data) nor back (it
+    would delete or revert a newer state) is right: the row is dropped.
+    """
+    from lamin_sa.artifact._state import storage_key
+
+    now = _artifact_now(row)
+    if now is None:
+        return True
+    if storage_key(now) != row.final_key:
+        return True
+    return (
+        not row.is_dir
+        and row.size is not None
+        and now.size is not None
+        and now.size != row.size
+    )
+
+
 def repair(
     *, force: bool = False, tmp_older_than: float = 3600.0, purge: bool = True
 ) -> RepairReport:
     """Finish or undo interrupted saves, then remove stale temporary objects.
+
+    A journal row whose save finished (its object is in place, no temporary
+    object is left) is deleted without counting as a repair.
 
     Args:
         force: Also repair saves of processes that may still be running (use
@@ -168,19 +286,35 @@ def repair(
         0 save(s) completed, 0 rolled back, 0 temporary object(s) removed
     """
     report = RepairReport()
+    ctx = dbs.current()
     rows = read(lambda s: list(s.execute(select(pending_save)).all()))
-    now = time.time()
+    now, tag, own = time.time(), process_tag(), waiting(ctx)
     keep: dict[str, set[str]] = {}
+    done: list[int] = []
     for row in rows:
-        if not force and not _abandoned(row, now):
-            report.in_progress += 1
-            keep.setdefault(row.storage_root, set()).add(row.tmp_key)
+        if row.owner == tag and row.id in own:
+            done.append(row.id)  # this process finished it; no storage check
             continue
         root = parse_root(row.storage_root)
         try:
-            moved = finish_move(
-                root, row.tmp_key, row.final_key, is_dir=row.is_dir, size=row.size
-            )
+            pending = exists(root, row.tmp_key)
+        except Exception:  # cannot tell: treat as still needed
+            pending = True
+        if not force and not _abandoned(row, now):
+            if pending:
+                report.in_progress += 1
+                keep.setdefault(row.storage_root, set()).add(row.tmp_key)
+            continue  # a finished save of a live process: its owner deletes it
+        try:
+            if _stale(row):
+                if pending:
+                    delete_object(root, row.tmp_key)
+                moved, stale = True, True
+            else:
+                stale = False
+                moved = finish_move(
+                    root, row.tmp_key, row.final_key, is_dir=row.is_dir, size=row.size
+                )
         except StorageError as e:
             report.failed.append(f"{row.artifact_uid}: {e}")
             keep.setdefault(row.storage_root, set()).add(row.tmp_key)
@@ -189,13 +323,17 @@ def repair(
             if not moved:
                 _roll_back(session, row)
             session.execute(sql_delete(pending_save).where(pending_save.c.id == row.id))
-        if moved:
-            if row.clear_key and row.clear_key != row.final_key:
+        if stale:
+            logger.info("dropped the outdated save record of %s", row.artifact_uid)
+        elif moved:
+            clears = bool(row.clear_key and row.clear_key != row.final_key)
+            if clears:
                 try:
                     delete_object(root, row.clear_key)
                 except Exception as e:  # the save is complete; report the leftover
                     logger.warning("could not delete %s: %s", row.clear_key, e)
-            report.rolled_forward.append(row.artifact_uid)
+            if pending or clears:
+                report.rolled_forward.append(row.artifact_uid)
         else:
             logger.warning(
                 "the data of artifact %s was lost before it reached storage; its "
@@ -203,6 +341,10 @@ def repair(
                 row.artifact_uid,
             )
             report.rolled_back.append(row.artifact_uid)
+    if done:
+        with dbs.write_transaction(ctx) as session:
+            session.execute(sql_delete(pending_save).where(pending_save.c.id.in_(done)))
+        forget(ctx, done)
     for storage in _managed_storages() if purge else []:
         root = storage_root(storage)
         try:
@@ -224,21 +366,17 @@ def _managed_storages() -> list[Any]:
 def check_pending() -> RepairReport | None:
     """At connect: repair saves of ended processes; suggest repair for the rest.
 
-    One small query when nothing is pending. Temporary objects are not purged
-    here (listing cloud storage is slow); ``lamin-sa repair`` does that.
+    One small query when nothing is pending. Finished saves whose journal rows
+    were left (a process killed after its last move) are cleared silently.
+    Temporary objects are not purged here (listing cloud storage is slow);
+    ``lamin-sa repair`` does that.
     """
     count = read(lambda s: len(s.execute(select(pending_save.c.id)).all()))
     if not count:
         return None
-    report = RepairReport()
-    rows = read(lambda s: list(s.execute(select(pending_save)).all()))
-    now = time.time()
-    if any(_abandoned(r, now) for r in rows):
-        report = repair(purge=False)
-        if report.rolled_forward or report.rolled_back:
-            logger.warning("finished interrupted saves: %s", report)
-    else:
-        report.in_progress = len(rows)
+    report = repair(purge=False)
+    if report.rolled_forward or report.rolled_back:
+        logger.warning("finished interrupted saves: %s", report)
     if report.in_progress or report.failed:
         logger.warning(
             "%d artifact save(s) are unfinished; if no other process is saving, "

@@ -6,10 +6,13 @@ Order for every save (one artifact or many)::
     2. one database transaction for all rows      (rows visible) and a journal
        row per object (lamin_sa.artifact.journal)
     3. Staged.commit() per object                 (objects visible at their keys)
-    4. delete the journal rows
+    4. the journal rows are deleted inside the next save's transaction (or
+       at exit): no commit of their own
 
-A process killed between 2 and 4 leaves journal rows: the next connect (or
-``lamin-sa repair``) moves the objects into place or rolls the rows back.
+A process killed between 2 and 3 leaves journal rows: the next connect (or
+``lamin-sa repair``) moves the objects into place or rolls the rows back. A
+row left after 3 says "done" (no temporary object, the object in place) and
+is deleted silently.
 
 A failure in 1 or 2 aborts the staged objects and rolls the transaction back:
 nothing was saved. A failure in 3 deletes the rows of the objects that could
@@ -300,9 +303,11 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
                 artifacts = [a for a in artifacts if id(a) not in adopted]
                 uploads = [a for a in uploads if id(a) not in adopted]
             _write_rows(session, artifacts)
-            journal_ids = journal.record(
-                session, [_journal_entry(a, staged[id(a)], originals) for a in uploads]
-            )
+            entries = [_journal_entry(a, staged[id(a)], originals) for a in uploads]
+            journal_ids = journal.record(session, entries)
+            # the finished rows of earlier saves go in this commit (no commit
+            # of their own): see journal.finished
+            cleared = journal.clear_finished(session, ctx)
     except BaseException as e:
         _abort(staged.values())
         for a in new:
@@ -318,6 +323,7 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
             "saved: the transaction was rolled back and temporary objects were "
             "removed. Fix the cause and call save() again."
         ) from e
+    journal.forget(ctx, cleared)
     for a in adopted.values():  # the stored artifact already holds these bytes
         _abort([staged[id(a)]] if id(a) in staged else [])
         _after_save(a)
@@ -342,9 +348,18 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
             "deleted and temporary objects removed. Stored: "
             f"{[_describe(a) for a in ok] or 'none'}."
         ) from failed[0][1]
+    # a replace() that moved the data to another key deletes the old object in
+    # _after_save; its row is cleared at once so a lingering row never names
+    # an object key that may be reused later
+    clears = [
+        i
+        for i, e in zip(journal_ids, entries, strict=True)
+        if e["clear_key"] is not None and e["clear_key"] != e["final_key"]
+    ]
     for a in artifacts:
         _after_save(a)
-    journal.clear(journal_ids)
+    journal.clear(clears)
+    journal.finished(ctx, [i for i in journal_ids if i not in set(clears)])
 
 
 #: Threads that stage or move objects of one bulk save in parallel.
