@@ -329,9 +329,7 @@ _DONE_WORKER = textwrap.dedent(
 
 
 @pytest.mark.parametrize("what", ["files", "replace"])
-def test_kill_after_the_move_is_settled_silently(
-    inst: Inst, caplog, what: str
-) -> None:
+def test_kill_after_the_move_is_settled_silently(inst: Inst, caplog, what: str) -> None:
     if what == "replace":
         f = inst.tmp / "old.txt"
         f.write_text("old bytes")

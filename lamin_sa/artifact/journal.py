@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, select, update
 
 from lamin_sa.artifact._state import all_storages, read, storage_root
 from lamin_sa.db import session as dbs
@@ -80,16 +80,16 @@ def entry(
     }
 
 
+_INSERT = insert(pending_save).returning(
+    pending_save.c.id, sort_by_parameter_order=True
+)
+
+
 def record(session: Any, rows: list[dict[str, Any]]) -> list[int]:
     """Inside the save's write transaction: add journal rows, return their ids."""
     if not rows:
         return []
-    table = pending_save
-    return list(
-        session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-    )
+    return list(session.connection().execute(_INSERT, rows).scalars())
 
 
 def clear(ids: list[int]) -> None:
@@ -127,6 +127,11 @@ def finished(ctx: Any, ids: list[int]) -> None:
     _WAITING[id(ctx)] = ctx
 
 
+_DELETE_IDS = sql_delete(pending_save).where(
+    pending_save.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def clear_finished(session: Any, ctx: Any) -> list[int]:
     """Inside a write transaction of ``ctx``: delete its finished rows.
 
@@ -136,7 +141,7 @@ def clear_finished(session: Any, ctx: Any) -> list[int]:
     """
     ids = list(ctx.extra.get(_KEY) or ())
     if ids:
-        session.execute(sql_delete(pending_save).where(pending_save.c.id.in_(ids)))
+        session.connection().execute(_DELETE_IDS, {"ids": ids})
     return ids
 
 

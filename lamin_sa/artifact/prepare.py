@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lamin_sa.artifact._state import (
     all_storages,
@@ -188,12 +188,29 @@ def _find_storage(path: str, storages: list[Any]) -> tuple[Any, str] | None:
     return best
 
 
+_BY_HASH: dict[type, Any] = {}
+
+
+def _by_hash_statement(cls: type) -> Any:
+    """``SELECT id ... WHERE hash = :hash`` built once per registry (Core)."""
+    stmt = _BY_HASH.get(cls)
+    if stmt is None:
+        table = cls.__table__  # type: ignore[attr-defined]
+        stmt = _BY_HASH[cls] = (
+            select(table.c.id)
+            .where(table.c.hash == bindparam("hash"))
+            .order_by(table.c.id)
+            .limit(1)
+        )
+    return stmt
+
+
 def _existing_by_hash(cls: type, hash_: str) -> Any:
     def find(session: Any) -> Any:
-        # a cheap id probe first: almost every new artifact has a new hash
-        id_ = session.scalar(
-            select(cls.id).where(cls.hash == hash_).order_by(cls.id).limit(1)  # type: ignore[attr-defined]
-        )
+        # a cheap Core id probe on the session's connection first: almost every
+        # new artifact has a new hash, so the ORM load below rarely runs
+        conn = session.connection()
+        id_ = conn.execute(_by_hash_statement(cls), {"hash": hash_}).scalar()
         return None if id_ is None else session.get(cls, id_)
 
     return read(find)
