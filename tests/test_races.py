@@ -144,3 +144,32 @@ def test_new_versions_at_once(inst_local: Inst) -> None:
     assert sum(a.is_latest for a in family) == 1, [
         (a.uid, a.version, a.is_latest, a.description) for a in family
     ]
+
+
+def test_new_versions_at_once_get_distinct_versions(inst_local: Inst) -> None:
+    """Four writers revising one artifact at the same instant: 2, 3, 4, 5."""
+    f = inst_local.tmp / "base.txt"
+    f.write_text("base")
+    base = ln.Artifact(f, description="base").save()
+    _race(inst_local, "version")
+    from lamin_sa.db.session import current
+
+    current().session.expire_all()
+    family = list(ln.Artifact.filter(uid__startswith=base.uid[:16]))
+    versions = sorted(a.version for a in family)
+    assert versions == ["1", "2", "3", "4", "5"], [
+        (a.uid, a.version, a.description) for a in family
+    ]
+    assert sum(a.is_latest for a in family) == 1
+
+
+def test_two_new_versions_in_one_save(inst_local: Inst) -> None:
+    f, g, h = (inst_local.tmp / n for n in ("b.txt", "v1.txt", "v2.txt"))
+    f.write_text("base")
+    g.write_text("one")
+    h.write_text("two")
+    base = ln.Artifact(f, description="base").save()
+    a, b = ln.Artifact(g, revises=base), ln.Artifact(h, revises=base)
+    assert a.version == b.version == "2"  # derived at construction
+    ln.save([a, b])
+    assert sorted([a.version, b.version]) == ["2", "3"]

@@ -24,6 +24,10 @@ save (all stored in the instance ``__dict__`` so SQLAlchemy never sees them):
 ``_lamin_new_version``
     True for a new version of an existing family (siblings lose ``is_latest``
     on save).
+``_lamin_auto_version``
+    True if the new version's ``version`` was derived from the previous one
+    (not passed): the save re-derives it under the family lock, so concurrent
+    new versions of one family get distinct versions.
 ``_lamin_new_run``
     A run that re-created a stored artifact: on save it becomes the artifact's
     run and the old run is linked in ``previous_runs``.
@@ -63,6 +67,7 @@ PRIVATE_ATTRS = (
     "_lamin_clear_key",
     "_lamin_update_version_of",
     "_lamin_new_version",
+    "_lamin_auto_version",
     "_lamin_new_run",
 )
 

@@ -285,6 +285,7 @@ def prepare(
         key = validate_key(key)
     private: dict[str, Any] = {}
     pending_old = None
+    auto_version = is_new_version_of is not None and version is None
     if is_new_version_of is not None:
         uid, version, pending_old = new_version_fields(cls, is_new_version_of, version)
         if description is None:
@@ -414,6 +415,8 @@ def prepare(
         private["_lamin_update_version_of"] = pending_old
     if is_new_version_of is not None:
         private["_lamin_new_version"] = True
+    if auto_version:
+        private["_lamin_auto_version"] = True
     fields: dict[str, Any] = {
         "uid": uid,
         "storage": storage,

@@ -41,7 +41,7 @@ from lamin_sa.artifact._state import (
     storage_key,
     storage_root,
 )
-from lamin_sa.artifact.versions import mark_latest
+from lamin_sa.artifact.versions import claim_version, mark_latest
 from lamin_sa.db import session as dbs
 from lamin_sa.db.sql import advisory_lock, in_values
 from lamin_sa.errors import RecordExistsError, SaveError, ValidationError
@@ -129,7 +129,11 @@ def _write_rows(session: Any, artifacts: list[Any]) -> None:
     # a fresh random uid stem has no other versions: only new versions of an
     # existing family need is_latest cleared on their siblings
     if versioned:
-        mark_latest(session, versioned)
+        mark_latest(session, versioned)  # takes the family locks
+        batch: dict[str, set[str]] = {}
+        for a in versioned:
+            if private(a, "_lamin_auto_version"):
+                claim_version(session, a, batch)
     # a Core INSERT even for one artifact: the unit of work costs ~1 ms a save
     session.add_all(bulk_insert(session, new, min_rows=1))
     session.flush()
@@ -503,6 +507,7 @@ def _after_save(artifact: Any) -> None:
         set_private(artifact, "_lamin_tmp_file", False)
     set_private(artifact, "_lamin_update_version_of", None)
     set_private(artifact, "_lamin_new_version", False)
+    set_private(artifact, "_lamin_auto_version", False)
     set_private(artifact, "_lamin_new_run", None)
     clear = private(artifact, "_lamin_clear_key")
     if clear is not None:

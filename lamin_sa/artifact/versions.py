@@ -110,6 +110,48 @@ def mark_latest(session: Any, records: list[Any]) -> None:
             r.is_latest = True
 
 
+def claim_version(
+    session: Any, record: Any, batch: dict[str, set[str]] | None = None
+) -> None:
+    """After :func:`mark_latest` (family lock held): make a derived version free.
+
+    A version derived from the previous one (``"2"`` after ``"1"``) is taken
+    if another writer saved a new version of the same family meanwhile; the
+    record then gets the next integer after the family's highest one.
+
+    Args:
+        session: The session of the write transaction.
+        record: A new version whose ``version`` was not passed.
+        batch: Collects the versions given to records of the same save.
+    """
+    cls = type(record)
+    stem = record.uid[: cls._len_stem_uid]
+    taken = set(
+        session.scalars(
+            select(cls.version).where(
+                cls.uid.startswith(stem, autoescape=True),
+                cls.uid != record.uid,
+                cls.version.is_not(None),
+            )
+        )
+    )
+    mine = batch.setdefault(stem, set()) if batch is not None else set()
+    taken |= mine
+    if record.version not in taken:
+        mine.add(record.version)
+        return
+    numbers = [int(v) for v in taken if v.isdigit()]
+    version = str(max(numbers, default=0) + 1)
+    mine.add(version)
+    logger.info(
+        "version %r of %s was saved meanwhile; saving as version %r",
+        record.version,
+        stem,
+        version,
+    )
+    record.version = version
+
+
 def refresh_latest(session: Any, record: Any) -> None:
     """In a write transaction: give ``is_latest`` to one version of the family.
 
