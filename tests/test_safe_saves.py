@@ -726,3 +726,30 @@ def test_dedup_never_erases_metadata(inst: Inst, caplog) -> None:
     ln.Artifact(f, description="updated").save()
     assert caplog.text.count("updating description") == 1
     assert ln.Artifact.get(a.uid).description == "updated"
+
+
+def test_same_content_twice_in_one_save_stores_one_artifact(inst: Inst, caplog) -> None:
+    import pandas as pd
+
+    f, g = inst.tmp / "first.txt", inst.tmp / "second.txt"
+    f.write_text("the same bytes")
+    g.write_text("the same bytes")
+    df = pd.DataFrame({"x": [1, 2, 3]})
+    a, b = ln.Artifact(f, description="first"), ln.Artifact(g, description="second")
+    c = ln.Artifact.from_df(df, description="frame one")
+    d = ln.Artifact.from_df(df.copy(), description="frame two")
+    caplog.clear()
+    ln.save([a, b, c, d])
+    assert caplog.text.count("returning existing artifact with same hash") == 2
+    assert a.uid in caplog.text and c.uid in caplog.text
+    assert (b.id, b.uid, b.description) == (a.id, a.uid, "first")
+    assert (d.id, d.uid) == (c.id, c.uid)
+    arts = assert_consistent(inst)  # one object each, no temporary copies left
+    assert sorted(x.description for x in arts) == ["first", "frame one"]
+    assert "first" in str(b)
+    b.description = "renamed through the twin"
+    b.save()
+    assert ln.Artifact.get(a.uid).description == "renamed through the twin"
+    # a separate save of the same content resolves the same way
+    again = ln.Artifact(g, key="again.txt")
+    assert again.uid == a.uid

@@ -384,7 +384,7 @@ def prepare(
         try:
             check_real_key(cls, storage, key, skip_uid=skip_uid)
         except Exception:
-            _cleanup(private)
+            discard_source(private)
             raise
     ctx = dbs.current()
     if run is None:
@@ -394,7 +394,7 @@ def prepare(
 
             run = read(lambda s: s.get(Run, ctx.run_id))
     if key is None and description is None and run is None:
-        _cleanup(private)
+        discard_source(private)
         raise ValueError("Pass one of key, run or description as a parameter")
     if run is None:
         warn_no_run(visibility)
@@ -402,10 +402,10 @@ def prepare(
         try:
             existing = check_existing(cls, hash_, what)
         except Exception:
-            _cleanup(private)
+            discard_source(private)
             raise
         if existing is not None:
-            _cleanup(private)
+            discard_source(private)
             if run is not None and existing.run_id != run.id:
                 # saved again by another run: it becomes the artifact's run and
                 # the old run is kept in previous_runs (on save)
@@ -514,7 +514,8 @@ def _abort_prestaged(future: Future[Any] | None) -> None:
     future.add_done_callback(abort)
 
 
-def _cleanup(private: dict[str, Any]) -> None:
+def discard_source(private: dict[str, Any]) -> None:
+    """Drop an unsaved artifact's prestaged copy and serialized temp file."""
     _abort_prestaged(private.get("_lamin_prestaged"))
     source = private.get("_lamin_source")
     if private.get("_lamin_tmp_file") and isinstance(source, Path):

@@ -35,6 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lamin_sa.artifact import journal
 from lamin_sa.artifact._state import (
+    PRIVATE_ATTRS,
     full_path,
     private,
     set_private,
@@ -120,8 +121,14 @@ def _write_rows(session: Any, artifacts: list[Any]) -> None:
             if old.version is None:
                 old.version = version
                 session.add(old)
-        if sa_inspect(a).detached:
-            session.add(a)
+        state = sa_inspect(a)
+        if state.detached:
+            if state.key in session.identity_map:
+                # a twin of a batch (see _become_twin): its changes go to the
+                # loaded record of the same row
+                session.merge(a)
+            else:
+                session.add(a)
     for a in artifacts:
         run = private(a, "_lamin_new_run")
         if run is not None and not sa_inspect(a).transient:
@@ -289,6 +296,7 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
     artifacts = list(dict.fromkeys(artifacts))
     if not artifacts:
         return
+    artifacts, twins = _same_content_in_batch(artifacts)
     ctx = dbs.current()
     uploads = [a for a in artifacts if private(a, "_lamin_source") is not None]
     staged: dict[int, Staged] = {}
@@ -382,6 +390,64 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
         _after_save(a)
     journal.clear(clears)
     journal.finished(ctx, [i for i in journal_ids if i not in set(clears)])
+    for twin, first in twins:
+        _become_twin(twin, first)
+
+
+def _same_content_in_batch(
+    artifacts: list[Any],
+) -> tuple[list[Any], list[tuple[Any, Any]]]:
+    """Split off new artifacts whose content an earlier one of the batch has.
+
+    Saved one by one, the second would resolve to the first (same hash); in one
+    save it does too, instead of storing the same bytes twice.
+
+    Returns:
+        The artifacts to save, and ``(twin, first)`` pairs.
+    """
+    from lamin_sa.config import switches as settings
+
+    if len(artifacts) < 2 or (
+        settings.upon_artifact_create_if_hash_exists == "warn_create_new"
+    ):
+        return artifacts, []
+    first: dict[str, Any] = {}
+    keep, twins = [], []
+    for a in artifacts:
+        if a.hash is None or not sa_inspect(a).transient:
+            keep.append(a)
+            continue
+        other = first.setdefault(a.hash, a)
+        if other is a:
+            keep.append(a)
+        else:
+            twins.append((a, other))
+    return keep, twins
+
+
+def _become_twin(twin: Any, first: Any) -> None:
+    """After the save: ``twin`` is the stored ``first`` (detached copy of its row).
+
+    One session holds one object per row, so the twin is a detached copy with
+    the same id and fields; saving it updates that row. Related records are
+    read through ``first`` (or ``ln.Artifact.get(uid)``).
+    """
+    from sqlalchemy.orm import make_transient_to_detached
+
+    from lamin_sa.artifact.prepare import discard_source
+
+    logger.warning(
+        "returning existing artifact with same hash: %r (%s has the same content "
+        "in this save)",
+        first.uid,
+        twin.description or twin.key or "an artifact",
+    )
+    discard_source(twin.__dict__)
+    for name in PRIVATE_ATTRS:
+        twin.__dict__.pop(name, None)
+    for attr in sa_inspect(type(twin)).column_attrs:
+        setattr(twin, attr.key, getattr(first, attr.key))
+    make_transient_to_detached(twin)
 
 
 #: Threads that stage or move objects of one bulk save in parallel.
