@@ -94,9 +94,25 @@ def all_storages() -> list[Any]:
     return list(read(lambda s: s.scalars(select(Storage)).all()))
 
 
+_ROOTS: dict[str, StorageRoot] = {}
+
+
 def storage_root(storage: Any) -> StorageRoot:
-    """The parsed root of a Storage record."""
-    return parse_root(storage.root)
+    """The parsed root of a Storage record.
+
+    A local root is parsed once per root text (a stored root is already
+    normalized; resolving it again costs system calls on every save). Cloud
+    roots are parsed each time: their filesystem object is not shared.
+    """
+    text = storage.root
+    root = _ROOTS.get(text)
+    if root is None:
+        root = parse_root(text)
+        if root.is_local:
+            if len(_ROOTS) > 256:
+                _ROOTS.clear()
+            _ROOTS[text] = root
+    return root
 
 
 def storage_key(artifact: Any) -> str:
