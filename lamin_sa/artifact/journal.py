@@ -256,7 +256,7 @@ def _stale(row: Any) -> bool:
     now = _artifact_now(row)
     if now is None:
         return True
-    if storage_key(now) != row.final_key:
+    if storage_key(now).rstrip("/") != row.final_key.rstrip("/"):
         return True
     return (
         not row.is_dir
