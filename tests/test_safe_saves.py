@@ -576,7 +576,9 @@ def _kill_loop(
             raise AssertionError(proc.communicate()[1][-3000:])
         time.sleep(rng.uniform(*wait))
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
+        # a worker that failed on its own (not killed) would hide a broken save
+        assert proc.returncode == -signal.SIGKILL, err[-3000:]
         ln.connect(name)  # rolls the killed process's pending saves forward
     repair()  # removes the killed processes' temporary objects
     arts = assert_consistent(inst)
