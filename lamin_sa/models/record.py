@@ -25,6 +25,7 @@ from lamin_sa.db.base import Base
 from lamin_sa.db.context import FOREIGN_CONTEXT
 from lamin_sa.db.uid import base62, hash_to_uid
 from lamin_sa.errors import FieldError, NotSavedError
+from lamin_sa.models.signature import InitSignature
 from lamin_sa.query.queryset import QuerySet
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class Record(Base):
     #: fields whose first given value makes a deterministic uid (base62 of its
     #: md5), e.g. ``("ontology_id", "name")``; empty: random uids.
     uid_from_fields: ClassVar[tuple[str, ...]] = ()
+    #: the real keyword arguments for ``inspect.signature``, ``help()``, Shift-Tab
+    __signature__ = InitSignature()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -372,6 +375,21 @@ class Record(Base):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={format_value(v)}" for k, v in self._repr_fields())
         return f"{type(self).__name__}({fields})"
+
+    def _repr_html_(self) -> str:
+        """A compact field/value table (how Jupyter shows a record).
+
+        Example:
+            >>> ln.ULabel(name="DMSO")._repr_html_()  # doctest: +SKIP
+            '<div><div><b>ULabel</b></div><table ...'
+        """
+        from lamin_sa.display import fields_html
+
+        fields = {
+            k: v.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(v, datetime) else v
+            for k, v in self._repr_fields()
+        }
+        return fields_html(type(self).__name__, fields)
 
     def describe(self, return_str: bool = False) -> str | None:
         """Show the record with its Provenance, Features and Labels blocks.

@@ -116,6 +116,11 @@ class Run(Record):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create a run of a saved transform: ``Run(transform, reference=None)``.
+
+        Example:
+            >>> run = ln.Run(transform).save()  # doctest: +SKIP
+        """
         if len(args) == 1 and "transform" not in kwargs:
             kwargs["transform"] = args[0]
             args = ()

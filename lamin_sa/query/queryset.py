@@ -850,18 +850,30 @@ class QuerySet:
             for line in table
         ]
         n = len(rows)
-        count = f"{n}+ records" if more else f"{n} record{'' if n == 1 else 's'}"
+        total = self.count() if more else n  # one count, only when cut off
+        count = f"{n} of {total} records" if more else f"{n} record{'' if n == 1 else 's'}"
         body = "\n".join(f"  {line.rstrip()}" for line in lines)
-        return f"{title} ({count})\n{body}" + ("\n  ..." if more else "")
+        return f"{title} ({count})\n{body}" + _more_rows(total - n, "\n  ")
 
     def _repr_html_(self) -> str:
-        return str(self.df(limit=HTML_ROWS)._repr_html_())
+        shown = self.df(limit=HTML_ROWS)
+        table = str(shown._repr_html_())
+        if len(shown) < HTML_ROWS:
+            return table
+        return table + _more_rows(self.count() - len(shown), "<p>", "</p>")
 
 
 def type_of(entity: Any) -> type:
     """The mapped class of a class or an ``aliased()`` class."""
     insp = getattr(entity, "_aliased_insp", None)
     return insp.class_ if insp is not None else entity  # type: ignore[no-any-return]
+
+
+def _more_rows(n: int, before: str = "", after: str = "") -> str:
+    """The line below a cut-off table: ``… 25 more rows`` (empty for none)."""
+    if n <= 0:
+        return ""
+    return f"{before}… {n} more row{'' if n == 1 else 's'}{after}"
 
 
 def _cell(value: Any) -> str:
