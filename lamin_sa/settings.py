@@ -134,8 +134,10 @@ class Settings:
             ("verbosity", switches.verbosity),
             ("cache_dir", str(switches._cache_dir or default_cache_dir())),
             ("home", str(home_dir())),
-            ("transform", f"stem_uid={transform.stem_uid!r}, "
-             f"version={transform.version!r}"),
+            (
+                "transform",
+                f"stem_uid={transform.stem_uid!r}, version={transform.version!r}",
+            ),
         ]
         skip = {"verbosity", "cache_dir", "transform"}
         shown += [(k, getattr(switches, k)) for k in sorted(_SWITCHES - skip)]

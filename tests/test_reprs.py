@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import BACKENDS, PG_URL, reset_postgres
-
 import lamin_sa as ln
 from lamin_sa import instance as inst
 from lamin_sa.query import queryset
+from tests.conftest import BACKENDS, PG_URL, reset_postgres
 
 
 def test_record_repr_html_is_a_field_table(ctx) -> None:

@@ -121,7 +121,8 @@ class Lookup:
         n = len(raw)
         if not n:
             return f"Lookup[{registry}]: no values"
-        lines = [f"Lookup[{registry}] ({n} value{'' if n == 1 else 's'}): attribute → value"]
+        values = f"{n} value{'' if n == 1 else 's'}"
+        lines = [f"Lookup[{registry}] ({values}): attribute → value"]
         for value in list(raw)[:_REPR_ITEMS]:
             lines.append(f"  .{slug(value)} → {value!r}")
         if n > _REPR_ITEMS:

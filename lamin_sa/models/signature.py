@@ -25,8 +25,8 @@ def documented_call(cls: type) -> str | None:
     """The parameters of ``Cls(...)`` documented in the class's ``__init__``.
 
     Example:
-        >>> documented_call(ln.Artifact)  # doctest: +SKIP
-        'data, key=None, description=None, version=None, is_new_version_of=None, run=None'
+        >>> documented_call(ln.Run)  # doctest: +SKIP
+        'transform, reference=None'
     """
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")

@@ -851,7 +851,8 @@ class QuerySet:
         ]
         n = len(rows)
         total = self.count() if more else n  # one count, only when cut off
-        count = f"{n} of {total} records" if more else f"{n} record{'' if n == 1 else 's'}"
+        count = f"{n} of {total}" if more else str(n)
+        count += " record" if total == 1 else " records"
         body = "\n".join(f"  {line.rstrip()}" for line in lines)
         return f"{title} ({count})\n{body}" + _more_rows(total - n, "\n  ")
 
