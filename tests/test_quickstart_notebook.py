@@ -131,6 +131,7 @@ def test_artifact_cells(executed: Any) -> None:
     cell = _cell(nb, "artifact.save()")
     saved = _text(cell)
     assert "Artifact(" in saved and "description='my RNA-seq'" in saved
+    assert "✅ storing artifact '" in saved and "/lamin-intro/.lamindb/" in saved
     # describe() mid-cell renders (HTML) and returns None, as in the seed
     (shown,) = _data(cell, "text/html")
     assert "<b>Provenance:</b>" in shown and "📎 transform: Transform(" in shown
