@@ -29,7 +29,11 @@ def _public_api() -> dict[str, object]:
             for name, attr in vars(klass).items():
                 if name.startswith("_"):
                     continue
-                func = attr.__func__ if isinstance(attr, classmethod | staticmethod) else attr
+                func = (
+                    attr.__func__
+                    if isinstance(attr, classmethod | staticmethod)
+                    else attr
+                )
                 if inspect.isfunction(func):
                     found.setdefault(f"{klass.__qualname__}.{name}", func)
     return found
