@@ -452,7 +452,11 @@ def set_storage(root: str | Path) -> Any:
 
 
 def close(*, _forget_current: bool = True) -> None:
-    """Disconnect from the instance (and stop auto-connecting to it)."""
+    """Disconnect from the instance (and stop auto-connecting to it).
+
+    Example:
+        >>> ln.close()
+    """
     ctx = _connected()
     if ctx is not None:
         if ctx.autocommit:
@@ -497,7 +501,11 @@ def delete(name: str) -> None:
 
 
 def login(handle: str, *, name: str | None = None) -> UserSettings:
-    """Set the local user identity; registers it in the connected instance."""
+    """Set the local user identity; registers it in the connected instance.
+
+    Example:
+        >>> ln.login("jdoe", name="Jane Doe")
+    """
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,30}", handle):

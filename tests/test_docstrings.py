@@ -49,3 +49,11 @@ def test_public_functions_and_methods_have_an_example() -> None:
         and "Example" not in (inspect.getdoc(func) or "")
     )
     assert not missing, f"{len(missing)} without an example: {missing}"
+
+
+def test_filter_lists_every_lookup() -> None:
+    from lamin_sa.query.lookups import LOOKUPS
+    from lamin_sa.query.queryset import QuerySet
+
+    doc = inspect.getdoc(QuerySet.filter) or ""
+    assert all(f"``{name}``" in doc for name in LOOKUPS), sorted(LOOKUPS)

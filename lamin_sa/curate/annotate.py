@@ -678,6 +678,17 @@ class Annotate:
 
         Raises:
             ValueError: a categorical is not a column of ``df``.
+
+        Example:
+            >>> annotate = ln.Annotate.from_df(
+            ...     df,
+            ...     columns=ln.Feature.name,
+            ...     categoricals={"perturbation": ln.ULabel.name},
+            ... )
+            >>> annotate.validate()  # False: logs what to add
+            >>> annotate.add_new_from_columns()
+            >>> annotate.add_new_from("perturbation")
+            >>> artifact = annotate.save_artifact(description="my RNA-seq")
         """
         _set_verbosity(verbosity)
         return DataFrameAnnotator(
@@ -708,6 +719,15 @@ class Annotate:
         Raises:
             ValueError: a categorical is not an obs column.
             TypeError: ``data`` is not AnnData or ``var_index`` not a field.
+
+        Example:
+            >>> annotate = ln.Annotate.from_anndata(
+            ...     adata,
+            ...     var_index=bt.Gene.symbol,
+            ...     categoricals={"perturbation": ln.ULabel.name},
+            ...     organism="human",
+            ... )
+            >>> annotate.validate()
         """
         _set_verbosity(verbosity)
         return AnnDataAnnotator(

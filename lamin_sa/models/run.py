@@ -137,6 +137,9 @@ class Run(Record):
         Args:
             **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
                 (see :func:`lamin_sa.lineage.graph.view_lineage`).
+
+        Example:
+            >>> ln.Run.get(uid).view_lineage()
         """
         from lamin_sa.lineage import view_lineage
 
