@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import RelationshipDirection
+from sqlalchemy.orm import Mapper, RelationshipDirection
 
 _EMPTY = inspect.Parameter.empty
 
@@ -92,7 +92,7 @@ def init_signature(cls: type) -> inspect.Signature:
     call = documented_call(cls)
     params = _documented_parameters(call) if call else []
     seen = {p.name for p in params}
-    mapper = sa_inspect(cls)
+    mapper: Mapper[Any] = sa_inspect(cls)
     accepted = cls._init_fields()  # type: ignore[attr-defined]
     # a documented call says what is required; else the registry's _required
     required = set() if call else set(getattr(cls, "_required", ()))
