@@ -547,6 +547,12 @@ class RelatedRecords:
         """
         self.remove(*self.all())
 
+    # SQLAlchemy wraps remove() and clear() of a list-emulating collection with
+    # list semantics (remove(value, initiator), clear() of loaded items only);
+    # marked as instrumented, these keep the related manager's meaning
+    remove._sa_instrumented = True  # type: ignore[attr-defined]
+    clear._sa_instrumented = True  # type: ignore[attr-defined]
+
     def all(self) -> QuerySet:
         """The related records as a QuerySet.
 
