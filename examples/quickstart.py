@@ -2,10 +2,16 @@
 
 Run with `make demo` (creates ./lamin-intro next to this file: SQLite + a local
 folder). Re-running it is safe: existing records are reused.
+
+The demo keeps its own settings home, ./.lamin-home beside ./lamin-intro, so every
+checkout (and every working directory) runs its own "lamin-intro" instance and never
+clashes with, or registers anything in, your own settings home. To open the demo's
+instance afterwards: `LAMIN_SA_HOME=.lamin-home lamin-sa info`.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -17,6 +23,8 @@ import quickstart_dataloaders
 import lamin_sa as ln
 
 ln.settings.verbosity = "info"
+# read on use, so setting it before the first init is enough (see the docstring)
+os.environ["LAMIN_SA_HOME"] = str(Path(".lamin-home").resolve())
 
 # 1. Set up an instance: a SQLite database + a local storage folder, with the
 #    biological registries (bionty) mounted.

@@ -26,6 +26,9 @@ def save(records: Iterable[Record]) -> None:
 
     Raises:
         ValueError: a single record was passed (use ``record.save()``).
+
+    Example:
+        >>> ln.save([ln.ULabel(name=name) for name in ["DMSO", "IFNG"]])
     """
     if isinstance(records, Record):
         raise ValueError("Please use record.save() to save a single record.")

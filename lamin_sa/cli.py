@@ -7,6 +7,7 @@ traceback only with ``lamin-sa --verbose COMMAND``.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from typing import Any
 
@@ -16,20 +17,68 @@ from lamin_sa.config import redact
 from lamin_sa.errors import LaminSAError
 
 
-def _one_line(error: BaseException) -> str:
+def _one_line(error: BaseException, command: click.Command | None = None) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = lines[0] if lines else ""
     if not isinstance(error, LaminSAError | ValueError):
         # not a message written for users: say what kind of failure it was
         text = f"{type(error).__name__}: {text}" if text else type(error).__name__
         text += " (run `lamin-sa --verbose ...` for the traceback)"
-    return redact(text)
+    return redact(cli_terms(text, command))
+
+
+_CONNECT_CALL = re.compile(r"`?ln\.connect\(\s*'?\"?([^'\"(),]*)'?\"?\s*\)`?")
+_KEYWORD = re.compile(r"\b([a-z][a-z_]*)=(True\b|\.\.\.|(?=[\s.,;:)`]|$))")
+
+
+def cli_terms(text: str, command: click.Command | None) -> str:
+    """A library message in command-line terms, for errors of ``command``.
+
+    ``pass another name=`` becomes ``pass another --name``, ``force=True``
+    ``--force`` and ``ln.connect('x')`` ``lamin-sa connect x``, for the
+    options the command has; anything else is left as written.
+
+    Example:
+        >>> cli_terms("pass another name=.", init)
+        'pass another --name.'
+    """
+    text = _CONNECT_CALL.sub(
+        lambda m: f"`lamin-sa connect {m[1].strip() or 'NAME'}`", text
+    )
+    if command is None:
+        return text
+    flags = {
+        p.name: max(p.opts, key=len)
+        for p in command.params
+        if isinstance(p, click.Option) and p.name
+    }
+
+    def flag(m: re.Match[str]) -> str:
+        return flags.get(m[1], m[0]) if m[1] in flags else m[0]
+
+    return _KEYWORD.sub(flag, text)
+
+
+def _invoked(
+    group: click.Group, ctx: click.Context, args: list[str]
+) -> click.Command | None:
+    """The (sub)command a command line names, e.g. ``migrate upgrade``."""
+    cmd: click.Command | None = group
+    while isinstance(cmd, click.Group) and args:
+        name = next((a for a in args if not a.startswith("-")), None)
+        if name is None:
+            break
+        args = args[args.index(name) + 1 :]
+        cmd = cmd.get_command(ctx, name)
+    return None if cmd is group else cmd
 
 
 class _Group(click.Group):
     """The root group: turns any error of a command into one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        # click empties the context's arguments while it invokes the command
+        args = [*ctx.protected_args, *ctx.args]
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, click.ClickException):
@@ -37,7 +86,11 @@ class _Group(click.Group):
         except Exception as e:
             if ctx.params.get("verbose"):
                 traceback.print_exc()
-            raise click.ClickException(_one_line(e)) from e
+            try:
+                command = _invoked(self, ctx, args)
+            except Exception:  # naming flags must never hide the error itself
+                command = None
+            raise click.ClickException(_one_line(e, command)) from e
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -157,6 +157,15 @@ def init(
     name = slugify(name) if name else _default_name(root, db)
     modules = _module_list(modules)
     existing = InstanceSettings.load(name)
+    if existing is not None and _is_stale(existing):
+        logger.warning(
+            "dropped the stale registration of instance %r: its storage folder %s "
+            "and database are gone",
+            name,
+            existing.storage_root,
+        )
+        existing.forget()
+        existing = None
     if existing is not None:
         if existing.storage_root != root:
             raise LaminSAError(
@@ -196,6 +205,18 @@ def init(
     _register_storage(root, is_default=True)
     logger.info("initialized instance %s (storage %s)", name, root)
     return settings
+
+
+def _is_stale(settings: InstanceSettings) -> bool:
+    """Whether a registration points at a local folder and SQLite file both gone.
+
+    Only then is it certain that nothing is left to connect to; a remote root or a
+    PostgreSQL database may just be unreachable for now.
+    """
+    if settings.dialect != "sqlite" or _storage_type(settings.storage_root) != "local":
+        return False
+    db_file = Path(settings.db.split("sqlite:///", 1)[1])
+    return not db_file.exists() and not Path(settings.storage_root).exists()
 
 
 def _module_list(modules: list[str] | str | None) -> list[str]:
@@ -431,7 +452,11 @@ def set_storage(root: str | Path) -> Any:
 
 
 def close(*, _forget_current: bool = True) -> None:
-    """Disconnect from the instance (and stop auto-connecting to it)."""
+    """Disconnect from the instance (and stop auto-connecting to it).
+
+    Example:
+        >>> ln.close()
+    """
     ctx = _connected()
     if ctx is not None:
         if ctx.autocommit:
@@ -476,7 +501,11 @@ def delete(name: str) -> None:
 
 
 def login(handle: str, *, name: str | None = None) -> UserSettings:
-    """Set the local user identity; registers it in the connected instance."""
+    """Set the local user identity; registers it in the connected instance.
+
+    Example:
+        >>> ln.login("jdoe", name="Jane Doe")
+    """
     import re
 
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,30}", handle):

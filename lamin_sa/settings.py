@@ -110,15 +110,49 @@ class Settings:
     def __dir__(self) -> list[str]:
         return sorted({"instance", "user", "storage", *_SWITCHES})
 
-    def __repr__(self) -> str:
+    def _fields(self) -> list[tuple[str, Any]]:
+        """What the reprs show: no passwords, no connecting, no folder created."""
         from lamin_sa.db.context import current_or_none
 
         ctx = current_or_none()
         inst = ctx.instance if ctx is not None else None
-        return (
-            f"Settings(instance={inst!r}, user={self.user.handle!r}, "
-            f"verbosity={self.verbosity!r})"
-        )
+        if inst is None:
+            last = current_instance_name()
+            shown: list[tuple[str, Any]] = [
+                ("instance", f"not connected (last used: {last})" if last else None)
+            ]
+        else:
+            shown = [
+                ("instance", f"{inst.name} (uid {inst.uid})"),
+                ("db", strip_credentials(inst.db)),
+                ("storage", getattr(ctx, "storage_root", None) or inst.storage_root),
+                ("modules", ", ".join(inst.modules)),
+            ]
+        transform = switches.transform
+        shown += [
+            ("user", self.user.handle),
+            ("verbosity", switches.verbosity),
+            ("cache_dir", str(switches._cache_dir or default_cache_dir())),
+            ("home", str(home_dir())),
+            (
+                "transform",
+                f"stem_uid={transform.stem_uid!r}, version={transform.version!r}",
+            ),
+        ]
+        skip = {"verbosity", "cache_dir", "transform"}
+        shown += [(k, getattr(switches, k)) for k in sorted(_SWITCHES - skip)]
+        return shown
+
+    def __repr__(self) -> str:
+        lines = ["ln.settings"]
+        lines += [f"  {k}: {v}" for k, v in self._fields() if v is not None]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from lamin_sa.display import fields_html
+
+        rows = {k: v for k, v in self._fields() if v is not None}
+        return fields_html("ln.settings", rows)
 
 
 settings = Settings()

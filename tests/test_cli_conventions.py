@@ -98,3 +98,36 @@ def test_empty_storage_is_refused(cli) -> None:
     result = cli("init", "--storage", "", ok=False)
     assert result.returncode != 0 and "--storage" in result.stderr
     assert not (cli.cwd / "home").exists() or not list((cli.cwd / "home").glob("*"))
+
+
+def test_errors_name_cli_flags_not_python_arguments(cli) -> None:
+    tmp = cli.cwd
+    cli("init", "--storage", str(tmp / "one"), "--name", "lab")
+    taken = cli("init", "--storage", str(tmp / "two"), "--name", "lab", ok=False)
+    (line,) = taken.stderr.strip().splitlines()
+    assert line.startswith("Error: An instance named 'lab' already exists")
+    assert "`lamin-sa connect lab`" in line and "pass another --name." in line
+    assert "name=" not in line and "ln.connect" not in line
+    bad = cli("init", "--storage", str(tmp / "!!!"), ok=False)
+    assert bad.stderr.strip() == (
+        "Error: Cannot derive an instance name from '!!!': pass --name."
+    )
+    # the library itself keeps speaking Python
+    import lamin_sa as ln
+
+    with pytest.raises(ValueError, match=r"pass name=\.$"):
+        ln.init(storage=tmp / "!!!")
+
+
+def test_cli_terms_only_translate_the_commands_own_options() -> None:
+    from lamin_sa.cli import cli_terms, init, migrate_downgrade
+
+    assert cli_terms("pass another name=.", init) == "pass another --name."
+    assert cli_terms("or pass force=True to drop them", migrate_downgrade) == (
+        "or pass --force to drop them"
+    )
+    # an argument the command has no option for stays as written
+    assert cli_terms("pass field=... or format=", init) == "pass field=... or format="
+    assert cli_terms("run ln.connect('lab') first", None) == (
+        "run `lamin-sa connect lab` first"
+    )

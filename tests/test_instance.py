@@ -62,6 +62,35 @@ def test_default_name_and_reinit_connects(tmp_path, closed):
     assert ln.ULabel.filter(name="kept").count() == 1
 
 
+def test_stale_registration_no_longer_blocks_init(tmp_path, closed, db_arg, caplog):
+    import shutil
+
+    first = tmp_path / "first" / "lamin-intro"
+    ln.init(storage=first, db=db_arg, name="lamin-intro")
+    ln.close()
+    shutil.rmtree(first)  # the folder (and a SQLite database in it) is gone
+    second = tmp_path / "second" / "lamin-intro"
+    if db_arg is not None:
+        # a PostgreSQL database may only be unreachable: never dropped silently
+        with pytest.raises(ln.errors.LaminSAError, match="already exists with"):
+            ln.init(storage=second, name="lamin-intro")
+        assert inst.InstanceSettings.load("lamin-intro") is not None
+        return
+    with caplog.at_level("WARNING", logger="lamin_sa"):
+        settings = ln.init(storage=second)
+    assert settings.storage_root == second.resolve().as_posix()
+    assert "dropped the stale registration of instance 'lamin-intro'" in caplog.text
+    assert (second / ".lamindb" / "lamin.db").exists()
+    assert ln.ULabel(name="x").save().id == 1
+
+
+def test_live_registration_still_blocks_init(tmp_path, closed):
+    ln.init(storage=tmp_path / "first" / "data")
+    ln.close()
+    with pytest.raises(ln.errors.LaminSAError, match="already exists with storage"):
+        ln.init(storage=tmp_path / "second" / "data")
+
+
 def test_close_connect_and_autoconnect(tmp_path, closed):
     root = tmp_path / "auto"
     ln.init(storage=root)

@@ -131,9 +131,13 @@ def test_artifact_cells(executed: Any) -> None:
     cell = _cell(nb, "artifact.save()")
     saved = _text(cell)
     assert "Artifact(" in saved and "description='my RNA-seq'" in saved
+    assert "✅ storing artifact '" in saved and "/lamin-intro/.lamindb/" in saved
     # describe() mid-cell renders (HTML) and returns None, as in the seed
-    (shown,) = _data(cell, "text/html")
+    shown, record = _data(cell, "text/html")
     assert "<b>Provenance:</b>" in shown and "📎 transform: Transform(" in shown
+    # the saved artifact, the cell's value, renders as a compact field table
+    assert "<b>Artifact</b>" in record and "my RNA-seq" in record
+    assert "<table" in record
     assert "Provenance:\n  📎 created_by: User(" in saved
     loaded = _cell(nb, "artifact.load()")
     assert "observation1" in _text(loaded) and _data(loaded, "text/html")

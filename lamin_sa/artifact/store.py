@@ -43,6 +43,7 @@ from lamin_sa.artifact._state import (
     storage_root,
 )
 from lamin_sa.artifact.versions import claim_version, mark_latest
+from lamin_sa.config import SUCCESS
 from lamin_sa.db import session as dbs
 from lamin_sa.db.sql import advisory_lock, in_values
 from lamin_sa.errors import RecordExistsError, SaveError, ValidationError
@@ -390,6 +391,7 @@ def save_artifacts(artifacts: Iterable[Any]) -> None:
         _after_save(a)
     journal.clear(clears)
     journal.finished(ctx, [i for i in journal_ids if i not in set(clears)])
+    _log_stored(uploads, staged)
     for twin, first in twins:
         _become_twin(twin, first)
 
@@ -448,6 +450,27 @@ def _become_twin(twin: Any, first: Any) -> None:
     for attr in sa_inspect(type(twin)).column_attrs:
         setattr(twin, attr.key, getattr(first, attr.key))
     make_transient_to_detached(twin)
+
+
+#: more stored artifacts than this are logged as one line, not one each
+LOG_EACH_STORED = 10
+
+
+def _log_stored(uploads: list[Any], staged: dict[int, Staged]) -> None:
+    """The seed's ``✅ storing artifact '<uid>' at '<path>'`` per uploaded artifact.
+
+    Hidden artifacts (a run's source code, environment and report) are not
+    announced: ``finish()`` reports on them itself.
+    """
+    uploads = [a for a in uploads if a.visibility != 0]
+    if len(uploads) > LOG_EACH_STORED:
+        roots = sorted({staged[id(a)].root.root for a in uploads})
+        logger.log(SUCCESS, "stored %d artifacts in %s", len(uploads), ", ".join(roots))
+        return
+    for a in uploads:
+        logger.log(
+            SUCCESS, "storing artifact %r at %r", a.uid, staged[id(a)].final_path
+        )
 
 
 #: Threads that stage or move objects of one bulk save in parallel.

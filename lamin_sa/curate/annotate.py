@@ -174,6 +174,22 @@ class DataFrameAnnotator:
         }
         self._save_columns()
 
+    def __repr__(self) -> str:
+        data = getattr(self, "_adata", None)
+        if data is not None:
+            shape = f"{data.n_obs} observations × {data.n_vars} variables"
+        else:
+            shape = f"{len(self._df)} rows × {len(self._df.columns)} columns"
+        state = "validated" if self._validated else "not validated (run .validate())"
+        lines = [f"{type(self).__name__}: {shape}, {state}"]
+        mapped = {self._what: (self._columns_model, self._columns_key)}
+        for key, target in self._all_targets().items():
+            mapped[key] = (target.model, target.field)
+        lines += [f"  {k} → {_label(m, f)}" for k, (m, f) in mapped.items()]
+        if self._organism:
+            lines.append(f"  organism: {self._organism}")
+        return "\n".join(lines)
+
     # ---- columns -------------------------------------------------------------
 
     def _column_names(self) -> list[str]:
@@ -630,8 +646,11 @@ class AnnotateLookup:
         return list(self._fields)
 
     def __repr__(self) -> str:
-        keys = ", ".join(f".{k}" for k in self._fields)
-        return f"Lookup objects from the registries: {keys}"
+        lines = ["Lookup objects from the registries (annotate.lookup().<key>):"]
+        for key, (scope, field) in self._fields.items():
+            model = getattr(scope, "model", scope)
+            lines.append(f"  .{key} → {model.__name__}.{field}")
+        return "\n".join(lines)
 
 
 class Annotate:
@@ -659,6 +678,17 @@ class Annotate:
 
         Raises:
             ValueError: a categorical is not a column of ``df``.
+
+        Example:
+            >>> annotate = ln.Annotate.from_df(
+            ...     df,
+            ...     columns=ln.Feature.name,
+            ...     categoricals={"perturbation": ln.ULabel.name},
+            ... )
+            >>> annotate.validate()  # False: logs what to add
+            >>> annotate.add_new_from_columns()
+            >>> annotate.add_new_from("perturbation")
+            >>> artifact = annotate.save_artifact(description="my RNA-seq")
         """
         _set_verbosity(verbosity)
         return DataFrameAnnotator(
@@ -689,6 +719,15 @@ class Annotate:
         Raises:
             ValueError: a categorical is not an obs column.
             TypeError: ``data`` is not AnnData or ``var_index`` not a field.
+
+        Example:
+            >>> annotate = ln.Annotate.from_anndata(
+            ...     adata,
+            ...     var_index=bt.Gene.symbol,
+            ...     categoricals={"perturbation": ln.ULabel.name},
+            ...     organism="human",
+            ... )
+            >>> annotate.validate()
         """
         _set_verbosity(verbosity)
         return AnnDataAnnotator(

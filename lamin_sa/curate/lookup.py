@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 _NON_IDENT = re.compile(r"[^0-9a-zA-Z_]+")
 #: attribute names of Lookup itself; values with these slugs get the ln_ prefix.
 _RESERVED = frozenset({"dict"})
+#: attributes a Lookup's repr lists
+_REPR_ITEMS = 10
 
 
 def slug(value: Any) -> str:
@@ -114,9 +116,18 @@ class Lookup:
         return dict(self.__dict__["_raw"])
 
     def __repr__(self) -> str:
-        keys = list(self.__dict__["_items"])
-        shown = ", ".join(keys[:10]) + (", ..." if len(keys) > 10 else "")
-        return f"Lookup[{self.__dict__['_registry']}] ({len(keys)}): {shown}"
+        raw = self.__dict__["_raw"]
+        registry = self.__dict__["_registry"]
+        n = len(raw)
+        if not n:
+            return f"Lookup[{registry}]: no values"
+        values = f"{n} value{'' if n == 1 else 's'}"
+        lines = [f"Lookup[{registry}] ({values}): attribute → value"]
+        for value in list(raw)[:_REPR_ITEMS]:
+            lines.append(f"  .{slug(value)} → {value!r}")
+        if n > _REPR_ITEMS:
+            lines.append(f"  … {n - _REPR_ITEMS} more (tab-complete or .dict())")
+        return "\n".join(lines)
 
 
 class _Many(list):  # type: ignore[type-arg]

@@ -464,12 +464,27 @@ class InspectResult:
         return self._KEYS
 
     def __repr__(self) -> str:
-        return (
-            f"InspectResult(validated={len(self.validated)}, "
-            f"non_validated={len(self.non_validated)}, "
-            f"frac_validated={self.frac_validated:.3f}, "
-            f"synonyms_mapper={len(self.synonyms_mapper)})"
-        )
+        n = len(self.validated)
+        total = n + len(self.non_validated)
+        lines = [
+            f"InspectResult: {n} of {total} values validated "
+            f"({self.frac_validated:.0%})",
+            f"  validated: {_shortened(self.validated)}",
+            f"  non_validated: {_shortened(self.non_validated)}",
+        ]
+        if self.synonyms_mapper:
+            pairs = list(self.synonyms_mapper.items())
+            shown = ", ".join(f"{k!r} → {v!r}" for k, v in pairs[:10])
+            more = f", … {len(pairs) - 10} more" if len(pairs) > 10 else ""
+            lines.append(f"  synonyms_mapper: {shown}{more}")
+        return "\n".join(lines)
+
+
+def _shortened(values: list[Any], n: int = 10) -> str:
+    """A list's repr cut to its first ``n`` items (``… 5 more``)."""
+    if len(values) <= n:
+        return repr(list(values))
+    return repr(list(values[:n]))[:-1] + f", … {len(values) - n} more]"
 
 
 def inspect(

@@ -134,14 +134,22 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
     @classmethod
     def from_df(cls, df: Any, **kwargs: Any) -> Artifact:
-        """An artifact from a DataFrame, stored as ``.parquet``."""
+        """An artifact from a DataFrame, stored as ``.parquet``.
+
+        Example:
+            >>> artifact = ln.Artifact.from_df(df, description="my RNA-seq")
+        """
         from lamin_sa.artifact import from_df
 
         return from_df(cls, df, **kwargs)
 
     @classmethod
     def from_anndata(cls, adata: Any, **kwargs: Any) -> Artifact:
-        """An artifact from AnnData (``.h5ad``; ``.zarr`` via key or format)."""
+        """An artifact from AnnData (``.h5ad``; ``.zarr`` via key or format).
+
+        Example:
+            >>> artifact = ln.Artifact.from_anndata(adata, description="my RNA-seq")
+        """
         from lamin_sa.artifact import from_anndata
 
         return from_anndata(cls, adata, **kwargs)
@@ -150,20 +158,35 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     def from_dir(
         cls, path: Any, key: str | None = None, *, run: Any = None
     ) -> list[Artifact]:
-        """One unsaved artifact per file below a folder."""
+        """One unsaved artifact per file below a folder.
+
+        Example:
+            >>> artifacts = ln.Artifact.from_dir("./images")
+            >>> ln.save(artifacts)
+        """
         from lamin_sa.artifact import from_dir
 
         return from_dir(cls, path, key, run=run)
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Artifact:
-        """Get one artifact; several versions of one family give the latest."""
+        """Get one artifact; several versions of one family give the latest.
+
+        Example:
+            >>> artifact = ln.Artifact.get("m45sfXfMutX9IZ2JQoRk")
+            >>> artifact = ln.Artifact.get(key="raw/counts.csv")
+        """
         from lamin_sa.artifact import get_latest
 
         return get_latest(cls, idlike, **expressions)
 
     def save(self) -> Artifact:  # type: ignore[override]
-        """Store data and metadata atomically and return the artifact."""
+        """Store data and metadata atomically and return the artifact.
+
+        Example:
+            >>> artifact = ln.Artifact("./my_data.fcs", description="flow cytometry")
+            >>> artifact.save()
+        """
         if self.is_foreign:
             return self._transfer()
         from lamin_sa.artifact import save_artifact
@@ -182,6 +205,9 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
         Inside a tracked run the artifact becomes an input of the run (see
         ``ln.settings.track_run_inputs``; ``is_run_input`` overrides it).
+
+        Example:
+            >>> path = artifact.cache()  # an s3:// artifact is downloaded once
         """
         from lamin_sa.artifact import cache
 
@@ -193,6 +219,9 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """Load the data into memory by suffix (kwargs go to the reader).
 
         Inside a tracked run the artifact becomes an input of the run.
+
+        Example:
+            >>> df = artifact.load()  # a DataFrame for .parquet and .csv
         """
         from lamin_sa.artifact import load
 
@@ -204,6 +233,9 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """Open lazily: backed AnnData, or a pyarrow dataset for parquet/csv.
 
         Inside a tracked run the artifact becomes an input of the run.
+
+        Example:
+            >>> adata = artifact.open()  # backed AnnData: reads on access
         """
         from lamin_sa.artifact import open_artifact
 
@@ -212,7 +244,12 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         return handle
 
     def replace(self, data: Any, run: Any = None, format: str | None = None) -> None:
-        """Replace the data (swapped on the next ``save()``; uid and key stay)."""
+        """Replace the data (swapped on the next ``save()``; uid and key stay).
+
+        Example:
+            >>> artifact.replace("./counts_fixed.csv")
+            >>> artifact.save()
+        """
         from lamin_sa.artifact import replace
 
         replace(self, data, run=run, format=format)
@@ -220,13 +257,23 @@ class Artifact(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
     def delete(  # type: ignore[override]
         self, permanent: bool | None = None, storage: bool | None = None
     ) -> None:
-        """Move to the trash; ``permanent=True`` deletes row and managed data."""
+        """Move to the trash; ``permanent=True`` deletes row and managed data.
+
+        Example:
+            >>> artifact.delete()  # to the trash
+            >>> artifact.delete(permanent=True)  # row and managed data
+        """
         from lamin_sa.artifact import delete_artifact
 
         delete_artifact(self, permanent=permanent, storage=storage)
 
     def restore(self) -> None:
-        """Move the artifact out of the trash."""
+        """Move the artifact out of the trash.
+
+        Example:
+            >>> artifact.delete()
+            >>> artifact.restore()
+        """
         from lamin_sa.artifact import restore
 
         restore(self)

@@ -111,6 +111,10 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """Save the collection and its ordered members; return it.
 
         ``transfer_labels=True`` also copies the members' labels (by feature).
+
+        Example:
+            >>> collection = ln.Collection([artifact, artifact2], name="my collection")
+            >>> collection.save(transfer_labels=True)
         """
         if self.is_foreign:
             return self._transfer()
@@ -119,7 +123,11 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         return save_collection(self, transfer_labels=transfer_labels)
 
     def ordered_artifacts(self) -> list[Artifact]:
-        """The member artifacts in the order they were passed."""
+        """The member artifacts in the order they were passed.
+
+        Example:
+            >>> [a.uid for a in collection.ordered_artifacts]
+        """
         from lamin_sa.artifact import ordered_artifacts
 
         return ordered_artifacts(self)
@@ -130,6 +138,9 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         """Concatenate the members' DataFrames or AnnData objects.
 
         Inside a tracked run the collection becomes an input of the run.
+
+        Example:
+            >>> df = collection.load()  # the members concatenated
         """
         from lamin_sa.artifact import load_collection
 
@@ -138,7 +149,11 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
         return data
 
     def cache(self, is_run_input: bool | None = None) -> list[Any]:
-        """Local paths of the members' data (an input of a tracked run)."""
+        """Local paths of the members' data (an input of a tracked run).
+
+        Example:
+            >>> paths = collection.cache()
+        """
         from lamin_sa.artifact import cache_collection
 
         paths = cache_collection(self)
@@ -188,19 +203,31 @@ class Collection(TracksRun, TracksUpdates, IsVersioned, IsData, Record):
 
     @classmethod
     def get(cls, idlike: int | str | None = None, **expressions: Any) -> Collection:
-        """Get one collection; several versions of one family give the latest."""
+        """Get one collection; several versions of one family give the latest.
+
+        Example:
+            >>> collection = ln.Collection.get(name="my RNA-seq collection")
+        """
         from lamin_sa.artifact import get_latest
 
         return get_latest(cls, idlike, **expressions)
 
     def delete(self, permanent: bool | None = None) -> None:  # type: ignore[override]
-        """Move to the trash; ``permanent=True`` deletes the row (artifacts stay)."""
+        """Move to the trash; ``permanent=True`` deletes the row (artifacts stay).
+
+        Example:
+            >>> collection.delete()  # to the trash; its artifacts stay
+        """
         from lamin_sa.artifact import delete_collection
 
         delete_collection(self, permanent=permanent)
 
     def restore(self) -> None:
-        """Move the collection (and its meta artifact) out of the trash."""
+        """Move the collection (and its meta artifact) out of the trash.
+
+        Example:
+            >>> collection.restore()
+        """
         from lamin_sa.artifact import restore
 
         restore(self)

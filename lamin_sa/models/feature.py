@@ -64,6 +64,10 @@ class Feature(CanValidate, TracksRun, TracksUpdates, Record):
 
         Dtypes: categorical and string columns → ``cat``; numbers → ``int`` or
         ``float`` (digits stripped from the numpy name); ``bool``.
+
+        Example:
+            >>> features = ln.Feature.from_df(df)
+            >>> ln.save(features)
         """
         from lamin_sa.curate import features_from_df
 

@@ -95,7 +95,11 @@ with warnings.catch_warnings():
             init_feature_set(self, args, kwargs, super().__init__)
 
         def save(self) -> FeatureSet:  # type: ignore[override]
-            """Store the set and its member links; same members → the stored set."""
+            """Store the set and its member links; same members → the stored set.
+
+            Example:
+                >>> ln.FeatureSet(ln.Feature.filter(name__in=["CD8A", "CD4"])).save()
+            """
             from lamin_sa.curate import save_feature_set
 
             return save_feature_set(self)  # type: ignore[no-any-return]
@@ -130,6 +134,9 @@ with warnings.catch_warnings():
 
             Raises:
                 ValidationError: values that do not validate (listed).
+
+            Example:
+                >>> feature_set = ln.FeatureSet.from_values(["CD8A"], bt.Gene.symbol)
             """
             from lamin_sa.curate import feature_set_from_values
 
@@ -152,7 +159,11 @@ with warnings.catch_warnings():
             *,
             mute: bool = False,
         ) -> FeatureSet | None:
-            """A feature set of the validated columns of ``df``, or None."""
+            """A feature set of the validated columns of ``df``, or None.
+
+            Example:
+                >>> feature_set = ln.FeatureSet.from_df(df)
+            """
             from lamin_sa.curate import feature_set_from_df
 
             return feature_set_from_df(  # type: ignore[no-any-return]

@@ -181,6 +181,9 @@ class CanValidate:
 
         Returns:
             A numpy bool array in input order, or a bool for one string.
+
+        Example:
+            >>> ln.ULabel.validate(["DMSO", "unknown"])  # a numpy bool array
         """
         from lamin_sa.curate import validate_values as validate
 
@@ -194,6 +197,11 @@ class CanValidate:
             An :class:`~lamin_sa.curate.validate.InspectResult` with
             ``validated``, ``non_validated``, ``frac_validated`` and
             ``synonyms_mapper`` (also as ``result["validated"]``).
+
+        Example:
+            >>> result = ln.ULabel.inspect(["DMSO", "IFNG", "unknown"])
+            >>> result.non_validated
+            ['unknown']
         """
         from lamin_sa.curate import inspect
 
@@ -226,6 +234,9 @@ class CanValidate:
 
         Returns:
             A list in input order, the mapper, or a string for one string.
+
+        Example:
+            >>> bt.CellType.standardize(["T lymphocyte", "t cell"])  # both: "T cell"
         """
         from lamin_sa.curate import standardize
 
@@ -251,6 +262,9 @@ class CanValidate:
             values: A column of values or one string.
             field: The field to match (default: the name field).
             mute: Do not log unmatched values.
+
+        Example:
+            >>> labels = ln.ULabel.from_values(["DMSO", "IFNG"])
         """
         from lamin_sa.curate import from_values
 
@@ -267,6 +281,10 @@ class CanValidate:
         Args:
             field: The field (default: the name field; User: handle).
             return_field: Give this field instead of the record.
+
+        Example:
+            >>> ulabels = ln.ULabel.lookup()
+            >>> ln.Artifact.filter(ulabels=ulabels.ifng).one()
         """
         from lamin_sa.curate import lookup_records as lookup
 
@@ -285,6 +303,9 @@ class CanValidate:
 
         Returns:
             A QuerySet in rank order whose ``df()`` has a ``score`` column.
+
+        Example:
+            >>> ln.ULabel.search("IFGN").df()  # a typo still finds IFNG first
         """
         from lamin_sa.curate import search_records as search
 
@@ -306,6 +327,9 @@ class CanValidate:
             ValidationError: a synonym contains ``|`` or is used by another
                 record (the message names it).
             NotImplementedError: the registry has no ``synonyms`` field.
+
+        Example:
+            >>> cell_type.add_synonym(["T lymphocyte", "T-cell"])
         """
         from lamin_sa.curate import add_synonym
 
@@ -314,7 +338,11 @@ class CanValidate:
     def remove_synonym(
         self, synonym: str | list[str], save: bool | None = None
     ) -> None:
-        """Remove one or more synonyms (absent ones are ignored)."""
+        """Remove one or more synonyms (absent ones are ignored).
+
+        Example:
+            >>> cell_type.remove_synonym("T-cell")
+        """
         from lamin_sa.curate import remove_synonym
 
         remove_synonym(self, synonym, save=save)
@@ -324,6 +352,9 @@ class CanValidate:
 
         Raises:
             NotImplementedError: the registry has no ``abbr`` field.
+
+        Example:
+            >>> cell_type.set_abbr("Tc")
         """
         from lamin_sa.curate import set_abbr
 
@@ -355,7 +386,11 @@ class IsData:
         return LineageAccessor(self)
 
     def view_lineage(self, filename: str | None = None, **kwargs: Any) -> Any:
-        """Draw the runs and data upstream and downstream of this record."""
+        """Draw the runs and data upstream and downstream of this record.
+
+        Example:
+            >>> artifact.view_lineage()  # the SVG (or the DOT text without graphviz)
+        """
         from lamin_sa.lineage import view_lineage
 
         return view_lineage(self, filename=filename, **kwargs)
@@ -384,7 +419,11 @@ class HasParents:
 
     @classmethod
     def parent_table(cls) -> Any:
-        """The ``<table>_parent`` link table of the registry (created once)."""
+        """The ``<table>_parent`` link table of the registry (created once).
+
+        Example:
+            >>> bt.CellType.parent_table().name  # the link table of CellType.parents
+        """
         from sqlalchemy import BigInteger, Column, Integer, Table, UniqueConstraint
 
         from lamin_sa.db.base import metadata
@@ -471,11 +510,19 @@ class HasParents:
         return cls.filter(cls.id.in_(ids.scalar_subquery()))  # type: ignore[attr-defined]
 
     def query_parents(self) -> Any:
-        """All ancestors (parents, their parents, ...) as a QuerySet, in one query."""
+        """All ancestors (parents, their parents, ...) as a QuerySet, in one query.
+
+        Example:
+            >>> new_cell_state.query_parents().list("name")
+        """
         return self._walk(up=True)
 
     def query_children(self) -> Any:
-        """All descendants (children, their children, ...) as a QuerySet."""
+        """All descendants (children, their children, ...) as a QuerySet.
+
+        Example:
+            >>> neuron.query_children().df()
+        """
         return self._walk(up=False)
 
     def view_parents(
@@ -492,6 +539,9 @@ class HasParents:
             with_children: Also draw the children.
             distance: Steps to walk in each direction.
             **kwargs: ``filename=`` or ``return_graph=True``.
+
+        Example:
+            >>> new_cell_state.view_parents(distance=2)
         """
         from lamin_sa.lineage import view_parents
 

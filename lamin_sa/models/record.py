@@ -25,6 +25,7 @@ from lamin_sa.db.base import Base
 from lamin_sa.db.context import FOREIGN_CONTEXT
 from lamin_sa.db.uid import base62, hash_to_uid
 from lamin_sa.errors import FieldError, NotSavedError
+from lamin_sa.models.signature import InitSignature
 from lamin_sa.query.queryset import QuerySet
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class Record(Base):
     #: fields whose first given value makes a deterministic uid (base62 of its
     #: md5), e.g. ``("ontology_id", "name")``; empty: random uids.
     uid_from_fields: ClassVar[tuple[str, ...]] = ()
+    #: the real keyword arguments for ``inspect.signature``, ``help()``, Shift-Tab
+    __signature__ = InitSignature()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         cls = type(self)
@@ -177,6 +180,10 @@ class Record(Base):
 
         A table no registered module claims falls back to its name up to the
         first ``_``.
+
+        Example:
+            >>> bt.CellType.module_name()
+            'bionty'
         """
         cached = cls.__dict__.get("_lamin_module_name")
         if cached is None:
@@ -196,6 +203,9 @@ class Record(Base):
 
         Raises:
             ModuleNotMounted: the message names the command that mounts it.
+
+        Example:
+            >>> bt.CellType.check_usable()  # raises unless bionty is mounted
         """
         if cls.module_name() != "core":
             from lamin_sa.models.registry import require_mounted
@@ -226,6 +236,9 @@ class Record(Base):
 
         A new record whose unique name (or uid) is already stored becomes that
         stored record, with a warning.
+
+        Example:
+            >>> candidate_marker_study = ln.ULabel(name="Candidate marker study").save()
         """
         if self.is_foreign:
             return self._transfer()
@@ -270,7 +283,11 @@ class Record(Base):
         return exchange.save_foreign(self)  # type: ignore[no-any-return]
 
     def delete(self) -> None:
-        """Delete the record from the database."""
+        """Delete the record from the database.
+
+        Example:
+            >>> ln.ULabel.get(name="tmp").delete()
+        """
         from lamin_sa.models.save import delete_records
 
         delete_records([self])
@@ -281,6 +298,9 @@ class Record(Base):
 
         Registries that override ``delete()`` (to trash first, remove files, ...)
         get it called per record.
+
+        Example:
+            >>> ln.ULabel.bulk_delete(ln.ULabel.filter(name__startswith="tmp").list())
         """
         if cls.delete is not Record.delete:
             for record in records:
@@ -310,21 +330,34 @@ class Record(Base):
 
     @classmethod
     def filter(cls, *queries: Any, **expressions: Any) -> QuerySet:
-        """Query records with Django-style lookups, e.g. ``name__icontains="x"``."""
+        """Query records with Django-style lookups, e.g. ``name__icontains="x"``.
+
+        Example:
+            >>> ln.Artifact.filter(description="my RNA-seq").df()
+            >>> ln.Artifact.filter(transform__name="Introduction").all()
+        """
         from lamin_sa.query.queryset import QuerySet
 
         return QuerySet(cls).filter(*queries, **expressions)
 
     @classmethod
     def exclude(cls, *queries: Any, **expressions: Any) -> QuerySet:
-        """Query records that do not match the lookups."""
+        """Query records that do not match the lookups.
+
+        Example:
+            >>> ln.ULabel.exclude(name="DMSO").list("name")
+        """
         from lamin_sa.query.queryset import QuerySet
 
         return QuerySet(cls).exclude(*queries, **expressions)
 
     @classmethod
     def all(cls) -> QuerySet:
-        """All records (for Artifact and Collection: all visible ones)."""
+        """All records (for Artifact and Collection: all visible ones).
+
+        Example:
+            >>> ln.ULabel.all().df()
+        """
         return cls.filter()
 
     @classmethod
@@ -336,6 +369,10 @@ class Record(Base):
         Raises:
             NoResultFound: nothing matches.
             MultipleResultsFound: several records match.
+
+        Example:
+            >>> transform = ln.Transform.get("FPnfDtJz8qbE")
+            >>> label = ln.ULabel.get(name="DMSO")
         """
         from lamin_sa.query.queryset import QuerySet
 
@@ -343,7 +380,12 @@ class Record(Base):
 
     @classmethod
     def df(cls, include: str | list[str] | None = None, **kwargs: Any) -> Any:
-        """A pandas DataFrame of the registry, newest first, indexed by id."""
+        """A pandas DataFrame of the registry, newest first, indexed by id.
+
+        Example:
+            >>> ln.ULabel.df()
+            >>> ln.ULabel.df(include=["parents__name"])
+        """
         from lamin_sa.query.queryset import QuerySet
 
         return QuerySet(cls).df(include=include, **kwargs)
@@ -372,6 +414,21 @@ class Record(Base):
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={format_value(v)}" for k, v in self._repr_fields())
         return f"{type(self).__name__}({fields})"
+
+    def _repr_html_(self) -> str:
+        """A compact field/value table (how Jupyter shows a record).
+
+        Example:
+            >>> ln.ULabel(name="DMSO")._repr_html_()  # doctest: +SKIP
+            '<div><div><b>ULabel</b></div><table ...'
+        """
+        from lamin_sa.display import fields_html
+
+        fields = {
+            k: v.strftime("%Y-%m-%d %H:%M:%S UTC") if isinstance(v, datetime) else v
+            for k, v in self._repr_fields()
+        }
+        return fields_html(type(self).__name__, fields)
 
     def describe(self, return_str: bool = False) -> str | None:
         """Show the record with its Provenance, Features and Labels blocks.
@@ -461,56 +518,107 @@ class RelatedRecords:
         return adapter.owner_state.obj(), adapter.attr.key
 
     def add(self, *records: Any, **link_fields: Any) -> None:
-        """Link records (saved ones) to the owner and store the links at once."""
+        """Link records (saved ones) to the owner and store the links at once.
+
+        Example:
+            >>> artifact.ulabels.add(candidate_marker_study)
+        """
         from lamin_sa.models.related import add_related
 
         owner, key = self._owner_and_key()
         add_related(owner, key, _flatten(records), link_fields)
 
     def remove(self, *records: Any) -> None:
-        """Unlink records from the owner and store that at once."""
+        """Unlink records from the owner and store that at once.
+
+        Example:
+            >>> artifact.ulabels.remove(candidate_marker_study)
+        """
         from lamin_sa.models.related import remove_related
 
         owner, key = self._owner_and_key()
         remove_related(owner, key, _flatten(records))
 
     def clear(self) -> None:
-        """Unlink all records from the owner."""
+        """Unlink all records from the owner.
+
+        Example:
+            >>> artifact.ulabels.clear()
+        """
         self.remove(*self.all())
 
+    # SQLAlchemy wraps remove() and clear() of a list-emulating collection with
+    # list semantics (remove(value, initiator), clear() of loaded items only);
+    # marked as instrumented, these keep the related manager's meaning
+    remove._sa_instrumented = True  # type: ignore[attr-defined]
+    clear._sa_instrumented = True  # type: ignore[attr-defined]
+
     def all(self) -> QuerySet:
-        """The related records as a QuerySet."""
+        """The related records as a QuerySet.
+
+        Example:
+            >>> collection.artifacts.all()
+        """
         from lamin_sa.models.related import related_queryset
 
         owner, key = self._owner_and_key()
         return related_queryset(owner, key)
 
     def filter(self, *queries: Any, **expressions: Any) -> QuerySet:
-        """Filter the related records."""
+        """Filter the related records.
+
+        Example:
+            >>> artifact.ulabels.filter(name__startswith="IF").list("name")
+        """
         return self.all().filter(*queries, **expressions)
 
     def exclude(self, *queries: Any, **expressions: Any) -> QuerySet:
-        """Exclude from the related records."""
+        """Exclude from the related records.
+
+        Example:
+            >>> artifact.ulabels.exclude(name="DMSO").list("name")
+        """
         return self.all().exclude(*queries, **expressions)
 
     def df(self, include: str | list[str] | None = None, **kwargs: Any) -> Any:
-        """The related records as a DataFrame."""
+        """The related records as a DataFrame.
+
+        Example:
+            >>> collection.artifacts.df()
+        """
         return self.all().df(include=include, **kwargs)
 
     def list(self, field: str | None = None) -> list[Any]:
-        """The related records, or one field of them, as a list."""
+        """The related records, or one field of them, as a list.
+
+        Example:
+            >>> artifact.ulabels.list("name")
+        """
         return self.all().list(field)
 
     def count(self) -> int:
-        """The number of related records (one COUNT query)."""
+        """The number of related records (one COUNT query).
+
+        Example:
+            >>> collection.artifacts.count()
+        """
         return self.all().count()
 
     def first(self) -> Any:
-        """The first related record or None."""
+        """The first related record or None.
+
+        Example:
+            >>> collection.artifacts.first()
+        """
         return self.all().first()
 
     def exists(self) -> bool:
-        """Whether any record is related."""
+        """Whether any record is related.
+
+        Example:
+            >>> artifact.ulabels.exists()
+            True
+        """
         return self.all().exists()
 
 

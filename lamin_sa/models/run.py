@@ -116,6 +116,11 @@ class Run(Record):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Create a run of a saved transform: ``Run(transform, reference=None)``.
+
+        Example:
+            >>> run = ln.Run(transform).save()  # doctest: +SKIP
+        """
         if len(args) == 1 and "transform" not in kwargs:
             kwargs["transform"] = args[0]
             args = ()
@@ -132,6 +137,9 @@ class Run(Record):
         Args:
             **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
                 (see :func:`lamin_sa.lineage.graph.view_lineage`).
+
+        Example:
+            >>> ln.Run.get(uid).view_lineage()
         """
         from lamin_sa.lineage import view_lineage
 

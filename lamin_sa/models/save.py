@@ -18,6 +18,7 @@ from lamin_sa.db.session import current, write_transaction
 from lamin_sa.db.sql import advisory_lock, in_values
 from lamin_sa.errors import IntegrityError, ValidationError
 from lamin_sa.models.record import after_insert
+from lamin_sa.progress import steps
 
 logger = logging.getLogger(__name__)
 
@@ -388,20 +389,31 @@ def save_records(records: Iterable[Any]) -> None:
     # several times (a third of the run time for 10,000 records).
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    names = ["looking up stored records", "inserting", "committing"]
     try:
-        with write_transaction(ctx) as session:
+        with (
+            steps(
+                f"saving {len(records)} records",
+                names,
+                work=len(records),
+                unit="record",
+            ) as bar,
+            write_transaction(ctx) as session,
+        ):
             new = [r for r in records if instance_state(r).transient]
             # PostgreSQL: writers of new records of one registry take turns, so
             # a name saved by another process meanwhile is found, not inserted
             # twice (SQLite's BEGIN IMMEDIATE already serializes writers)
             advisory_lock(session, *{(type(r).__table__.name, "save") for r in new})
             fresh = _resolve_existing(session, new)
+            bar.advance()
             session.add_all(bulk_insert(session, fresh))
             for r in records:
                 if instance_state(r).detached:
                     session.add(r)
             session.flush()
             after_insert(session, new)  # registries add related rows (hook)
+            bar.advance()
     except sa_exc.IntegrityError as e:
         raise IntegrityError(f"Nothing was saved: {_constraint_message(e)}") from e
     finally:

@@ -111,6 +111,9 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
             distance: Steps to walk in each direction.
             **kwargs: ``filename=`` (svg/png/pdf/dot) or ``return_graph=True``
                 (see :func:`lamin_sa.lineage.graph.view_parents`).
+
+        Example:
+            >>> transform.view_parents()
         """
         from lamin_sa.lineage import view_parents
 
@@ -125,6 +128,9 @@ class Transform(CreatedAt, CreatedBy, TracksUpdates, IsVersioned, Record):
         Raises:
             NotSavedError: The transform is not saved.
             IntegrityError: Records created by its runs still exist.
+
+        Example:
+            >>> ln.Transform.get("FPnfDtJz8qbE").delete()
         """
         from lamin_sa.lineage import delete_transform
 

@@ -35,6 +35,7 @@ from sqlalchemy import Table, and_, bindparam, func, select, tuple_
 from lamin_sa.config import SUCCESS
 from lamin_sa.errors import ValidationError
 from lamin_sa.ontology.table import OntologyTable
+from lamin_sa.progress import steps
 
 logger = logging.getLogger(__name__)
 
@@ -783,15 +784,20 @@ def import_release(
             return ImportResult(
                 source_id=None, skipped=True, seconds=time.perf_counter() - start
             )
-    table, _ = load_source(
-        entity,
-        source=found.name,
-        version=found.version,
-        organism=organism,
-        format=format or found.format or None,
-        file=file,
-    )
-    result = import_table(conn, target, table, row, subset=subset)
+    names = ["parsing", "writing terms and parent links"]
+    desc = f"importing {entity} from {found.name} {found.version}"
+    # a full release takes seconds to minutes: always worth a bar
+    with steps(desc, names, work=None if subset is None else 0, unit="term") as bar:
+        table, _ = load_source(
+            entity,
+            source=found.name,
+            version=found.version,
+            organism=organism,
+            format=format or found.format or None,
+            file=file,
+        )
+        bar.advance()
+        result = import_table(conn, target, table, row, subset=subset)
     result.seconds = time.perf_counter() - start
     return result
 

@@ -64,7 +64,12 @@ class Q:
         return q
 
     def keys(self) -> Iterator[str]:
-        """Every keyword name in this Q and its children."""
+        """Every keyword name in this Q and its children.
+
+        Example:
+            >>> sorted((ln.Q(name="DMSO") | ln.Q(name__startswith="IF")).keys())
+            ['name', 'name__startswith']
+        """
         yield from self.expressions
         for child in self.children:
             yield from child.keys()
@@ -78,6 +83,10 @@ class Q:
             model: The mapped class the keywords start from.
             negated: Whether an enclosing NOT applies (each lookup is then its own
                 subquery, as in ``exclude``).
+
+        Example:
+            >>> criterion = ln.Q(name="DMSO").resolve(ln.ULabel)
+            >>> session.scalars(select(ln.ULabel).where(criterion))
         """
         return compile_q(model, self, negated)
 

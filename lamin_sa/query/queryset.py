@@ -218,11 +218,23 @@ class QuerySet:
             *queries: ``Q`` objects or SQLAlchemy boolean criteria.
             **expressions: Lookups such as ``name__icontains="x"``,
                 ``ulabels=label``, ``transform__name="nb"``, ``id__in=[1, 2]``.
+                A field (across relationships with ``__``) ends in one of the
+                lookups ``exact`` (the default), ``iexact``, ``contains``,
+                ``icontains``, ``startswith``, ``istartswith``, ``endswith``,
+                ``iendswith``, ``regex``, ``iregex``, ``in``, ``gt``, ``gte``,
+                ``lt``, ``lte``, ``range`` or ``isnull`` (and those modules
+                register, see :mod:`lamin_sa.query.lookups`).
 
         Raises:
             FieldError: an unknown field or lookup (the message names the valid
                 fields and the closest match), or text given for a relationship.
             ValidationError: a value that does not fit its column or lookup.
+
+        Example:
+            >>> ln.Artifact.filter(description="my RNA-seq").df()
+            >>> ln.Artifact.filter(size__gte=1000, key__startswith="raw/")
+            >>> ln.Artifact.filter(transform__name__icontains="intro", ulabels=label)
+            >>> ln.ULabel.filter(ln.Q(name="DMSO") | ln.Q(name__startswith="IF"))
         """
         return self._add(queries, expressions, exclude=False)
 
@@ -233,15 +245,26 @@ class QuerySet:
         related row (each is its own ``NOT EXISTS``); for same-row exclusion
         write ``exclude(ulabels__in=ULabel.filter(a, b))``. Rows whose compared
         column is NULL are kept.
+
+        Example:
+            >>> ln.ULabel.filter().exclude(name="DMSO").list("name")
         """
         return self._add(queries, expressions, exclude=True)
 
     def all(self) -> QuerySet:
-        """A fresh copy of the query (its results are fetched anew)."""
+        """A fresh copy of the query (its results are fetched anew).
+
+        Example:
+            >>> ln.ULabel.filter(name__startswith="IF").all()
+        """
         return self._clone()
 
     def distinct(self) -> QuerySet:
-        """A copy; results never contain duplicates, so nothing else is needed."""
+        """A copy; results never contain duplicates, so nothing else is needed.
+
+        Example:
+            >>> ln.Artifact.filter(ulabels__name__in=["DMSO", "IFNG"]).distinct()
+        """
         return self._clone()
 
     # ---- the public API for services (no private members across packages) ----
@@ -282,13 +305,21 @@ class QuerySet:
         return qs
 
     def annotate(self, name: str, expression: Any) -> QuerySet:
-        """Add a computed column that ``df()`` appends (e.g. a search score)."""
+        """Add a computed column that ``df()`` appends (e.g. a search score).
+
+        Example:
+            >>> ln.ULabel.filter().annotate("has_f", ln.ULabel.name.like("%F%")).df()
+        """
         qs = self._clone()
         qs._annotations = (*self._annotations, (name, expression))
         return qs
 
     def ids(self) -> Select[Any]:
-        """``SELECT id`` of the matching records (a subquery for ``IN``)."""
+        """``SELECT id`` of the matching records (a subquery for ``IN``).
+
+        Example:
+            >>> ln.Artifact.filter(run__in=ln.Run.filter(transform=transform).ids())
+        """
         return self._as_id_select()
 
     def select(self, *columns: Any) -> Select[Any]:
@@ -306,7 +337,12 @@ class QuerySet:
         return select(*columns or (self.model,)).where(self._info.pk.in_(ids))
 
     def fetch(self, stmt: Select[Any]) -> list[Any]:
-        """The ORM objects a statement selects, read in the active context."""
+        """The ORM objects a statement selects, read in the active context.
+
+        Example:
+            >>> qs = ln.ULabel.filter()
+            >>> qs.fetch(qs.select().limit(2))
+        """
         return self._fetch(stmt)
 
     def _join_path(self, hops: tuple[RelInfo, ...], joins: dict[str, Any]) -> Any:
@@ -353,6 +389,9 @@ class QuerySet:
 
         Raises:
             FieldError: unknown fields or a to-many path.
+
+        Example:
+            >>> ln.ULabel.filter().order_by("-created_at", "name").list("name")
         """
         self._check_unsliced("reorder")
         joins: dict[str, Any] = {}
@@ -476,6 +515,10 @@ class QuerySet:
         Args:
             field: A column name or a to-one path such as ``transform__name``;
                 None gives the records.
+
+        Example:
+            >>> ln.ULabel.filter(name__startswith="IF").list("name")
+            ['IFNG']
         """
         if field is None:
             return list(self._fetch_all())
@@ -491,6 +534,9 @@ class QuerySet:
         Raises:
             NoResultFound: nothing matches.
             MultipleResultsFound: several records match.
+
+        Example:
+            >>> ln.Artifact.filter(ulabels=ulabels.ifng).one()
         """
         record = self.one_or_none()
         if record is None:
@@ -505,6 +551,10 @@ class QuerySet:
 
         Raises:
             MultipleResultsFound: several records match.
+
+        Example:
+            >>> ln.ULabel.filter(name="none").one_or_none() is None
+            True
         """
         if self._cache is not None:
             rows = self._cache
@@ -519,7 +569,11 @@ class QuerySet:
         return rows[0] if rows else None
 
     def first(self) -> Any | None:
-        """The first record (by the ordering, else by id), or None."""
+        """The first record (by the ordering, else by id), or None.
+
+        Example:
+            >>> ln.Artifact.filter(description="my RNA-seq").first()
+        """
         if self._cache is not None and self._ordering:
             return self._cache[0] if self._cache else None
         ordering = self._ordering or (self._info.pk.asc(),)
@@ -528,7 +582,11 @@ class QuerySet:
         return rows[0] if rows else None
 
     def count(self) -> int:
-        """The number of records (one ``COUNT`` query)."""
+        """The number of records (one ``COUNT`` query).
+
+        Example:
+            >>> ln.Artifact.filter(suffix=".parquet").count()
+        """
         if self._cache is not None:
             return len(self._cache)
         pk = self._info.pk
@@ -540,7 +598,12 @@ class QuerySet:
         return int(_read(lambda s: s.execute(stmt).scalar_one(), self._ctx))
 
     def exists(self) -> bool:
-        """Whether any record matches (a ``LIMIT 1`` query)."""
+        """Whether any record matches (a ``LIMIT 1`` query).
+
+        Example:
+            >>> ln.ULabel.filter(name="DMSO").exists()
+            True
+        """
         if self._cache is not None:
             return bool(self._cache)
         offset, limit = _compose_slice(self._offset, self._limit, 0, 1)
@@ -725,6 +788,9 @@ class QuerySet:
 
         Raises:
             FieldError: the model is not versioned.
+
+        Example:
+            >>> ln.Artifact.filter(description="my RNA-seq").latest_version().df()
         """
         info = self._info
         stem_len = int(getattr(self.model, "_len_stem_uid", 0) or 0)
@@ -769,6 +835,9 @@ class QuerySet:
         Raises:
             NoResultFound: nothing matches.
             MultipleResultsFound: several records (or version families) match.
+
+        Example:
+            >>> ln.Transform.filter().get("FPnfDtJz8qbE")  # a uid prefix
         """
         qs = self.filter(**expressions) if expressions else self
         if idlike is None:
@@ -819,7 +888,11 @@ class QuerySet:
         return qs.filter(id=chosen["id"]).one()
 
     def delete(self, **kwargs: Any) -> None:
-        """Delete every matching record (through the model's ``bulk_delete``)."""
+        """Delete every matching record (through the model's ``bulk_delete``).
+
+        Example:
+            >>> ln.ULabel.filter(name__startswith="tmp").delete()
+        """
         self.model.bulk_delete(list(self), **kwargs)  # type: ignore[attr-defined]
 
     # ---- rendering ------------------------------------------------------------
@@ -850,18 +923,31 @@ class QuerySet:
             for line in table
         ]
         n = len(rows)
-        count = f"{n}+ records" if more else f"{n} record{'' if n == 1 else 's'}"
+        total = self.count() if more else n  # one count, only when cut off
+        count = f"{n} of {total}" if more else str(n)
+        count += " record" if total == 1 else " records"
         body = "\n".join(f"  {line.rstrip()}" for line in lines)
-        return f"{title} ({count})\n{body}" + ("\n  ..." if more else "")
+        return f"{title} ({count})\n{body}" + _more_rows(total - n, "\n  ")
 
     def _repr_html_(self) -> str:
-        return str(self.df(limit=HTML_ROWS)._repr_html_())
+        shown = self.df(limit=HTML_ROWS)
+        table = str(shown._repr_html_())
+        if len(shown) < HTML_ROWS:
+            return table
+        return table + _more_rows(self.count() - len(shown), "<p>", "</p>")
 
 
 def type_of(entity: Any) -> type:
     """The mapped class of a class or an ``aliased()`` class."""
     insp = getattr(entity, "_aliased_insp", None)
     return insp.class_ if insp is not None else entity  # type: ignore[no-any-return]
+
+
+def _more_rows(n: int, before: str = "", after: str = "") -> str:
+    """The line below a cut-off table: ``… 25 more rows`` (empty for none)."""
+    if n <= 0:
+        return ""
+    return f"{before}… {n} more row{'' if n == 1 else 's'}{after}"
 
 
 def _cell(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lamin_sa.config import atomic_write
 from lamin_sa.errors import StorageError
+from lamin_sa.progress import folder_progress, progress_bar
 from lamin_sa.storage.hashing import (
     _iter_files,
 )
@@ -176,7 +177,11 @@ def cache(
     except FileNotFoundError as e:
         raise StorageError(f"{rpath} does not exist.") from e
     if raw.get("type") != "directory":
-        _download(fs, rpath, raw, local, _sidecar(cache_root, bucket, key), progress)
+        sidecar = _sidecar(cache_root, bucket, key)
+        if progress is None and not _is_fresh(local, sidecar, raw):
+            size = int(raw.get("size") or 0)
+            progress = progress_bar(size, f"downloading {Path(key).name}")
+        _download(fs, rpath, raw, local, sidecar, progress)
         return local
     _cache_dir_objects(fs, rpath, cache_root, bucket, key, progress)
     return local
@@ -200,7 +205,12 @@ def _cache_dir_objects(
         target = cache_root / obj_bucket / obj_key
         wanted[target] = (name, raw, _sidecar(cache_root, obj_bucket, obj_key))
     total = sum(int(raw.get("size") or 0) for _, raw, _ in wanted.values())
-    done = 0
+    done = n_done = 0
+    missing = any(not _is_fresh(t, sc, raw) for t, (_, raw, sc) in wanted.items())
+    bar = None
+    if progress is None and missing:  # an up-to-date folder shows nothing
+        desc = f"downloading {Path(key).name}/"
+        bar = folder_progress(len(wanted), total, desc)
     with ThreadPoolExecutor(DIR_WORKERS, "lamin-sa-cache") as pool:
         futures = {
             pool.submit(_download, fs, name, raw, target, sidecar, None): raw
@@ -209,8 +219,11 @@ def _cache_dir_objects(
         for future in as_completed(futures):
             future.result()
             done += int(futures[future].get("size") or 0)
+            n_done += 1
             if progress is not None:
                 progress(done, total)
+            if bar is not None:
+                bar(n_done, done)
     if local_dir.is_dir():  # drop files deleted remotely
         for stale in _iter_files(local_dir):
             if stale not in wanted:

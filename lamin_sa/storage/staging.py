@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from lamin_sa.errors import StorageError
-from lamin_sa.progress import progress_bar
+from lamin_sa.progress import folder_progress, progress_bar, steps
 from lamin_sa.storage.hashing import (
     _iter_files,
     fingerprint,
@@ -65,6 +65,8 @@ def _start_time(pid: int) -> str:
 
 
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+#: objects of a folder moved into place per server-side copy call
+COMMIT_BATCH = 200
 _TAGS: dict[int, str] = {}
 
 
@@ -177,8 +179,15 @@ class Staged:
             elif self.is_dir:
                 self._commit_remote_dir(prune)
             else:
-                self.root.fs.cp_file(self.tmp_path, self.final_path)
-                self.root.fs.rm_file(self.tmp_path)
+                # a server-side copy of a large object takes a while: say so
+                with steps(
+                    f"finishing upload: {self.final_path}",
+                    ["moving into place", "cleaning up"],
+                    work=self.size,
+                ) as bar:
+                    self.root.fs.cp_file(self.tmp_path, self.final_path)
+                    bar.advance()
+                    self.root.fs.rm_file(self.tmp_path)
         except Exception as e:
             if self._moved_by_another():
                 self.state = "committed"
@@ -218,7 +227,16 @@ class Staged:
         sources = sorted(fs.find(src_prefix))
         src_base = fs._strip_protocol(src_prefix).rstrip("/") + "/"
         rels = [fs._strip_protocol(s)[len(src_base) :] for s in sources]
-        fs.copy(sources, [f"{dst_prefix}/{r}" for r in rels])
+        targets = [f"{dst_prefix}/{r}" for r in rels]
+        desc = f"finishing upload: moving files into {self.final_path}/"
+        bar = folder_progress(len(sources), self.size, desc)
+        if bar is None:
+            fs.copy(sources, targets)
+        else:  # in batches, to show progress by file
+            for i in range(0, len(sources), COMMIT_BATCH):
+                fs.copy(sources[i : i + COMMIT_BATCH], targets[i : i + COMMIT_BATCH])
+                n = min(i + COMMIT_BATCH, len(sources))
+                bar(n, self.size * n // len(sources))
         dst_base = fs._strip_protocol(dst_prefix).rstrip("/") + "/"
         keep = {dst_base + r for r in rels}
         stale = [p for p in fs.find(dst_prefix) if fs._strip_protocol(p) not in keep]
@@ -383,8 +401,16 @@ def stage_dir(
         root.local_target(final_key)  # refuse symlinked keys before writing
     tmp_key = _tmp_key(final_key)
     sizes = {f: f.stat().st_size for f in files}
-    if progress is None:
-        progress = progress_bar(sum(sizes.values()), f"copying {base.name}/")
+    # many small files are slow too: by file count then, else by bytes
+    bar = (
+        None
+        if progress
+        else folder_progress(
+            len(files),
+            sum(sizes.values()),
+            (f"{'copying' if root.is_local else 'uploading'} {base.name}/"),
+        )
+    )
     total, done, hashes = sum(sizes.values()), 0, []
     staged = Staged(root, tmp_key, final_key, "", "md5-d", 0, len(files), True)
     try:
@@ -402,6 +428,8 @@ def stage_dir(
                     done += n
                     if progress is not None:
                         progress(done, total)
+                    if bar is not None:
+                        bar(len(hashes), done)
             except BaseException:
                 for future in futures:
                     future.cancel()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lamin_sa.errors import StorageError
-from lamin_sa.progress import ProgressCallback
+from lamin_sa.progress import ProgressCallback, steps
 from lamin_sa.storage.hashing import (
     CHUNK_SIZE,
     FIRST_LAST_SIZE,
@@ -334,7 +334,15 @@ def _write(
             else:
                 _pump(f, hasher, sink, report)
         hash_, hash_type = hasher.result()
-        sink.close()
+        if isinstance(sink, _LocalSink):
+            sink.close()
+        else:  # the last parts are still in flight when every byte was read
+            with steps(
+                f"finishing upload of {Path(_describe(src)).name}",
+                ["completing the upload"],
+                work=report.done,
+            ):
+                sink.close()
     except BaseException as e:
         if hasher is not None:
             hasher.close()
