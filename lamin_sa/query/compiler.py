@@ -718,7 +718,10 @@ def _semi_exists(
     """
     froms: tuple[Any, ...]
     if semi.table is not None:
-        link = semi.table.alias()
+        # No alias (an alias costs more than the rest of the compile): every such
+        # subquery keeps its own FROM (correlate_except) and its link columns are
+        # referenced only inside it, so nested uses of one link table don't clash.
+        link = semi.table
         picked = link.c[semi.picked]
         stmt = select(picked)
         froms = (link,)
