@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from itertools import compress, filterfalse
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived her
     split_synonyms,
     to_list,
     unique,
+    unique_counting_empty,
 )
 from lamin_sa.db.sql import in_values
 from lamin_sa.errors import ValidationError
@@ -67,10 +69,10 @@ def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any
         count_stmt = scoped_select(qs, func.count())
         n_rows = int(execute(count_stmt)[0][0])
         if n_rows <= COLUMN_PER_VALUE * len(values):
-            stored = set(map(itemgetter(0), execute(scoped_select(qs, col))))
-            # keep the caller's objects: later lookups of the same objects take
-            # CPython's identity fast path
-            return set(filter(stored.__contains__, values))
+            rows = execute(scoped_select(qs, col))
+            wanted = values if isinstance(values, set | frozenset) else set(values)
+            # one C-level pass over the stored column (no set of it is built)
+            return wanted.intersection(map(itemgetter(0), rows))
     dialect = dialect_name()
     stmt = (
         scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
@@ -95,8 +97,10 @@ def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
 
     if not matched:
         return np.zeros(len(values), dtype=bool)
-    # a list of bools converts faster than fromiter pulls from a map iterator
-    return np.array(list(map(matched.__contains__, values)), dtype=bool)
+    # one byte per value straight from the set lookups (no list of bools to
+    # convert); a bytearray keeps the array writable
+    flags = bytearray(map(matched.__contains__, values))
+    return np.frombuffer(flags, dtype=bool)
 
 
 def validate(
@@ -268,6 +272,26 @@ def _build_index(
     return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
+def _whole_index_rows(
+    qs: QuerySet, name: str, synonyms_field: str | None, n_values: int
+) -> tuple[list[Any], bool] | None:
+    """Rows ``(id, value[, synonyms])`` of the whole scope, or None.
+
+    Read only when there are many values and the scope is not much larger (the
+    rule of :func:`matching_values`).
+    """
+    if n_values <= FEW_VALUES:
+        return None
+    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    if n_rows > COLUMN_PER_VALUE * n_values:
+        return None
+    has_synonyms = has_column(qs, synonyms_field)
+    cols = [qs.info.pk, column_of(qs, name)]
+    if has_synonyms:
+        cols.append(column_of(qs, synonyms_field))  # type: ignore[arg-type]
+    return execute(scoped_select(qs, *cols).order_by(qs.info.pk)), has_synonyms
+
+
 def standardize_mapper(
     qs: QuerySet,
     values: list[Any],
@@ -290,6 +314,34 @@ def standardize_mapper(
         raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
     index = _build_index(qs, name, return_name, synonyms_field, case_sensitive)
     return map_values(index, values, same_field=return_name == name, keep=keep)
+
+
+def _candidates(
+    values: list[str],
+    index: SynonymIndex,
+    exact: dict[Any, Any] | None,
+    fold: bool,
+) -> list[str]:
+    """The strings that match the index somewhere, in order (C-level passes).
+
+    Most values of a column that failed validation match nothing; finding the
+    few that do with set lookups over whole lists leaves the per-value loop of
+    :func:`map_values` only those.
+    """
+    found: set[str] = set()
+    if exact:
+        found.update(compress(values, map(exact.__contains__, values)))
+    synonym = index.synonym.first
+    if synonym:
+        found.update(compress(values, map(synonym.__contains__, values)))
+    if fold:
+        lowered: list[str] | None = None
+        for table in (index.lower.first, index.synonym_lower.first):
+            if table:
+                if lowered is None:
+                    lowered = list(map(str.lower, values))
+                found.update(compress(values, map(table.__contains__, lowered)))
+    return list(filter(found.__contains__, values))
 
 
 def map_values(
@@ -320,9 +372,12 @@ def map_values(
     fold = not case_sensitive
     mapper: dict[Any, Any] = {}
     kinds: dict[Any, str] = {}
-    if same_field and not exact_more:
+    dropped = same_field and not exact_more
+    if dropped:
         # values stored as they are need nothing: drop them in one C-level pass
-        values = [v for v in values if v not in exact]
+        values = list(filterfalse(exact.__contains__, values))
+    if set(map(type, values)) <= {str}:
+        values = _candidates(values, index, exact if not dropped else None, fold)
     # one pass with inlined lookups: this loop runs once per distinct value
     for value in values:
         if value in exact:
@@ -496,14 +551,29 @@ def inspect(
     qs = as_queryset(scope)
     name = field_name(qs.model, field)
     items, _ = to_list(values)
-    distinct_values = unique(items)
-    n_empty = count_empty(items)
-    matched = matching_values(qs, name, distinct_values)
-    validated = [v for v in distinct_values if v in matched]
-    non_validated = [v for v in distinct_values if v not in matched]
+    distinct_values, n_empty = unique_counting_empty(items)
+    whole = _whole_index_rows(qs, name, synonyms_field, len(distinct_values))
+    if whole is not None:
+        # one read of the column serves both the validation and the hints
+        rows, has_synonyms = whole
+        wanted = set(distinct_values)
+        matched = wanted.intersection(map(itemgetter(1), rows))
+    else:
+        matched = matching_values(qs, name, distinct_values)
+    validated = list(filter(matched.__contains__, distinct_values))
+    non_validated = list(filterfalse(matched.__contains__, distinct_values))
     mapper: dict[Any, Any] = {}
     kinds: dict[Any, str] = {}
-    if non_validated:
+    if non_validated and whole is not None:
+        index = SynonymIndex(
+            rows,
+            has_synonyms=has_synonyms,
+            case_sensitive=False,
+            target_at=1,
+            synonyms_at=2,
+        )
+        mapper, kinds = map_values(index, non_validated, same_field=True)
+    elif non_validated:
         mapper, kinds = standardize_mapper(
             qs, non_validated, name, synonyms_field=synonyms_field
         )

@@ -946,6 +946,20 @@ def _date_part(column: Any, transform: str, aware: bool) -> Any:
     return extract(transform, expr)
 
 
+def _column(entity: Any, key: str) -> Any:
+    """The column ``key`` of an entity: the table's own for a mapped class.
+
+    Comparing Core columns skips the ORM attribute layer (a third of a compile);
+    an ``aliased()`` entity keeps its attribute, which renders the alias.
+    """
+    info = _INFO.get(entity)
+    if info is not None:
+        column = info.table_columns.get(key)
+        if column is not None:
+            return column
+    return getattr(entity, key)
+
+
 def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
     root = state.root
     model = root.entity
@@ -960,7 +974,7 @@ def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
     if parsed.column is not None:
         info = model_info(parsed.model)
         name = parsed.column
-        column = getattr(node.entity, name)
+        column = _column(node.entity, name)
         py_type = info.py_types[name]
         transform = parsed.transform
         if transform is not None:
@@ -991,7 +1005,7 @@ def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
             )
         isnull = bool(value) if lookup == "isnull" else True
         if rel.fk is not None:
-            fk = getattr(node.entity, rel.fk.key)
+            fk = _column(node.entity, rel.fk.key)
             return _Leaf(node, fk.is_(None) if isnull else fk.is_not(None), isnull)
         # "the related row is missing": false for every real row
         return _Leaf(state.child(node, rel), not isnull, isnull)
@@ -1000,10 +1014,10 @@ def _leaf(state: _State, key: str, value: Any) -> _Leaf | bool:
     if lookup in _BUILTIN:
         value = _relation_value(rel, key, lookup, value)
     if rel.fk is not None:
-        fk = getattr(node.entity, rel.fk.key)
+        fk = _column(node.entity, rel.fk.key)
         return _Leaf(node, fn(fk, value), False, fk if rel.fk_nullable else None)
     target = state.child(node, rel)
-    return _Leaf(target, fn(getattr(target.entity, rel.remote_key), value), False)
+    return _Leaf(target, fn(_column(target.entity, rel.remote_key), value), False)
 
 
 #: the lookups this module defines (registered ones get their values unchecked)
