@@ -2,10 +2,11 @@
 
 ``a__b__c__lookup=value`` is read left to right over the mapper of the model:
 a relationship descends, a column ends the path (optionally followed by a lookup
-from :data:`~lamin_sa.query.lookups.LOOKUPS`). To-one hops become ``Rel.has()``
-and to-many hops (one-to-many and many-to-many, including view-only secondary
-relationships) become ``Rel.any()``, i.e. correlated ``EXISTS`` subqueries, so
-results never contain duplicates and need no ``DISTINCT``.
+from :data:`~lamin_sa.query.lookups.LOOKUPS`). Every hop is a semi-join: "a
+related row exists", written ``key IN (SELECT ...)`` over the link or related
+table when the relationship joins on one column pair (the database can start
+from the related rows' index), else ``Rel.has()`` / ``Rel.any()`` (correlated
+``EXISTS``). Results never contain duplicates and need no ``DISTINCT``.
 
 Lookups compiled together (one ``filter()`` call, or one ``Q``) are grouped by
 relationship prefix, recursively: conditions that share a to-many prefix must hold
