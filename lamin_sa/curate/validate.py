@@ -54,20 +54,23 @@ logger = logging.getLogger(__name__)
 # ---- validate -------------------------------------------------------------------
 
 
-def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any]:
+def matching_values(
+    qs: QuerySet, name: str, values: Collection[Any], *, n_rows: int | None = None
+) -> set[Any]:
     """The distinct ``values`` stored in column ``name`` of ``qs`` (exact match).
 
     Few values: one ``SELECT DISTINCT ... WHERE col IN (...)`` (one bound
     parameter however long the list). Many values: the whole column is read in
     one query when it is not much larger than the values (a ``COUNT`` decides),
-    which is faster than shipping the values to the database.
+    which is faster than shipping the values to the database. ``n_rows``: the
+    scope's row count if the caller has it.
     """
     if not values:
         return set()
     col = column_of(qs, name)
     if len(values) > FEW_VALUES:
-        count_stmt = scoped_select(qs, func.count())
-        n_rows = int(execute(count_stmt)[0][0])
+        if n_rows is None:
+            n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
         if n_rows <= COLUMN_PER_VALUE * len(values):
             rows = execute(scoped_select(qs, col))
             wanted = values if isinstance(values, set | frozenset) else set(values)
@@ -79,6 +82,32 @@ def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any
     )
     stored = set(map(itemgetter(0), execute(stmt)))
     return set(filter(stored.__contains__, values))
+
+
+def _many_distinct(values: list[Any]) -> bool:
+    """Whether the first values alone hold more than :data:`FEW_VALUES` distinct.
+
+    Then so does the whole list, and no IN query would be used for it.
+    """
+    return len(set(values[: 2 * FEW_VALUES])) > FEW_VALUES
+
+
+def _small_column(
+    qs: QuerySet, name: str, values: list[Any]
+) -> tuple[set[Any] | None, int | None]:
+    """The distinct non-empty stored values, if the scope is no longer than the values.
+
+    Returns:
+        ``(values, None)``, or ``(None, row count)`` when the scope is longer
+        (``(None, None)``: maybe few distinct values, nothing counted).
+    """
+    if len(values) <= FEW_VALUES or not _many_distinct(values):
+        return None, None  # maybe few distinct values: one IN query serves them
+    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    if n_rows > len(values):
+        return None, n_rows
+    rows = execute(scoped_select(qs, column_of(qs, name)))
+    return distinct(list(map(itemgetter(0), rows))), None
 
 
 def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
@@ -121,11 +150,21 @@ def validate(
     name = field_name(qs.model, field)
     items, single = to_list(values)
     try:
-        distinct_values = distinct(items)
+        stored, n_rows = _small_column(qs, name, items)
+        if stored is not None:
+            # the column is no longer than the values: test every value against
+            # it directly (no set of the values is built)
+            flags = _flags(items, stored)
+            if mute:
+                return bool(flags[0]) if single else flags
+            distinct_values = distinct(items)
+            matched = distinct_values & stored
+        else:
+            distinct_values = distinct(items)
+            matched = matching_values(qs, name, distinct_values, n_rows=n_rows)
+            flags = _flags(items, matched)
     except TypeError as e:  # unhashable values
         raise ValidationError(f"Values to validate must be hashable: {e}") from e
-    matched = matching_values(qs, name, distinct_values)
-    flags = _flags(items, matched)
     if not mute:
         missing = distinct_values - matched
         if missing:
