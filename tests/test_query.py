@@ -13,9 +13,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 
 import lamin_sa.models as m
+from lamin_sa.db.session import current
 from lamin_sa.errors import FieldError, NotSavedError, ValidationError
 from lamin_sa.query import LOOKUPS, Q, register_lookup
 from lamin_sa.query.compiler import parse_key
@@ -975,8 +976,29 @@ def test_results_never_duplicate_and_use_no_distinct(graph: SimpleNamespace) -> 
     qs = A.filter(ulabels__parents__name__startswith="is_")  # many paths per row
     sql = str(qs.statement).upper()
     assert "DISTINCT" not in sql and "JOIN" not in sql
-    assert "EXISTS" in sql
+    # semi-joins: IN (SELECT ...) over the link tables, uncorrelated
+    assert sql.count(" IN (SELECT") == 2
     assert names(qs) == {"a1", "a2", "a3"}
+
+
+def test_relational_filter_starts_from_the_link_table(graph: SimpleNamespace) -> None:
+    # the database reads the label's links (an index), not every artifact
+    qs = A.filter(ulabels=graph.labels["human"], description__icontains="a")
+    session = current().session
+    bind = session.get_bind()
+    sql = str(qs.statement.compile(bind, compile_kwargs={"literal_binds": True}))
+    if bind.dialect.name == "sqlite":
+        plan = " ".join(
+            str(row[-1]) for row in session.execute(text("EXPLAIN QUERY PLAN " + sql))
+        )
+        assert "LIST SUBQUERY" in plan and "CORRELATED" not in plan
+        assert "ix_core_artifact_ulabel_ulabel_id" in plan
+    else:
+        plan = " ".join(str(row[0]) for row in session.execute(text("EXPLAIN " + sql)))
+        assert "SubPlan" not in plan or "hashed SubPlan" in plan
+    assert names(qs) == names(A.filter(ulabels=graph.labels["human"])) & names(
+        A.filter(description__icontains="a")
+    )
 
 
 def test_fk_path_to_primary_key_uses_the_column() -> None:
@@ -1148,15 +1170,16 @@ def test_large_in_lists_bind_one_parameter(graph: SimpleNamespace) -> None:
 
 
 def test_same_row_sql_shapes() -> None:
-    # | inside one call reuses one EXISTS; chained calls use one each
+    # | inside one call reuses one subquery; chained calls use one each
+    sub = " IN (SELECT"
     one = str(A.filter(Q(ulabels__name="a") | Q(ulabels__name="b")).statement)
-    assert one.count("EXISTS") == 2  # OR distributes: one EXISTS per disjunct
+    assert one.count(sub) == 2  # OR distributes: one subquery per disjunct
     same = str(
         A.filter(Q(ulabels__name="a"), Q(ulabels__name__startswith="b")).statement
     )
-    assert same.count("EXISTS") == 1
+    assert same.count(sub) == 1
     chained = A.filter(ulabels__name="a").filter(ulabels__name__startswith="b")
-    assert str(chained.statement).count("EXISTS") == 2
+    assert str(chained.statement).count(sub) == 2
 
 
 # ---- versions: exactly one latest per visible family --------------------------------

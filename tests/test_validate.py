@@ -95,6 +95,28 @@ def test_validate_on_queryset_is_restricted(labels):
     assert qs[:1].validate(["DMSO", "IFNG", "T cell", "CD8-positive T cell"]).sum() == 1
 
 
+def test_validate_many_values_against_a_small_registry(ctx, caplog):
+    # more distinct values than rows: every value is tested against the column
+    from lamin_sa.api import save
+
+    save([m.ULabel(name=f"label {i}") for i in range(50)])
+    values = [f"label {i % 3_000}" for i in range(9_000)]
+    values[10:13] = [None, "", float("nan")]
+    values += [5, "LABEL 1"]
+    expected = [
+        isinstance(v, str) and v.startswith("label ") and int(v[6:]) < 50
+        for v in values
+    ]
+    flags = m.ULabel.validate(values, mute=True)
+    assert flags.tolist() == expected
+    flags[0] = not flags[0]  # the result is an ordinary, writable array
+    with caplog.at_level(logging.INFO):
+        m.ULabel.validate(values)
+    assert "2952 terms are not validated" in caplog.text
+    with pytest.raises(ValidationError):
+        m.ULabel.validate([[i] for i in range(3_000)])
+
+
 def test_validate_many_values_bounded_queries(ctx):
     n = 3_000
     from lamin_sa.api import save

@@ -241,6 +241,8 @@ def _fuzzy(
     best: dict[Any, float] = {}
     for _, score, index in matches:
         owner = owners[index]
+        if owner.__class__ is str:  # an id from the aggregated text
+            owner = int(owner)
         if owner in exclude:
             continue
         if score > best.get(owner, -1.0):
@@ -252,7 +254,7 @@ def _fuzzy(
 def _aggregated(
     qs: QuerySet, cols: list[Any], syn_col: Any
 ) -> tuple[list[Any], list[str]] | None:
-    """Ids and values of one column as two strings (SQLite; much faster).
+    """Ids (as text) and values of one column, read as two strings (SQLite).
 
     None when the fast path does not apply (other backends, several columns,
     synonyms, or values containing the separator).
@@ -268,7 +270,8 @@ def _aggregated(
     ids, values = execute(stmt)[0]
     if ids is None:
         return [], []
-    owners = [int(i) for i in ids.split(",")]
+    # ids stay text: only the few fuzzy matches are parsed (see _fuzzy)
+    owners: list[Any] = ids.split(",")
     choices = values.split(_SEP)
     if len(choices) != len(owners):
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from itertools import compress, filterfalse
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived her
     split_synonyms,
     to_list,
     unique,
+    unique_counting_empty,
 )
 from lamin_sa.db.sql import in_values
 from lamin_sa.errors import ValidationError
@@ -52,31 +54,60 @@ logger = logging.getLogger(__name__)
 # ---- validate -------------------------------------------------------------------
 
 
-def matching_values(qs: QuerySet, name: str, values: Collection[Any]) -> set[Any]:
+def matching_values(
+    qs: QuerySet, name: str, values: Collection[Any], *, n_rows: int | None = None
+) -> set[Any]:
     """The distinct ``values`` stored in column ``name`` of ``qs`` (exact match).
 
     Few values: one ``SELECT DISTINCT ... WHERE col IN (...)`` (one bound
     parameter however long the list). Many values: the whole column is read in
     one query when it is not much larger than the values (a ``COUNT`` decides),
-    which is faster than shipping the values to the database.
+    which is faster than shipping the values to the database. ``n_rows``: the
+    scope's row count if the caller has it.
     """
     if not values:
         return set()
     col = column_of(qs, name)
     if len(values) > FEW_VALUES:
-        count_stmt = scoped_select(qs, func.count())
-        n_rows = int(execute(count_stmt)[0][0])
+        if n_rows is None:
+            n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
         if n_rows <= COLUMN_PER_VALUE * len(values):
-            stored = set(map(itemgetter(0), execute(scoped_select(qs, col))))
-            # keep the caller's objects: later lookups of the same objects take
-            # CPython's identity fast path
-            return set(filter(stored.__contains__, values))
+            rows = execute(scoped_select(qs, col))
+            wanted = values if isinstance(values, set | frozenset) else set(values)
+            # one C-level pass over the stored column (no set of it is built)
+            return wanted.intersection(map(itemgetter(0), rows))
     dialect = dialect_name()
     stmt = (
         scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
     )
     stored = set(map(itemgetter(0), execute(stmt)))
     return set(filter(stored.__contains__, values))
+
+
+def _many_distinct(values: list[Any]) -> bool:
+    """Whether the first values alone hold more than :data:`FEW_VALUES` distinct.
+
+    Then so does the whole list, and no IN query would be used for it.
+    """
+    return len(set(values[: 2 * FEW_VALUES])) > FEW_VALUES
+
+
+def _small_column(
+    qs: QuerySet, name: str, values: list[Any]
+) -> tuple[set[Any] | None, int | None]:
+    """The distinct non-empty stored values, if the scope is no longer than the values.
+
+    Returns:
+        ``(values, None)``, or ``(None, row count)`` when the scope is longer
+        (``(None, None)``: maybe few distinct values, nothing counted).
+    """
+    if len(values) <= FEW_VALUES or not _many_distinct(values):
+        return None, None  # maybe few distinct values: one IN query serves them
+    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    if n_rows > len(values):
+        return None, n_rows
+    rows = execute(scoped_select(qs, column_of(qs, name)))
+    return distinct(list(map(itemgetter(0), rows))), None
 
 
 def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
@@ -95,8 +126,10 @@ def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
 
     if not matched:
         return np.zeros(len(values), dtype=bool)
-    # a list of bools converts faster than fromiter pulls from a map iterator
-    return np.array(list(map(matched.__contains__, values)), dtype=bool)
+    # one byte per value straight from the set lookups (no list of bools to
+    # convert); a bytearray keeps the array writable
+    flags = bytearray(map(matched.__contains__, values))
+    return np.frombuffer(flags, dtype=bool)
 
 
 def validate(
@@ -117,11 +150,21 @@ def validate(
     name = field_name(qs.model, field)
     items, single = to_list(values)
     try:
-        distinct_values = distinct(items)
+        stored, n_rows = _small_column(qs, name, items)
+        if stored is not None:
+            # the column is no longer than the values: test every value against
+            # it directly (no set of the values is built)
+            flags = _flags(items, stored)
+            if mute:
+                return bool(flags[0]) if single else flags
+            distinct_values = distinct(items)
+            matched = distinct_values & stored
+        else:
+            distinct_values = distinct(items)
+            matched = matching_values(qs, name, distinct_values, n_rows=n_rows)
+            flags = _flags(items, matched)
     except TypeError as e:  # unhashable values
         raise ValidationError(f"Values to validate must be hashable: {e}") from e
-    matched = matching_values(qs, name, distinct_values)
-    flags = _flags(items, matched)
     if not mute:
         missing = distinct_values - matched
         if missing:
@@ -268,6 +311,26 @@ def _build_index(
     return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
+def _whole_index_rows(
+    qs: QuerySet, name: str, synonyms_field: str | None, n_values: int
+) -> tuple[list[Any], bool] | None:
+    """Rows ``(id, value[, synonyms])`` of the whole scope, or None.
+
+    Read only when there are many values and the scope is not much larger (the
+    rule of :func:`matching_values`).
+    """
+    if n_values <= FEW_VALUES:
+        return None
+    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    if n_rows > COLUMN_PER_VALUE * n_values:
+        return None
+    has_synonyms = has_column(qs, synonyms_field)
+    cols = [qs.info.pk, column_of(qs, name)]
+    if has_synonyms:
+        cols.append(column_of(qs, synonyms_field))  # type: ignore[arg-type]
+    return execute(scoped_select(qs, *cols).order_by(qs.info.pk)), has_synonyms
+
+
 def standardize_mapper(
     qs: QuerySet,
     values: list[Any],
@@ -290,6 +353,34 @@ def standardize_mapper(
         raise ValidationError(f"keep must be 'first', 'last' or False, got {keep!r}.")
     index = _build_index(qs, name, return_name, synonyms_field, case_sensitive)
     return map_values(index, values, same_field=return_name == name, keep=keep)
+
+
+def _candidates(
+    values: list[str],
+    index: SynonymIndex,
+    exact: dict[Any, Any] | None,
+    fold: bool,
+) -> list[str]:
+    """The strings that match the index somewhere, in order (C-level passes).
+
+    Most values of a column that failed validation match nothing; finding the
+    few that do with set lookups over whole lists leaves the per-value loop of
+    :func:`map_values` only those.
+    """
+    found: set[str] = set()
+    if exact:
+        found.update(compress(values, map(exact.__contains__, values)))
+    synonym = index.synonym.first
+    if synonym:
+        found.update(compress(values, map(synonym.__contains__, values)))
+    if fold:
+        lowered: list[str] | None = None
+        for table in (index.lower.first, index.synonym_lower.first):
+            if table:
+                if lowered is None:
+                    lowered = list(map(str.lower, values))
+                found.update(compress(values, map(table.__contains__, lowered)))
+    return list(filter(found.__contains__, values))
 
 
 def map_values(
@@ -320,9 +411,12 @@ def map_values(
     fold = not case_sensitive
     mapper: dict[Any, Any] = {}
     kinds: dict[Any, str] = {}
-    if same_field and not exact_more:
+    dropped = same_field and not exact_more
+    if dropped:
         # values stored as they are need nothing: drop them in one C-level pass
-        values = [v for v in values if v not in exact]
+        values = list(filterfalse(exact.__contains__, values))
+    if set(map(type, values)) <= {str}:
+        values = _candidates(values, index, exact if not dropped else None, fold)
     # one pass with inlined lookups: this loop runs once per distinct value
     for value in values:
         if value in exact:
@@ -511,14 +605,29 @@ def inspect(
     qs = as_queryset(scope)
     name = field_name(qs.model, field)
     items, _ = to_list(values)
-    distinct_values = unique(items)
-    n_empty = count_empty(items)
-    matched = matching_values(qs, name, distinct_values)
-    validated = [v for v in distinct_values if v in matched]
-    non_validated = [v for v in distinct_values if v not in matched]
+    distinct_values, n_empty = unique_counting_empty(items)
+    whole = _whole_index_rows(qs, name, synonyms_field, len(distinct_values))
+    if whole is not None:
+        # one read of the column serves both the validation and the hints
+        rows, has_synonyms = whole
+        wanted = set(distinct_values)
+        matched = wanted.intersection(map(itemgetter(1), rows))
+    else:
+        matched = matching_values(qs, name, distinct_values)
+    validated = list(filter(matched.__contains__, distinct_values))
+    non_validated = list(filterfalse(matched.__contains__, distinct_values))
     mapper: dict[Any, Any] = {}
     kinds: dict[Any, str] = {}
-    if non_validated:
+    if non_validated and whole is not None:
+        index = SynonymIndex(
+            rows,
+            has_synonyms=has_synonyms,
+            case_sensitive=False,
+            target_at=1,
+            synonyms_at=2,
+        )
+        mapper, kinds = map_values(index, non_validated, same_field=True)
+    elif non_validated:
         mapper, kinds = standardize_mapper(
             qs, non_validated, name, synonyms_field=synonyms_field
         )

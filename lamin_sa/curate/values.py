@@ -157,6 +157,19 @@ def distinct(values: list[Any]) -> set[Any]:
     return out
 
 
+def unique_counting_empty(values: list[Any]) -> tuple[list[Any], int]:
+    """:func:`unique` and :func:`count_empty` in one pass over the values.
+
+    The values are counted only when an empty one is among the distinct ones.
+    """
+    seen = dict.fromkeys(values)
+    if set(map(type, seen)) <= {str}:
+        if "" not in seen:
+            return list(seen), 0
+        return [v for v in seen if v], values.count("")
+    return _drop_empty(list(seen)), count_empty(values)
+
+
 def count_empty(values: list[Any]) -> int:
     """How many values are None, NaN or empty strings."""
     n = values.count(None) + values.count("")
