@@ -521,15 +521,13 @@ def _matches_code(connection: Connection, modules: Iterable[str] | None) -> bool
                     f"SELECT name FROM {MODULE_TABLE} ORDER BY id"
                 )
             ]
-        known = registered_modules()
         names = [m.name for m in resolve([*mounted, *(modules or ())])]
         if "core" not in mounted or any(n not in mounted for n in names):
             return False
         heads: set[str] = set()
         for name in mounted:
-            if name not in known:
-                return False
-            found = _heads_in(str(versions_path(known[name])))
+            # resolve() above raised for an unknown module (caught below)
+            found = _heads_in(str(versions_path(get_module(name))))
             if len(found) != 1:
                 return False
             heads.update(found)
