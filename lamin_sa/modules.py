@@ -50,6 +50,10 @@ class Module:
         requires: Modules that must be mounted before this one (core is implied).
         load_models: Imports the module's models so that their tables join
             ``lamin_sa.db.base.metadata``.
+        models_head: The migration head the models are known to match (checked
+            by the test suite); an empty database whose scripts end there is
+            created from the models instead of by running every revision.
+            ``None`` always runs the revisions.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Module:
     versions_dir: str
     requires: tuple[str, ...] = ()
     load_models: Callable[[], None] = field(default=_no_models, compare=False)
+    models_head: str | None = None
 
     @classmethod
     def for_package(
@@ -118,9 +123,32 @@ class ImportModels:
 
 
 BUILTIN_MODULES: tuple[Module, ...] = (
-    Module("core", "core_", "core", (), ImportModels("lamin_sa.models")),
-    Module("bionty", "bionty_", "bionty", (), ImportModels("lamin_sa.bionty")),
-    Module("wetlab", "wetlab_", "wetlab", ("bionty",), ImportModels("lamin_sa.wetlab")),
+    # models_head: update with each new revision (tests/test_migrations.py fails
+    # until the models and that head agree)
+    Module(
+        "core",
+        "core_",
+        "core",
+        (),
+        ImportModels("lamin_sa.models"),
+        models_head="b7d2e4f6a8c1",
+    ),
+    Module(
+        "bionty",
+        "bionty_",
+        "bionty",
+        (),
+        ImportModels("lamin_sa.bionty"),
+        models_head="007dc58260ff",
+    ),
+    Module(
+        "wetlab",
+        "wetlab_",
+        "wetlab",
+        ("bionty",),
+        ImportModels("lamin_sa.wetlab"),
+        models_head="0d8b8d41d867",
+    ),
 )
 
 _BUILTIN_BY_NAME = {m.name: m for m in BUILTIN_MODULES}

@@ -36,9 +36,7 @@ def in_values(
         return column.in_(values)
     if dialect == "postgresql":
         item_type = column.type
-        return column == func.any(
-            bindparam(None, values, type_=ARRAY(item_type))
-        )
+        return column == func.any(bindparam(None, values, type_=ARRAY(item_type)))
     each = func.json_each(type_coerce(json.dumps(values), String)).table_valued("value")
     return column.in_(select(each.c.value))
 
@@ -72,9 +70,7 @@ class InList(ColumnElement[bool]):
 
     def __init__(self, column: Any, values: list[Any]) -> None:
         self.column = column
-        self.array = bindparam(
-            None, values, type_=ARRAY(column.type), unique=True
-        )
+        self.array = bindparam(None, values, type_=ARRAY(column.type), unique=True)
         text = json.dumps(values) if _json_scalars(values) else None
         self.json = bindparam(None, text, type_=String(), unique=True)
         self.plain = text is None
