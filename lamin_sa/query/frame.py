@@ -58,7 +58,7 @@ def nullable_ints(values: list[Any]) -> Any:
     import pandas as pd
 
     objects = np.array(values, dtype=object)
-    mask = np.equal(objects, None)
+    mask = objects == None  # noqa: E711 - elementwise, not an identity test
     if mask.all():
         data = np.zeros(len(values), dtype=np.int64)
     else:
