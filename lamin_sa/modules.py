@@ -139,7 +139,7 @@ BUILTIN_MODULES: tuple[Module, ...] = (
         "bionty",
         (),
         ImportModels("lamin_sa.bionty"),
-        models_head="007dc58260ff",
+        models_head="acc899610ac3",
     ),
     Module(
         "wetlab",

@@ -291,6 +291,10 @@ def test_empty_database_created_from_models_equals_migrating(
         eng.dispose()
     assert created.keys() == migrated.keys()
     for name in created:
+        # Alembic appends columns added by later revisions; the models declare
+        # them in place: the order of columns is the one allowed difference
+        created[name]["columns"].sort()
+        migrated[name]["columns"].sort()
         assert created[name] == migrated[name], name
 
 
