@@ -319,14 +319,24 @@ def connect(
 
 def _finish_interrupted_saves() -> None:
     """Roll saves of crashed processes forward or back (see artifact.journal)."""
-    from lamin_sa.artifact.journal import check_pending
-
     try:
+        # one plain query; the repair machinery (storage, artifact services) is
+        # imported only when a save is actually pending
+        if not dbs.read(_any_pending_save):
+            return
+        from lamin_sa.artifact.journal import check_pending
+
         check_pending()
     except Exception as e:  # connecting must not fail; repair can run later
         logger.warning(
             "could not check for interrupted saves (%s); run `lamin-sa repair`", e
         )
+
+
+def _any_pending_save(session: Session) -> bool:
+    from lamin_sa.models.pending import pending_save
+
+    return session.execute(select(pending_save.c.id).limit(1)).first() is not None
 
 
 def _resolve(target: str) -> tuple[InstanceSettings, str]:

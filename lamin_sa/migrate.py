@@ -521,15 +521,13 @@ def _matches_code(connection: Connection, modules: Iterable[str] | None) -> bool
                     f"SELECT name FROM {MODULE_TABLE} ORDER BY id"
                 )
             ]
-        known = registered_modules()
         names = [m.name for m in resolve([*mounted, *(modules or ())])]
         if "core" not in mounted or any(n not in mounted for n in names):
             return False
         heads: set[str] = set()
         for name in mounted:
-            if name not in known:
-                return False
-            found = _heads_in(str(versions_path(known[name])))
+            # resolve() above raised for an unknown module (caught below)
+            found = _heads_in(str(versions_path(get_module(name))))
             if len(found) != 1:
                 return False
             heads.update(found)
@@ -669,10 +667,12 @@ def upgrade(connection: Connection, modules: Iterable[str] = ("core",)) -> None:
 
 
 def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
-    from alembic import command
-
     # the state is read after taking the lock: another process may have
     # upgraded meanwhile
+    if _create_from_models(connection, modules):
+        return
+    from alembic import command
+
     with _transaction(connection) as owned:
         script = _script()
         targets = resolve([*_read_mounted(connection), *modules])
@@ -701,6 +701,109 @@ def _upgrade(connection: Connection, modules: Iterable[str]) -> None:
             command.upgrade(_config(connection, modules=names), f"{module.name}@head")
             _end_own(connection, owned)
         _record_mounted(connection, names)
+
+
+_DEPENDS_LINE = re.compile(r"^depends_on\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=8)
+def _graph_in(folder: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``(revision, revisions it builds on)`` of one module's scripts, read as text.
+
+    The revisions built on are the down revisions and ``depends_on``. Raises
+    ``ValueError`` on anything unusual (the caller then runs Alembic).
+    """
+    out = []
+    for path in sorted(Path(folder).glob("*.py")):
+        source = path.read_text()
+        found = dict(
+            (k, ast.literal_eval(v.strip())) for k, v in _REVISION_LINE.findall(source)
+        )
+        depends = [ast.literal_eval(v.strip()) for v in _DEPENDS_LINE.findall(source)]
+        if not isinstance(found.get("revision"), str) or len(depends) > 1:
+            raise ValueError(f"unusual migration script {path}")
+        refs: list[str] = []
+        for value in (found.get("down_revision"), *(depends or [None])):
+            refs.extend([value] if isinstance(value, str) else list(value or ()))
+        out.append((found["revision"], tuple(refs)))
+    return tuple(out)
+
+
+def _stored_heads(targets: Sequence[Module]) -> set[str] | None:
+    """What Alembic stores after upgrading every target module to its head.
+
+    The revisions no other revision of the targets builds on. None unless each
+    target's scripts end at the head its models are known to match.
+    """
+    revisions: set[str] = set()
+    built_on: set[str] = set()
+    for module in targets:
+        if module.models_head is None:
+            return None
+        graph = _graph_in(str(versions_path(module)))
+        own = {rev for rev, _ in graph}
+        if set(_heads_in(str(versions_path(module)))) != {module.models_head}:
+            return None
+        revisions |= own
+        for _, refs in graph:
+            built_on.update(refs)
+    if not built_on <= revisions:
+        return None  # a dependency outside the targets: let Alembic sort it out
+    return revisions - built_on
+
+
+def _create_from_models(connection: Connection, modules: Iterable[str]) -> bool:
+    """Create an empty database's schema from the models and stamp the heads.
+
+    The same schema as running every revision (tests/test_migrations.py compares
+    both), without importing Alembic or replaying its operations: most of the
+    time ``init`` took. Only for built-in modules whose scripts end at the
+    revision their models match, only if the database holds no table at all,
+    and only on a connection without an open transaction.
+
+    Returns:
+        Whether the schema was created (False: nothing was done).
+    """
+    if connection.in_transaction():
+        return False  # a caller's transaction keeps the documented Alembic path
+    try:
+        targets = resolve(modules)
+        heads = _stored_heads(targets)
+    except (LaminSAError, ValueError, OSError, SyntaxError):
+        return False
+    if not heads:
+        return False
+    with _transaction(connection):
+        if inspect(connection).get_table_names():
+            return False
+        from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+
+        from lamin_sa.db.base import metadata
+        from lamin_sa.modules import load_models, module_for_table
+
+        names = {m.name for m in targets}
+        load_models(sorted(names))
+        # A copy: creating the schema where ALTER is supported marks the shared
+        # metadata's use_alter foreign keys as created apart (SQLAlchemy's
+        # AddConstraint), and a later CREATE TABLE on SQLite would leave them out.
+        own = MetaData(naming_convention=metadata.naming_convention)
+        for name, table in metadata.tables.items():
+            owner = module_for_table(name)
+            if owner is not None and owner.name in names:
+                table.to_metadata(own)
+        own.create_all(connection)
+        # the version table exactly as Alembic creates it
+        version = Table(
+            VERSION_TABLE,
+            MetaData(),
+            Column("version_num", String(32), nullable=False),
+            PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+        )
+        version.create(connection)
+        connection.execute(version.insert(), [{"version_num": h} for h in heads])
+        _record_mounted(connection, [m.name for m in targets])
+    logger.debug("created the schema of %s from the models", ", ".join(names))
+    return True
 
 
 def _rows_in_module_tables(connection: Connection, module: Module) -> list[str]:

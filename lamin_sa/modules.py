@@ -50,6 +50,10 @@ class Module:
         requires: Modules that must be mounted before this one (core is implied).
         load_models: Imports the module's models so that their tables join
             ``lamin_sa.db.base.metadata``.
+        models_head: The migration head the models are known to match (checked
+            by the test suite); an empty database whose scripts end there is
+            created from the models instead of by running every revision.
+            ``None`` always runs the revisions.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Module:
     versions_dir: str
     requires: tuple[str, ...] = ()
     load_models: Callable[[], None] = field(default=_no_models, compare=False)
+    models_head: str | None = None
 
     @classmethod
     def for_package(
@@ -118,10 +123,35 @@ class ImportModels:
 
 
 BUILTIN_MODULES: tuple[Module, ...] = (
-    Module("core", "core_", "core", (), ImportModels("lamin_sa.models")),
-    Module("bionty", "bionty_", "bionty", (), ImportModels("lamin_sa.bionty")),
-    Module("wetlab", "wetlab_", "wetlab", ("bionty",), ImportModels("lamin_sa.wetlab")),
+    # models_head: update with each new revision (tests/test_migrations.py fails
+    # until the models and that head agree)
+    Module(
+        "core",
+        "core_",
+        "core",
+        (),
+        ImportModels("lamin_sa.models"),
+        models_head="b7d2e4f6a8c1",
+    ),
+    Module(
+        "bionty",
+        "bionty_",
+        "bionty",
+        (),
+        ImportModels("lamin_sa.bionty"),
+        models_head="acc899610ac3",
+    ),
+    Module(
+        "wetlab",
+        "wetlab_",
+        "wetlab",
+        ("bionty",),
+        ImportModels("lamin_sa.wetlab"),
+        models_head="0d8b8d41d867",
+    ),
 )
+
+_BUILTIN_BY_NAME = {m.name: m for m in BUILTIN_MODULES}
 
 _registry: dict[str, Module] | None = None
 
@@ -148,9 +178,10 @@ def _discover() -> dict[str, Module]:
                 ep.value,
             )
             continue
-        if module.name in registry:
+        if module.name in registry or _builtin_owner(module.table_prefix):
             logger.warning(
-                "module %r from %s clashes with a registered module; skipped",
+                "module %r from %s clashes with a registered module (name or "
+                "table prefix); skipped",
                 module.name,
                 ep.value,
             )
@@ -196,6 +227,10 @@ def get_module(name: str) -> Module:
         ModuleNotMounted: No module of that name is known; the message lists the
             known ones.
     """
+    if _registry is None and name in _BUILTIN_BY_NAME:
+        # a plugin cannot shadow a built-in module: no need to scan the entry
+        # points of every installed package (a noticeable part of connecting)
+        return _BUILTIN_BY_NAME[name]
     registry = registered_modules()
     try:
         return registry[name]
@@ -205,6 +240,15 @@ def get_module(name: str) -> Module:
             f"{', '.join(registry)}. Third-party modules register under the "
             f"entry-point group {ENTRY_POINT_GROUP!r}."
         ) from None
+
+
+def is_registered(name: str) -> bool:
+    """Whether a module called ``name`` is known (built-in or registered)."""
+    try:
+        get_module(name)
+    except ModuleNotMounted:
+        return False
+    return True
 
 
 def resolve(names: Iterable[str]) -> list[Module]:
@@ -285,10 +329,9 @@ def load_mounted(names: Iterable[str]) -> list[str]:
         >>> load_mounted(["core", "bionty"])  # doctest: +SKIP
         ['core', 'bionty']
     """
-    registry = registered_modules()
     known = []
     for name in names:
-        if name in registry:
+        if is_registered(name):
             known.append(name)
         else:
             logger.warning(
@@ -312,8 +355,19 @@ def load_mounted(names: Iterable[str]) -> list[str]:
     return loaded
 
 
+def _builtin_owner(table_name: str) -> Module | None:
+    for module in BUILTIN_MODULES:
+        if module.owns_table(table_name):
+            return module
+    return None
+
+
 def module_for_table(table_name: str) -> Module | None:
     """Return the registered module that owns a table, by the longest prefix."""
+    if _registry is None and (builtin := _builtin_owner(table_name)) is not None:
+        # plugins cannot own prefixes inside a built-in's (refused at discovery):
+        # no need to scan every installed package's entry points
+        return builtin
     owners = [m for m in registered_modules().values() if m.owns_table(table_name)]
     return max(owners, key=lambda m: len(m.table_prefix), default=None)
 
@@ -324,6 +378,7 @@ __all__ = [
     "ImportModels",
     "Module",
     "get_module",
+    "is_registered",
     "load_models",
     "load_mounted",
     "module_for_table",

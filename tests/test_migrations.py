@@ -3,6 +3,7 @@ with the models, status and check, host-application isolation, module registry."
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -178,17 +179,21 @@ def test_after_upgrade_models_and_schema_do_not_differ(engine: Engine) -> None:
         assert compare_metadata(ctx, metadata) == []
 
 
-def schema_snapshot(eng: Engine) -> dict[str, Any]:
+def schema_snapshot(eng: Engine, tables: set[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with eng.connect() as conn:
         insp = inspect(conn)
-        for name in sorted(core_tables()):
+        for name in sorted(core_tables() if tables is None else tables):
             pk = insp.get_pk_constraint(name)
             out[name] = {
                 "columns": [
-                    (c["name"], str(c["type"]), c["nullable"])
+                    (c["name"], str(c["type"]), c["nullable"], c.get("default"))
                     for c in insp.get_columns(name)
                 ],
+                "checks": sorted(
+                    (c["name"] or "", c["sqltext"])
+                    for c in insp.get_check_constraints(name)
+                ),
                 "pk": (pk["name"], tuple(pk["constrained_columns"])),
                 "indexes": sorted(
                     (i["name"], tuple(i["column_names"]), bool(i["unique"]))
@@ -215,6 +220,9 @@ def schema_snapshot(eng: Engine) -> dict[str, Any]:
 def test_create_all_and_stamp_equals_migrating(db_url: str) -> None:
     eng = make_engine(db_url)
     with eng.connect() as conn:
+        # a database that is not empty is migrated by Alembic, revision by revision
+        conn.execute(text("CREATE TABLE host_thing (id INTEGER PRIMARY KEY)"))
+        conn.commit()
         migrate.upgrade(conn)
     migrated = schema_snapshot(eng)
     eng.dispose()
@@ -235,6 +243,96 @@ def test_create_all_and_stamp_equals_migrating(db_url: str) -> None:
     assert created.keys() == migrated.keys()
     for name in created:
         assert created[name] == migrated[name], name
+
+
+@pytest.mark.parametrize(
+    "mounted", [["core"], ["core", "bionty"], ["core", "bionty", "wetlab"]]
+)
+def test_empty_database_created_from_models_equals_migrating(
+    db_url: str, mounted: list[str]
+) -> None:
+    """An empty database gets its schema from the models, the same as by Alembic."""
+    tables = set().union(*(migrate.lamin_tables(m) for m in mounted))
+    tables.add(VERSION_TABLE)
+    eng = make_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            conn.execute(text("CREATE TABLE host_thing (id INTEGER PRIMARY KEY)"))
+            conn.commit()
+            migrate.upgrade(conn, mounted)  # not empty: Alembic runs the revisions
+            migrated_versions = version_rows(conn)
+            conn.rollback()
+        migrated = schema_snapshot(eng, tables)
+    finally:
+        eng.dispose()
+    reset(db_url)
+
+    eng = make_engine(db_url)
+    try:
+        with eng.connect() as conn:
+            assert migrate._create_from_models(conn, mounted)
+            assert not conn.in_transaction()
+        with eng.connect() as conn:
+            assert version_rows(conn) == migrated_versions
+            assert migrate.mounted_modules(conn) == mounted
+            states = migrate.status(conn)
+            assert all(states[m].state == "up to date" for m in mounted)
+            assert states["wetlab"].state == (
+                "up to date" if "wetlab" in mounted else "not mounted"
+            )
+            migrate.check(conn, mounted)
+            # a second upgrade has nothing to do; a table exists now
+            assert not migrate._create_from_models(conn, mounted)
+            migrate.upgrade(conn, mounted)
+            conn.commit()
+        created = schema_snapshot(eng, tables)
+        assert table_names(eng) == tables
+    finally:
+        eng.dispose()
+    assert created.keys() == migrated.keys()
+    for name in created:
+        # Alembic appends columns added by later revisions; the models declare
+        # them in place: the order of columns is the one allowed difference
+        created[name]["columns"].sort()
+        migrated[name]["columns"].sort()
+        assert created[name] == migrated[name], name
+
+
+def test_models_head_is_each_builtin_modules_head() -> None:
+    """Creating a schema from the models is only right at the head they match."""
+    script = migrate._script()
+    for module in modules.BUILTIN_MODULES:
+        assert module.models_head == migrate._branch_head(script, module.name), (
+            f"a new {module.name} revision: set models_head in lamin_sa/modules.py"
+        )
+
+
+def test_init_of_an_empty_database_does_not_import_alembic(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        import lamin_sa as ln
+        ln.init(storage={str(tmp_path / "data")!r})
+        assert ln.ULabel.filter().first() is None
+        print("alembic" in sys.modules)
+        """
+    )
+    env = {**os.environ, "LAMIN_SA_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_upgrade_of_a_newer_code_from_empty_runs_alembic(
+    engine: Engine, newer_code: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scripts past the models' head: the revisions run (the probe table exists)."""
+    monkeypatch.setattr(migrate, "alembic_dir", lambda: newer_code)
+    with engine.connect() as conn:
+        migrate.upgrade(conn)
+    assert "core_probe" in table_names(engine)
 
 
 # ---- status and check ------------------------------------------------------------

@@ -395,3 +395,46 @@ def test_related_managers(ctx: Any, g: SimpleNamespace) -> None:
     assert g.c1.artifacts.count() == 2
     assert g.t_pipe.runs.list("reference") == ["r2"]
     assert g.r2.output_artifacts.filter(size__gt=250).list("key") == ["a3"]
+
+
+def test_frame_columns_keep_their_dtypes() -> None:
+    """Raw columns become typed arrays: NULL integers stay integers (Int64)."""
+    import pandas as pd
+    from sqlalchemy import BigInteger, Boolean, Integer, String
+
+    from lamin_sa.query.frame import frame, nullable_ints
+
+    ints = nullable_ints([3, None, 2**40, None])
+    assert str(ints.dtype) == "Int64"
+    assert ints.tolist() == [3, pd.NA, 2**40, pd.NA]
+    assert nullable_ints([None, None]).isna().all()
+    df = frame(
+        {
+            "id": [1, 2],
+            "n": [None, 5],
+            "none": [None, None],
+            "flag": [1, 0],
+            "name": ["a", None],
+            "at": ["2024-01-02 03:04:05.000006", "2024-01-03 00:00:00"],
+        },
+        {
+            "id": Integer(),
+            "n": BigInteger(),
+            "none": Integer(),
+            "flag": Boolean(),
+            "name": String(),
+        },
+        ("at",),
+        index="id",
+    )
+    assert {k: str(v) for k, v in df.dtypes.items()} == {
+        "n": "Int64",
+        "none": "Int64",
+        "flag": "bool",
+        "name": "object",
+        "at": "datetime64[ns, UTC]",
+    }
+    assert df.index.tolist() == [1, 2]
+    assert df["n"].tolist() == [pd.NA, 5]
+    assert df["flag"].tolist() == [True, False]
+    assert df["name"].tolist() == ["a", None]

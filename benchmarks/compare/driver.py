@@ -131,6 +131,9 @@ class WorkerProcess:
 
 def _env(backend: str, workdir: Path, big_mb: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMIN", "VIRT"))}
+    # an installed package has its byte-code cached; so must an editable checkout,
+    # or each fresh process of the timed rows compiles every lamin_sa module
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["LAMIN_BENCH_BIG_MB"] = str(big_mb)
     env["PYTHONUNBUFFERED"] = "1"
     if backend == "lamin_sa":
