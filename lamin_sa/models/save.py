@@ -13,6 +13,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.state import InstanceState
 
 from lamin_sa.db.session import current, write_transaction
 from lamin_sa.db.sql import advisory_lock, in_values
@@ -40,13 +41,19 @@ def _unique_columns(cls: type) -> list[Any]:
     return cols
 
 
+_KEYS: dict[type, list[tuple[str, ...]]] = {}
+
+
 def _identity_keys(cls: type) -> list[tuple[str, ...]]:
     """Field tuples that identify a stored record: the natural key, unique columns."""
-    keys: list[tuple[str, ...]] = []
-    natural = getattr(cls, "_natural_key", None)
-    if natural:
-        keys.append(tuple(natural))
-    keys += [(col.key,) for col in _unique_columns(cls)]
+    keys = _KEYS.get(cls)
+    if keys is None:
+        keys = []
+        natural = getattr(cls, "_natural_key", None)
+        if natural:
+            keys.append(tuple(natural))
+        keys += [(col.key,) for col in _unique_columns(cls)]
+        _KEYS[cls] = keys
     return keys
 
 
@@ -56,6 +63,9 @@ def _resolve_existing(session: Session, records: list[Any]) -> list[Any]:
     The identity is the registry's natural key (e.g. Transform name + version) or
     a unique column (name, handle, root, a passed uid). One query per registry and
     key, whatever the number of records. Returns the records that are really new.
+
+    Raises:
+        IntegrityError: two of the new records share an identity.
     """
     by_class: dict[type, list[Any]] = defaultdict(list)
     for r in records:
@@ -67,19 +77,23 @@ def _resolve_existing(session: Session, records: list[Any]) -> list[Any]:
         taken: set[int] = set()
         for fields in _identity_keys(cls):
             first = fields[0]
-            pending = [
-                r
-                for r in group
-                if id(r) not in taken
-                and not (first == "uid" and r.__dict__.get("_lamin_auto_uid"))
-            ]
-            values = {getattr(r, first) for r in pending} - {None}
+            pending = [r for r in group if id(r) not in taken] if taken else group
+            if first == "uid":
+                # a fresh random uid cannot be stored already
+                pending = [r for r in pending if "_lamin_auto_uid" not in r.__dict__]
+            # transient records: the instance dict holds every value that was set
+            firsts = [r.__dict__.get(first) for r in pending]
+            values = set(firsts)
+            values.discard(None)
             if not values:
                 continue
             stored: dict[tuple[Any, ...], Any] = {}
             query = select(table).where(in_values(table.c[first], values, dialect))
             for row in session.execute(query).mappings():
                 stored.setdefault(tuple(row[f] for f in fields), row)
+            if not stored and len(fields) == 1:
+                if len(values) == len(firsts) - firsts.count(None):
+                    continue  # nothing stored, no two alike: all new
             seen: set[tuple[Any, ...]] = set()
             for r in pending:
                 key = tuple(getattr(r, f) for f in fields)
@@ -95,7 +109,7 @@ def _resolve_existing(session: Session, records: list[Any]) -> list[Any]:
                     )
                 else:
                     seen.add(key)
-        fresh.extend(r for r in group if id(r) not in taken)
+        fresh.extend([r for r in group if id(r) not in taken] if taken else group)
     return fresh
 
 
@@ -140,6 +154,105 @@ def _become_stored(
 _BULK_MIN = 20
 
 
+class _BulkPlan:
+    """How records of one registry become rows of one multi-row INSERT (cached)."""
+
+    __slots__ = ("pk", "keys", "names", "defaults", "to_one", "to_many", "sql")
+
+    def __init__(self, cls: type) -> None:
+        mapper: Mapper[Any] = sa_inspect(cls)
+        self.pk: str = mapper.primary_key[0].key
+        #: attribute keys and column names of the inserted columns, one order
+        self.keys: list[str] = []
+        self.names: list[str] = []
+        self.defaults: dict[str, Any] = {}
+        for attr in mapper.column_attrs:
+            col = attr.columns[0]
+            if col.key == self.pk:
+                continue
+            self.keys.append(attr.key)
+            self.names.append(col.key)
+            default = col.default
+            if default is not None:
+                if default.is_callable:
+                    self.defaults[attr.key] = lambda d=default: d.arg(None)
+                elif default.is_scalar:
+                    self.defaults[attr.key] = lambda d=default: d.arg
+        self.to_one: list[tuple[str, str, str]] = []
+        for rel in mapper.relationships:
+            if rel.direction.name == "MANYTOONE" and not rel.viewonly:
+                ((local, remote),) = rel.local_remote_pairs
+                self.to_one.append(
+                    (rel.key, mapper.get_property_by_column(local).key, remote.key)
+                )
+        self.to_many = frozenset(r.key for r in mapper.relationships if r.uselist)
+        #: the compiled INSERT and its columns' bind processors, per dialect
+        self.sql: dict[str, tuple[str, list[Any]]] = {}
+
+    def flatten_to_one(self, record: Any) -> bool:
+        """Copy ids of assigned to-one records into FK columns; False if not possible.
+
+        A record that sets a to-many collection, or refers to an unsaved record,
+        needs the unit of work.
+        """
+        state = record.__dict__
+        if not self.to_many.isdisjoint(state.keys()):
+            return False
+        for key, fk_key, remote_key in self.to_one:
+            target = state.get(key)
+            if target is None:
+                continue
+            value = getattr(target, remote_key, None)
+            if value is None:
+                return False
+            if state.get(fk_key) is None:
+                setattr(record, fk_key, value)
+        return True
+
+    def columns(self, dicts: list[dict[str, Any]]) -> list[list[Any]]:
+        """The inserted values column by column; defaults are stored on the records.
+
+        A default is computed once per batch (one timestamp, one user), as
+        Django's ``bulk_create`` does; the records are committed right after the
+        insert, so they need no attribute history.
+        """
+        out = []
+        for key in self.keys:
+            values = [d.get(key) for d in dicts]
+            default = self.defaults.get(key)
+            if default is not None and None in values:
+                value = default()
+                for d, v in zip(dicts, values, strict=True):
+                    if v is None:
+                        d[key] = value
+                values = [value if v is None else v for v in values]
+            out.append(values)
+        return out
+
+    def sqlite_statement(self, table: Any, dialect: Any) -> tuple[str, list[Any]]:
+        """The INSERT of all columns but the primary key, and each one's processor."""
+        cached = self.sql.get(dialect.name)
+        if cached is None:
+            compiled = insert(table).compile(dialect=dialect, column_keys=self.names)
+            assert list(compiled.positiontup or []) == self.names
+            procs = [
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in self.names
+            ]
+            cached = self.sql[dialect.name] = (compiled.string, procs)
+        return cached
+
+
+_PLANS: dict[type, _BulkPlan] = {}
+
+
+def _bulk_plan(cls: type) -> _BulkPlan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _BulkPlan(cls)
+    return plan
+
+
 def bulk_insert(session: Session, records: list[Any]) -> list[Any]:
     """Insert plain new records with one multi-row INSERT per registry.
 
@@ -155,159 +268,115 @@ def bulk_insert(session: Session, records: list[Any]) -> list[Any]:
             rest.extend(group)
             continue
         plan = _bulk_plan(cls)
-        simple = [r for r in group if _flatten_to_one(r, plan)]
-        rest.extend(r for r in group if r not in simple) if len(simple) < len(
-            group
-        ) else None
-        if not simple:
-            continue
-        defaults = {key: fn() for key, fn in plan["defaults"]}
-        rows = []
-        for r in simple:
-            state = r.__dict__
-            row = {}
-            for key, col in plan["columns"]:
-                value = state.get(key)
-                if value is None and key in defaults:
-                    # committed right after the insert, so no history needed
-                    value = state[key] = defaults[key]
-                row[col] = value
-            rows.append(row)
-        _insert_rows(session, cls, plan["pk"], simple, rows)
+        simple = []
+        for r in group:
+            (simple if plan.flatten_to_one(r) else rest).append(r)
+        if simple:
+            _insert_rows(session, cls, plan, simple)
     return rest
 
 
 def _insert_rows(
-    session: Session, cls: type, pk: str, records: list[Any], rows: list[dict[str, Any]]
+    session: Session, cls: type, plan: _BulkPlan, records: list[Any]
 ) -> None:
     table = cls.__table__  # type: ignore[attr-defined]
+    pk = plan.pk
+    dicts = [r.__dict__ for r in records]
+    columns = plan.columns(dicts)
     conn = session.connection()
-    if conn.dialect.name == "sqlite" and conn.get_execution_options().get(
-        "lamin_write"
-    ):
+    dialect = conn.dialect
+    if dialect.name == "sqlite" and conn.get_execution_options().get("lamin_write"):
         # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
         # maximum are ours, and a plain executemany is far faster than RETURNING.
         start = conn.execute(select(func.coalesce(func.max(table.c[pk]), 0))).scalar()
         assert start is not None  # COALESCE(..., 0) always gives a number
-        ids = list(range(start + 1, start + 1 + len(rows)))
-        for row, id_ in zip(rows, ids, strict=True):
-            row[pk] = id_
-        _executemany_sqlite(conn, table, rows)
+        ids = range(start + 1, start + 1 + len(records))
+        sql, procs = plan.sqlite_statement(table, dialect)
+        values = [
+            _processed(proc, col) if proc is not None else col
+            for proc, col in zip(procs, columns, strict=True)
+        ]
+        # the driver's executemany with rows built column-wise: SQLAlchemy's
+        # per-row parameter bookkeeping is the bulk-save hot path otherwise
+        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
     else:
-        ids = list(
+        rows = [
+            dict(zip(plan.names, row, strict=True))
+            for row in zip(*columns, strict=True)
+        ]
+        ids = (
             conn.execute(
-                insert(table).returning(table.c[pk], sort_by_parameter_order=True),
-                rows,
-            ).scalars()
+                insert(table).returning(table.c[pk], sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
         )
-    mapper: Mapper[Any] = sa_inspect(cls)
-    states = []
-    for r, id_ in zip(records, ids, strict=True):
-        r.__dict__[pk] = id_
-        state = instance_state(r)
-        state.key = mapper.identity_key_from_primary_key((id_,))
-        state._commit_all(state.dict)
-        states.append(state)
-    # Attach as persistent without a per-object cascade walk (what add() does).
-    for state in states:
-        session._before_attach(state, state.obj())
-        session.identity_map.add(state)
-        session._after_attach(state, state.obj())
+    _attach_persistent(session, cls, records, dicts, pk, ids)
 
 
-def _memo(proc: Any) -> Any:
-    """Reuse the last conversion: batch defaults (timestamps) repeat one object."""
-    if proc is None:
-        return None
-    last: list[Any] = [object(), None]
+def _processed(proc: Any, values: list[Any]) -> list[Any]:
+    """``values`` through a bind processor, once per distinct value if they repeat.
 
-    def convert(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, proc(value)
-        return last[1]
-
-    return convert
-
-
-def _executemany_sqlite(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One compiled INSERT run through the driver's executemany.
-
-    Type conversion happens once per value with the columns' own bind processors;
-    this skips SQLAlchemy's per-row parameter bookkeeping (the bulk-save hot path).
+    Batch defaults (one timestamp for all records) repeat one object.
     """
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    order = list(compiled.positiontup or [])
-    procs = [
-        _memo(table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in order
-    ]
-    data = [
-        tuple(
-            p(row[name]) if p is not None and row[name] is not None else row[name]
-            for name, p in zip(order, procs, strict=True)
-        )
-        for row in rows
-    ]
-    conn.exec_driver_sql(compiled.string, data)
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON): convert each
+        distinct = None
+    if distinct is not None and len(distinct) * 4 <= len(values):
+        converted = {v: None if v is None else proc(v) for v in distinct}
+        return list(map(converted.__getitem__, values))
+    return [None if v is None else proc(v) for v in values]
 
 
-_PLANS: dict[type, dict[str, Any]] = {}
+def _attach_persistent(
+    session: Session,
+    cls: type,
+    records: list[Any],
+    dicts: list[dict[str, Any]],
+    pk: str,
+    ids: Any,
+) -> None:
+    """Make inserted ``records`` persistent in ``session`` with their new ids.
 
-
-def _bulk_plan(cls: type) -> dict[str, Any]:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        mapper: Mapper[Any] = sa_inspect(cls)
-        pk = mapper.primary_key[0].key
-        columns, defaults = [], []
-        for attr in mapper.column_attrs:
-            col = attr.columns[0]
-            if col.key == pk:
-                continue
-            columns.append((attr.key, col.key))
-            default = col.default
-            if default is not None:
-                if default.is_callable:
-                    defaults.append((attr.key, lambda d=default: d.arg(None)))
-                elif default.is_scalar:
-                    defaults.append((attr.key, lambda d=default: d.arg))
-        to_one = []
-        for rel in mapper.relationships:
-            if rel.direction.name == "MANYTOONE" and not rel.viewonly:
-                ((local, remote),) = rel.local_remote_pairs
-                to_one.append(
-                    (rel.key, mapper.get_property_by_column(local).key, remote.key)
-                )
-        to_many = [r.key for r in mapper.relationships if r.uselist]
-        plan = {
-            "pk": pk,
-            "columns": columns,
-            "defaults": defaults,
-            "to_one": to_one,
-            "to_many": to_many,
-        }
-        _PLANS[cls] = plan
-    return plan
-
-
-def _flatten_to_one(record: Any, plan: dict[str, Any]) -> bool:
-    """Copy ids of assigned to-one records into FK columns; False if not possible."""
-    state = record.__dict__
-    if any(key in state for key in plan["to_many"]):
-        return False
-    for key, fk_key, remote_key in plan["to_one"]:
-        if key in state:
-            target = state[key]
-            if target is None:
-                continue
-            value = getattr(target, remote_key, None)
-            if value is None:
-                return False
-            state_fk = state.get(fk_key)
-            if state_fk is None:
-                setattr(record, fk_key, value)
-    return True
+    Done in bulk, not per object as ``session.add`` (a cascade walk each) and a
+    flush would. The records join the transaction's new objects, so a rollback
+    turns them transient again, as it does for flushed objects.
+    """
+    mapper: Mapper[Any] = sa_inspect(cls)
+    ident_cls, _, token = mapper.identity_key_from_primary_key((0,))
+    states = [instance_state(r) for r in records]
+    for state, d, id_ in zip(states, dicts, ids, strict=True):
+        d[pk] = id_
+        state.key = (ident_cls, (id_,), token)
+    InstanceState._commit_all_states((s, s.dict) for s in states)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    new = transaction._new if transaction is not None else None
+    identity_map = session.identity_map
+    dispatch = session.dispatch
+    if (
+        dispatch.before_attach
+        or dispatch.after_attach
+        or dispatch.detached_to_persistent
+    ):
+        for state in states:
+            obj = state.obj()
+            session._before_attach(state, obj)
+            identity_map.add(state)
+            session._after_attach(state, obj)
+    else:
+        # what _before_attach/_after_attach do when nobody listens: records
+        # attached to another session are refused there
+        session._before_attach(states[0], states[0].obj())
+        hash_key = session.hash_key
+        for state in states:
+            if state.session_id is not None and state.session_id != hash_key:
+                session._before_attach(state, state.obj())
+            state.session_id = hash_key
+            identity_map.add(state)
+    if new is not None:
+        for state in states:
+            new[state] = True
 
 
 _LIMITS: dict[type, tuple[tuple[tuple[str, int], ...], str | None]] = {}
