@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import String, func, insert, select
@@ -209,37 +211,51 @@ class _BulkPlan:
                 setattr(record, fk_key, value)
         return True
 
-    def columns(self, dicts: list[dict[str, Any]]) -> list[list[Any]]:
-        """The inserted values column by column; defaults are stored on the records.
+    def columns(self, dicts: list[dict[str, Any]]) -> tuple[list[list[Any]], set[int]]:
+        """The inserted values column by column, and which columns hold one value.
 
-        A default is computed once per batch (one timestamp, one user), as
-        Django's ``bulk_create`` does; the records are committed right after the
-        insert, so they need no attribute history.
+        Defaults are stored on the records, computed once per batch (one
+        timestamp, one user); the records are committed right after the insert,
+        so they need no attribute history.
         """
-        out = []
-        for key in self.keys:
+        out, constant = [], set()
+        n = len(dicts)
+        for i, key in enumerate(self.keys):
             values = [d.get(key) for d in dicts]
             default = self.defaults.get(key)
             if default is not None and None in values:
                 value = default()
-                for d, v in zip(dicts, values, strict=True):
-                    if v is None:
+                if values.count(None) == n:
+                    for d in dicts:
                         d[key] = value
-                values = [value if v is None else v for v in values]
+                    values = [value] * n
+                    constant.add(i)
+                else:
+                    for d, v in zip(dicts, values, strict=True):
+                        if v is None:
+                            d[key] = value
+                    values = [value if v is None else v for v in values]
             out.append(values)
-        return out
+        return out, constant
 
     def sqlite_statement(self, table: Any, dialect: Any) -> tuple[str, list[Any]]:
-        """The INSERT of all columns but the primary key, and each one's processor."""
+        """``INSERT INTO t (columns) VALUES`` and each column's bind processor.
+
+        The primary key is left out; the caller appends one ``(?, ...)`` group
+        per row.
+        """
         cached = self.sql.get(dialect.name)
         if cached is None:
-            compiled = insert(table).compile(dialect=dialect, column_keys=self.names)
-            assert list(compiled.positiontup or []) == self.names
+            quote = dialect.identifier_preparer.quote
+            head = (
+                f"INSERT INTO {quote(table.name)} "
+                f"({', '.join(quote(n) for n in self.names)}) VALUES "
+            )
             procs = [
                 table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                 for name in self.names
             ]
-            cached = self.sql[dialect.name] = (compiled.string, procs)
+            cached = self.sql[dialect.name] = (head, procs)
         return cached
 
 
@@ -282,23 +298,26 @@ def _insert_rows(
     table = cls.__table__  # type: ignore[attr-defined]
     pk = plan.pk
     dicts = [r.__dict__ for r in records]
-    columns = plan.columns(dicts)
+    columns, constant = plan.columns(dicts)
     conn = session.connection()
     dialect = conn.dialect
     if dialect.name == "sqlite" and conn.get_execution_options().get("lamin_write"):
         # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
-        # maximum are ours, and a plain executemany is far faster than RETURNING.
+        # maximum are ours, and plain multi-row INSERTs are far faster than
+        # RETURNING.
         start = conn.execute(select(func.coalesce(func.max(table.c[pk]), 0))).scalar()
         assert start is not None  # COALESCE(..., 0) always gives a number
         ids = range(start + 1, start + 1 + len(records))
-        sql, procs = plan.sqlite_statement(table, dialect)
+        head, procs = plan.sqlite_statement(table, dialect)
         values = [
-            _processed(proc, col) if proc is not None else col
-            for proc, col in zip(procs, columns, strict=True)
+            col
+            if proc is None
+            else [proc(col[0])] * len(col)
+            if i in constant
+            else _processed(proc, col)
+            for i, (proc, col) in enumerate(zip(procs, columns, strict=True))
         ]
-        # the driver's executemany with rows built column-wise: SQLAlchemy's
-        # per-row parameter bookkeeping is the bulk-save hot path otherwise
-        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        _insert_sqlite(conn, head, values)
     else:
         rows = [
             dict(zip(plan.names, row, strict=True))
@@ -312,6 +331,35 @@ def _insert_rows(
             .all()
         )
     _attach_persistent(session, cls, records, dicts, pk, ids)
+
+
+def _insert_sqlite(conn: Any, head: str, columns: list[list[Any]]) -> None:
+    """Insert rows given column-wise with multi-row ``VALUES`` statements.
+
+    Up to 1,000 rows per statement (within SQLite's bound-parameter limit): a
+    third less CPU than the driver's executemany of one row per step, and no
+    SQLAlchemy parameter bookkeeping per row.
+    """
+    width = len(columns)
+    limit = _sqlite_variable_limit(conn)
+    per_statement = max(1, min(1000, limit // width))
+    group = "(" + ", ".join(["?"] * width) + ")"
+    n = len(columns[0])
+    for start in range(0, n, per_statement):
+        stop = min(start + per_statement, n)
+        params = tuple(
+            chain.from_iterable(zip(*(c[start:stop] for c in columns), strict=True))
+        )
+        conn.exec_driver_sql(head + ", ".join([group] * (stop - start)), params)
+
+
+def _sqlite_variable_limit(conn: Any) -> int:
+    """How many ``?`` parameters one statement may have on this connection."""
+    dbapi = conn.connection.dbapi_connection
+    try:
+        return int(dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except (AttributeError, sqlite3.Error):  # an older driver: SQLite's old limit
+        return 999
 
 
 def _processed(proc: Any, values: list[Any]) -> list[Any]:
@@ -450,16 +498,21 @@ def save_records(records: Iterable[Any]) -> None:
     gc.disable()
     try:
         with write_transaction(ctx) as session:
-            new = [r for r in records if instance_state(r).transient]
+            new, detached = [], []
+            for r in records:
+                state = instance_state(r)
+                if state.transient:
+                    new.append(r)
+                elif state.detached:
+                    detached.append(r)
             # PostgreSQL: writers of new records of one registry take turns, so
             # a name saved by another process meanwhile is found, not inserted
             # twice (SQLite's BEGIN IMMEDIATE already serializes writers)
-            advisory_lock(session, *{(type(r).__table__.name, "save") for r in new})
+            tables = {type(r).__table__.name for r in new}  # type: ignore[attr-defined]
+            advisory_lock(session, *((t, "save") for t in tables))
             fresh = _resolve_existing(session, new)
             session.add_all(bulk_insert(session, fresh))
-            for r in records:
-                if instance_state(r).detached:
-                    session.add(r)
+            session.add_all(detached)
             session.flush()
             after_insert(session, new)  # registries add related rows (hook)
     except sa_exc.IntegrityError as e:
