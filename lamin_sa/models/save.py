@@ -238,11 +238,11 @@ class _BulkPlan:
             out.append(values)
         return out, constant
 
-    def sqlite_statement(self, table: Any, dialect: Any) -> tuple[str, list[Any]]:
+    def statement(self, table: Any, dialect: Any) -> tuple[str, list[Any]]:
         """``INSERT INTO t (columns) VALUES`` and each column's bind processor.
 
-        The primary key is left out; the caller appends one ``(?, ...)`` group
-        per row.
+        The primary key is left out; on SQLite the caller appends one
+        ``(?, ...)`` group per row.
         """
         cached = self.sql.get(dialect.name)
         if cached is None:
@@ -301,6 +301,16 @@ def _insert_rows(
     columns, constant = plan.columns(dicts)
     conn = session.connection()
     dialect = conn.dialect
+    procs = plan.statement(table, dialect)[1]
+    # bound values, converted by the columns' own types (once per repeated value)
+    plan_values = [
+        col
+        if proc is None
+        else [proc(col[0])] * len(col)
+        if i in constant
+        else _processed(proc, col)
+        for i, (proc, col) in enumerate(zip(procs, columns, strict=True))
+    ]
     if dialect.name == "sqlite" and conn.get_execution_options().get("lamin_write"):
         # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
         # maximum are ours, and plain multi-row INSERTs are far faster than
@@ -308,16 +318,9 @@ def _insert_rows(
         start = conn.execute(select(func.coalesce(func.max(table.c[pk]), 0))).scalar()
         assert start is not None  # COALESCE(..., 0) always gives a number
         ids = range(start + 1, start + 1 + len(records))
-        head, procs = plan.sqlite_statement(table, dialect)
-        values = [
-            col
-            if proc is None
-            else [proc(col[0])] * len(col)
-            if i in constant
-            else _processed(proc, col)
-            for i, (proc, col) in enumerate(zip(procs, columns, strict=True))
-        ]
-        _insert_sqlite(conn, head, values)
+        _insert_sqlite(conn, plan.statement(table, dialect)[0], plan_values)
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        ids = _insert_postgres(conn, table, pk, plan.names, plan_values)
     else:
         rows = [
             dict(zip(plan.names, row, strict=True))
@@ -351,6 +354,36 @@ def _insert_sqlite(conn: Any, head: str, columns: list[list[Any]]) -> None:
             chain.from_iterable(zip(*(c[start:stop] for c in columns), strict=True))
         )
         conn.exec_driver_sql(head + ", ".join([group] * (stop - start)), params)
+
+
+def _insert_postgres(
+    conn: Any, table: Any, pk: str, names: list[str], columns: list[list[Any]]
+) -> list[int]:
+    """``COPY`` the rows, with ids drawn from the table's sequence beforehand.
+
+    One round trip for the ids and a COPY stream for the rows: a fraction of the
+    client and server time of multi-row ``INSERT ... RETURNING``. Errors come
+    back as SQLAlchemy's (an ``IntegrityError`` for a violated constraint).
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    n = len(columns[0])
+    ids = sorted(
+        conn.execute(
+            select(
+                func.nextval(func.pg_get_serial_sequence(quote(table.name), pk))
+            ).select_from(func.generate_series(1, n))
+        ).scalars()
+    )
+    cols = ", ".join(quote(c) for c in [pk, *names])
+    sql = f"COPY {quote(table.name)} ({cols}) FROM STDIN"
+    dbapi = conn.connection.dbapi_connection
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in zip(ids, *columns, strict=True):
+                copy.write_row(row)
+    except dbapi.Error as e:
+        raise sa_exc.DBAPIError.instance(sql, None, e, type(dbapi).Error) from e
+    return ids
 
 
 def _sqlite_variable_limit(conn: Any) -> int:
