@@ -6,7 +6,7 @@ import gc
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import Any
 
@@ -163,7 +163,7 @@ class _BulkPlan:
 
     def __init__(self, cls: type) -> None:
         mapper: Mapper[Any] = sa_inspect(cls)
-        self.pk: str = mapper.primary_key[0].key
+        self.pk = str(mapper.primary_key[0].key)
         #: attribute keys and column names of the inserted columns, one order
         self.keys: list[str] = []
         self.names: list[str] = []
@@ -185,7 +185,11 @@ class _BulkPlan:
             if rel.direction.name == "MANYTOONE" and not rel.viewonly:
                 ((local, remote),) = rel.local_remote_pairs
                 self.to_one.append(
-                    (rel.key, mapper.get_property_by_column(local).key, remote.key)
+                    (
+                        rel.key,
+                        mapper.get_property_by_column(local).key,
+                        str(remote.key),
+                    )
                 )
         self.to_many = frozenset(r.key for r in mapper.relationships if r.uselist)
         #: the compiled INSERT and its columns' bind processors, per dialect
@@ -284,7 +288,7 @@ def bulk_insert(session: Session, records: list[Any]) -> list[Any]:
             rest.extend(group)
             continue
         plan = _bulk_plan(cls)
-        simple = []
+        simple: list[Any] = []
         for r in group:
             (simple if plan.flatten_to_one(r) else rest).append(r)
         if simple:
@@ -302,6 +306,7 @@ def _insert_rows(
     conn = session.connection()
     dialect = conn.dialect
     procs = plan.statement(table, dialect)[1]
+    ids: Sequence[int]
     # bound values, converted by the columns' own types (once per repeated value)
     plan_values = [
         col
