@@ -51,9 +51,11 @@ def _bench_save(record: Record, tmp: Path) -> None:
     from lamin_sa import bionty as bt
 
     ln.init(storage=tmp / "bench-bionty", modules=["bionty"])
-    rates: dict[str, list[float]] = {"CellType": [], "ULabel": []}
-    # interleaved with the core baseline (ULabel) so machine noise hits both
-    for round_ in range(3):
+    wall: dict[str, list[float]] = {"CellType": [], "ULabel": []}
+    cpu: dict[str, list[float]] = {"CellType": [], "ULabel": []}
+    # interleaved with the core baseline (ULabel) so machine noise hits both;
+    # CPU time too: on a shared machine the wall clock mostly measures waiting
+    for round_ in range(5):
         for name in ("ULabel", "CellType"):
             if name == "CellType":
                 records = [
@@ -64,10 +66,12 @@ def _bench_save(record: Record, tmp: Path) -> None:
                 ]
             else:
                 records = [ln.ULabel(name=f"l{round_}-{i}") for i in range(10_000)]
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             ln.save(records)
-            rates[name].append(10_000 / (time.perf_counter() - t))
-    celltype = statistics.median(rates["CellType"])
+            wall[name].append(10_000 / (time.perf_counter() - t))
+            cpu[name].append(10_000 / max(time.process_time() - c, 1e-9))
+    celltype = statistics.median(wall["CellType"])
+    celltype_cpu = statistics.median(cpu["CellType"])
     record(
         "ln.save 10,000 new CellType (SQLite)",
         celltype,
@@ -76,8 +80,22 @@ def _bench_save(record: Record, tmp: Path) -> None:
         celltype >= 50_000,
     )
     record(
+        "  same, by CPU time",
+        celltype_cpu,
+        "records/s",
+        ">= 50,000/s",
+        celltype_cpu >= 50_000,
+    )
+    record(
         "  baseline: 10,000 new ULabel, same run",
-        statistics.median(rates["ULabel"]),
+        statistics.median(wall["ULabel"]),
+        "records/s",
+        "-",
+        True,
+    )
+    record(
+        "  baseline by CPU time",
+        statistics.median(cpu["ULabel"]),
         "records/s",
         "-",
         True,

@@ -35,10 +35,23 @@ def save(records: Iterable[Record]) -> None:
     from lamin_sa.models.core import Artifact, Collection
     from lamin_sa.models.save import save_records
 
-    records = list(records)
-    artifacts = [r for r in records if isinstance(r, Artifact)]
-    collections = [r for r in records if isinstance(r, Collection)]
-    others = [r for r in records if not isinstance(r, Artifact | Collection)]
+    artifacts: list[Any] = []
+    collections: list[Any] = []
+    others: list[Any] = []
+    # sorted by class, not per record: bulk saves pass 10,000s of one class
+    bucket_of: dict[type, list[Any]] = {}
+    for r in records:
+        bucket = bucket_of.get(type(r))
+        if bucket is None:
+            cls = type(r)
+            bucket = bucket_of[cls] = (
+                artifacts
+                if issubclass(cls, Artifact)
+                else collections
+                if issubclass(cls, Collection)
+                else others
+            )
+        bucket.append(r)
     # labels, features, ... first: artifacts and collections may refer to them
     save_records(others)
     if artifacts:

@@ -13,7 +13,7 @@ import pytest
 import lamin_sa as ln
 from lamin_sa import bionty as bt
 from lamin_sa.db.uid import hash_to_uid
-from lamin_sa.errors import ModuleNotMounted
+from lamin_sa.errors import IntegrityError, ModuleNotMounted
 
 
 @pytest.fixture
@@ -107,6 +107,31 @@ def _chain(n: int) -> list[bt.CellType]:
     for child, parent in zip(terms, terms[1:], strict=False):
         child.parents.add(parent)
     return terms
+
+
+def test_bulk_save_of_cell_types(bt_inst: None) -> None:
+    stored = bt.CellType(name="term 3", ontology_id="CL:9000003").save()
+    terms = [
+        bt.CellType(name=f"term {i}", ontology_id=f"CL:9{i:06d}") for i in range(50)
+    ]
+    ln.save(terms)
+    # the stored term comes back as the record passed in; the rest are new
+    assert terms[3].id == stored.id
+    assert bt.CellType.filter().count() == 50
+    assert bt.CellType.get(ontology_id="CL:9000049") is terms[49]
+    terms[0].parents.add(terms[1])
+    assert terms[0].query_parents().list("name") == ["term 1"]
+    feature = ln.Feature(name="cell_type", dtype="cat[bionty.CellType]").save()
+    artifact = _artifact("bulk")
+    artifact.labels.add(terms[10:12], feature=feature)
+    assert [c.name for c in artifact.cell_types] == ["term 10", "term 11"]
+    # saving them again inserts nothing
+    ln.save(terms)
+    assert bt.CellType.filter().count() == 50
+    twins = [bt.CellType(name="twin", ontology_id="CL:7000000") for _ in range(25)]
+    with pytest.raises(IntegrityError, match="share uid"):
+        ln.save(twins)
+    assert bt.CellType.filter(name="twin").count() == 0
 
 
 def test_hierarchies_are_recursive_sql(bt_inst: None) -> None:

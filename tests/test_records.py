@@ -102,6 +102,36 @@ def test_bulk_save_updates_and_is_idempotent(ctx):
     assert m.ULabel.filter().count() == 30
 
 
+def test_bulk_save_over_several_statements_keeps_ids_in_order(ctx):
+    # more rows than one multi-row INSERT takes; ids follow the list order
+    labels = [m.ULabel(name=f"many {i}") for i in range(2_345)]
+    ln.save(labels)
+    stored = dict(ctx.session.execute(select(m.ULabel.name, m.ULabel.id)).all())
+    assert len(stored) == 2_345
+    assert [lab.id for lab in labels] == [stored[lab.name] for lab in labels]
+    assert [lab.id for lab in labels] == sorted(lab.id for lab in labels)
+    assert len({lab.created_at for lab in labels}) == 1  # one batch timestamp
+    assert all(lab.created_by_id == ctx.user_id for lab in labels)
+    # persistent in the session: loading one gives the same object back
+    assert m.ULabel.get(name="many 7") is labels[7]
+    parent = m.ULabel(name="parent").save()
+    labels[0].parents.add(parent)
+    assert parent.children.list("name") == ["many 0"]
+
+
+def test_failed_bulk_save_leaves_the_new_records_unsaved(ctx):
+    batch = [m.ULabel(name=f"new {i}") for i in range(30)]
+    # flushed after the bulk INSERT of the labels; its user does not exist
+    bad = m.Transform(name="bad", created_by_id=999_999)
+    with pytest.raises(IntegrityError, match="Nothing was saved"):
+        ln.save([*batch, bad])
+    assert m.ULabel.filter().count() == 0
+    assert not any(lab.is_saved for lab in batch)
+    ln.save(batch)
+    assert m.ULabel.filter().count() == 30
+    assert m.ULabel.get(name="new 29").id == batch[29].id
+
+
 def test_save_single_record_via_ln_save_refused(ctx):
     with pytest.raises(ValueError, match="record.save"):
         ln.save(m.ULabel(name="x"))
