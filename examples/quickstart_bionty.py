@@ -31,6 +31,7 @@ def run() -> None:
         for symbol in markers:
             bt.Gene.from_public(symbol=symbol, organism="human").save()
         print("validated in registry:", bt.Gene.validate(markers, mute=True))
+        annotate_with_genes()
 
     # a term with its ontology parents, and a new cell state under it
     neuron = bt.CellType.from_public(name="neuron").save()
@@ -40,3 +41,39 @@ def run() -> None:
         state = bt.CellType(name="my neuron cell state").save()
         state.parents.add(neuron)
     print("parents picture:", state.view_parents(distance=2, filename="neuron.svg"))
+
+
+def annotate_with_genes() -> None:
+    """The seed's "Validate & annotate with typed features": genes as features."""
+    import anndata as ad
+    import pandas as pd
+
+    import lamin_sa as ln
+    from lamin_sa import bionty as bt
+
+    df = pd.DataFrame(
+        {
+            "CD8A": [1, 2, 3],
+            "CD4": [3, 4, 5],
+            "CD14": [5, 6, 7],
+            "perturbation": ["DMSO", "IFNG", "DMSO"],
+        },
+        index=["observation1", "observation2", "observation3"],
+    )
+    # store the dataset as an AnnData object to distinguish data from metadata
+    adata = ad.AnnData(df[["CD8A", "CD4", "CD14"]], obs=df[["perturbation"]])
+    # genes a public source knows are added on validate (as in the seed)
+    annotate = ln.Annotate.from_anndata(
+        adata,
+        var_index=bt.Gene.symbol,  # map .var.index onto the Gene registry
+        categoricals={adata.obs.perturbation.name: ln.ULabel.name},
+        organism="human",  # the organism for the Gene registry
+    )
+    annotate.validate()
+    artifact = annotate.save_artifact(description="my RNA-seq", version="1")
+    artifact.describe()
+
+    # query for typed features: feature sets that contain CD8A
+    genes = bt.Gene.filter(organism__name="human").lookup()
+    feature_sets = ln.FeatureSet.filter(genes=genes.cd8a).all()
+    print(ln.Artifact.filter(feature_sets__in=feature_sets).list("description"))

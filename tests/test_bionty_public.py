@@ -330,3 +330,46 @@ def test_annotate_adds_validated_terms_from_the_public_source(bt_inst):
     assert not genes.validate()
     genes.add_validated_from("var_index")
     assert sorted(bt.Gene.filter().list("symbol")) == ["CD8A", "TCF7"]
+
+
+@needs_dir
+def test_annotate_validate_saves_public_genes_as_the_seed_shows(bt_inst):
+    """The seed: validate() adds the genes the public source knows, then passes."""
+    import anndata as ad
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"CD8A": [1, 2], "CD4": [3, 4], "CD14": [5, 6], "p": ["DMSO", "IFNG"]},
+        index=["o1", "o2"],
+    )
+    ln.save([ln.ULabel(name="DMSO"), ln.ULabel(name="IFNG")])
+    adata = ad.AnnData(df[["CD8A", "CD4", "CD14"]], obs=df[["p"]])
+    annotate = ln.Annotate.from_anndata(
+        adata,
+        var_index=bt.Gene.symbol,
+        categoricals={"p": ln.ULabel.name},
+        organism="human",
+    )
+    assert annotate.validate()
+    genes = bt.Gene.filter(organism__name="human")
+    assert sorted(genes.list("symbol")) == ["CD14", "CD4", "CD8A"]
+    assert all(g.ensembl_gene_id for g in genes)  # public records, not bare names
+    artifact = annotate.save_artifact(description="my RNA-seq")
+    var = artifact.feature_sets.filter(registry="bionty.Gene").one()
+    assert sorted(var.genes.list("symbol")) == ["CD14", "CD4", "CD8A"]
+
+
+def test_new_genes_of_an_annotator_get_its_organism(bt_inst):
+    """add_new_from_var_index on a per-organism registry passes the organism."""
+    import anndata as ad
+    import pandas as pd
+
+    adata = ad.AnnData(pd.DataFrame({"MYGENE1": [1.0], "MYGENE2": [2.0]}, index=["x"]))
+    annotate = ln.Annotate.from_anndata(
+        adata, var_index=bt.Gene.symbol, categoricals={}, organism="mouse"
+    )
+    assert not annotate.validate()
+    annotate.add_new_from_var_index()
+    assert annotate.validate()
+    genes = bt.Gene.filter(symbol__in=["MYGENE1", "MYGENE2"])
+    assert {g.organism.name for g in genes} == {"mouse"}

@@ -65,5 +65,8 @@ def test_quickstart_runs_from_two_checkouts(tmp_path):
         assert "CL:0000798          gamma-delta T cell      100.0" in out
         assert "validated in public source: [ True  True  True  True]" in out
         assert "validated in registry: [ True  True  True  True]" in out
+        # genes as typed features of an AnnData artifact (describe prints)
+        assert "  var: FeatureSet(" in out and "registry='bionty.Gene')" in out
+        assert "    'CD8A', 'CD4', 'CD14'" in out
         assert "neuron's parents: ['electrically responsive cell'," in out
         assert any(copies[0].glob("neuron.*"))

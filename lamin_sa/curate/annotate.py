@@ -301,7 +301,13 @@ class DataFrameAnnotator:
             True if all values of all categorical columns are stored in their
             registries.
         """
-        results = [target.validate() for target in self._all_targets().values()]
+        targets = self._all_targets()
+        for key, target in targets.items():
+            # as LaminDB does: terms a public source knows are saved first, so
+            # only terms found nowhere are left to add by hand
+            if getattr(target.model, "from_public", None) is not None:
+                self._add_from_public(key, target, report_left=False)
+        results = [target.validate() for target in targets.values()]
         self._validated = all(results)
         return self._validated
 
@@ -317,10 +323,18 @@ class DataFrameAnnotator:
         return [key]
 
     def _new_kwargs(self, target: _Target, kwargs: dict[str, Any]) -> dict[str, Any]:
+        from sqlalchemy import inspect as sa_inspect
+
         from lamin_sa.models.core import Feature
 
         if target.model is Feature and "dtype" not in kwargs:
             return {**kwargs, "dtype": "cat"}
+        if (
+            target.organism is not None
+            and "organism" not in kwargs
+            and "organism" in sa_inspect(target.model).relationships
+        ):  # new genes of the annotator's organism
+            return {**kwargs, "organism": target.organism}
         return kwargs
 
     def add_new_from(self, key: str, **kwargs: Any) -> None:
@@ -378,46 +392,47 @@ class DataFrameAnnotator:
         Args:
             key: A categorical column (or ``"all"``).
         """
+        for k in self._keys(key):
+            self._add_from_public(k, self._all_targets()[k], report_left=True)
+        self._validated = False
+
+    def _add_from_public(self, k: str, target: _Target, *, report_left: bool) -> None:
+        """Save the records ``target``'s registry finds for its missing values."""
         from lamin_sa.curate.validate import quote_list
         from lamin_sa.models.save import save_records as save
 
-        for k in self._keys(key):
-            target = self._all_targets()[k]
-            missing = target.non_validated()
-            if not missing:
-                continue
-            model = target.model
-            if getattr(model, "from_public", None) is not None:
-                # a registry backed by a public source (bionty): its from_values
-                # returns unsaved records for the terms found there
-                extra = {"organism": target.organism} if target.organism else {}
-                candidates = model.from_values(
-                    missing, target.field, mute=True, **extra
-                )
-            else:
-                candidates = target.scope.from_values(missing, target.field, mute=True)
-            new = [r for r in candidates if not r.is_saved]
-            if new:
-                save(new)
-                logger.log(
-                    SUCCESS,
-                    "added %s from public with %s for %s: %s",
-                    _records_word(len(new)),
-                    _label(target.model, target.field),
-                    k,
-                    quote_list(getattr(r, target.field) for r in new),
-                )
-            left = sorted(set(missing) - {getattr(r, target.field) for r in new})
-            if left:
-                logger.warning(
-                    "%d terms of %s are not found in any source: %s\n%ssave "
-                    "terms via %s",
-                    len(left),
-                    k,
-                    quote_list(left),
-                    _INDENT,
-                    target.hint,
-                )
+        missing = target.non_validated()
+        if not missing:
+            return
+        model = target.model
+        if getattr(model, "from_public", None) is not None:
+            # a registry backed by a public source (bionty): its from_values
+            # returns unsaved records for the terms found there
+            extra = {"organism": target.organism} if target.organism else {}
+            candidates = model.from_values(missing, target.field, mute=True, **extra)
+        else:
+            candidates = target.scope.from_values(missing, target.field, mute=True)
+        new = [r for r in candidates if not r.is_saved]
+        if new:
+            save(new)
+            logger.log(
+                SUCCESS,
+                "added %s from public with %s for %s: %s",
+                _records_word(len(new)),
+                _label(target.model, target.field),
+                k,
+                quote_list(getattr(r, target.field) for r in new),
+            )
+        left = sorted(set(missing) - {getattr(r, target.field) for r in new})
+        if left and report_left:
+            logger.warning(
+                "%d terms of %s are not found in any source: %s\n%ssave terms via %s",
+                len(left),
+                k,
+                quote_list(left),
+                _INDENT,
+                target.hint,
+            )
 
     def lookup(self) -> AnnotateLookup:
         """Lookups of the registries: ``.lookup().columns``, ``.lookup().<key>``."""
