@@ -240,3 +240,16 @@ def test_view_shows_a_table_per_registry(ctx, capsys):
     assert "Artifact (" not in out  # empty registries are left out
     frames = ln.view(n=3, return_dict=True)
     assert len(frames["ULabel"]) == 3 and frames["Artifact"].empty
+
+
+def test_a_change_that_fails_at_the_next_write_leaves_the_session_usable(ctx):
+    """Pending changes flushed when a write begins: a failure rolls them back."""
+    a = ln.ULabel(name="a").save()
+    b = ln.ULabel(name="b").save()
+    a.uid = b.uid  # violates the unique uid once flushed
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        ln.ULabel(name="c").save()
+    # the session was rolled back: nothing of the failed write, and it still works
+    assert ln.ULabel.filter(name="c").count() == 0
+    assert sorted(ln.ULabel.filter().list("name")) == ["a", "b"]
+    assert ln.ULabel(name="d").save().is_saved

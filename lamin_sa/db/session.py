@@ -144,10 +144,12 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
                 raise
             raise err from e
         return
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={"lamin_write": True})
     try:
+        # a read left open is ended first; if its pending changes fail to flush,
+        # the session is rolled back below like any failed write
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={"lamin_write": True})
         yield session
         session.commit()
     except DBAPIError as e:
