@@ -23,6 +23,20 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Non
     monkeypatch.setenv("LAMIN_SA_CACHE_DIR", str(home / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _restore_verbosity() -> Iterator[None]:
+    # a test that sets ln.settings.verbosity must not change what later tests log
+    import logging
+
+    from lamin_sa.config import switches
+
+    before = switches._verbosity
+    level = logging.getLogger("lamin_sa").level
+    yield
+    switches._verbosity = before
+    logging.getLogger("lamin_sa").setLevel(level)
+
+
 def reset_postgres(url: str) -> None:
     """Drop everything in the test database's public schema."""
     from lamin_sa.db.session import make_engine

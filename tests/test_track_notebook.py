@@ -88,7 +88,10 @@ def test_notebook_is_tracked_as_a_notebook(notebook: Path) -> None:
     assert {pv.param.name: pv.value for pv in run.param_values} == {"k": 1}
     output = ln.Artifact.get(description="notebook output")
     assert output.run_id == run.id and output.transform_id == transform.id
-    assert f"saved {output.uid}" in executed.cells[2].outputs[0]["text"]
+    # the cell's stream outputs: the save's log line, then what it printed
+    text = "".join(o.get("text", "") for o in executed.cells[2].outputs)
+    assert f"storing artifact '{output.uid}'" in text
+    assert f"saved {output.uid}" in text
     outputs = executed.cells[4].outputs
     shown = [o for o in outputs if o["output_type"] == "display_data"]
     if shutil.which("dot"):  # displayed inline, nothing returned
