@@ -2,8 +2,8 @@
 
 A save stages its objects under temporary keys, then commits the artifact rows
 *and* one journal row per object in the same transaction, then moves the
-objects into place. The finished journal rows are deleted inside the next
-write transaction of the same process (no commit of their own), or at exit.
+objects into place, then deletes the finished journal rows in a short
+transaction of its own.
 Whatever instant a process is killed at, the database says what to do next:
 
 - no journal row: the rows were never committed; any temporary object is an
