@@ -253,3 +253,26 @@ def test_a_change_that_fails_at_the_next_write_leaves_the_session_usable(ctx):
     assert ln.ULabel.filter(name="c").count() == 0
     assert sorted(ln.ULabel.filter().list("name")) == ["a", "b"]
     assert ln.ULabel(name="d").save().is_saved
+
+
+def _stored_names(ctx) -> list[tuple[str, str | None]]:
+    """The ULabel rows as another connection sees them (committed data only)."""
+    with ctx.session.get_bind().connect() as conn:
+        rows = conn.execute(
+            select(m.core.ULabel.name, m.core.ULabel.description).order_by(
+                m.core.ULabel.id
+            )
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_reads_never_write_unsaved_changes(ctx):
+    """Like Django, a changed record is stored by save() only, not by a query."""
+    a = ln.ULabel(name="a").save()
+    a.name, a.description = "changed", "unsaved"
+    assert ln.ULabel.filter(name="zzz").count() == 0
+    assert ln.ULabel.filter().one().name == "changed"  # the same object
+    assert ln.ULabel.filter(name__startswith="a").list("name") == ["a"]
+    assert _stored_names(ctx) == [("a", None)]
+    a.save()
+    assert _stored_names(ctx) == [("changed", "unsaved")]

@@ -597,6 +597,63 @@ def _kill_loop(
     )
 
 
+_REPLACE_THEN_READ = textwrap.dedent(
+    """
+    import sys, time
+    import lamin_sa as ln
+    from lamin_sa.instance import connect
+
+    connect(sys.argv[1])
+    a = ln.Artifact.get(sys.argv[2])
+    a.replace(sys.argv[3])
+    # reads between replace() and save() must not store the new fields
+    ln.Artifact.filter(description="none").count()
+    ln.ULabel.filter().list("name")
+    print("ready", flush=True)
+    time.sleep(60)
+    a.save()
+    """
+)
+
+
+def test_a_kill_between_replace_and_save_keeps_the_old_artifact(
+    inst_local: Inst,
+) -> None:
+    f = inst_local.tmp / "old.txt"
+    f.write_text("the old content")
+    a = ln.Artifact(f, description="kept").save()
+    g = inst_local.tmp / "new.txt"
+    g.write_text("a new and longer content")
+    script = inst_local.tmp / "replace_then_read.py"
+    script.write_text(_REPLACE_THEN_READ)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), _instance_name(), a.uid, str(g)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "ready" not in line:
+        proc.kill()
+        raise AssertionError(proc.communicate()[1][-3000:])
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    ln.connect(_instance_name())
+    from lamin_sa.db.session import current
+    from lamin_sa.models.core import Artifact
+
+    t = Artifact.__table__
+    with current().session.get_bind().connect() as conn:  # the stored row
+        stored = conn.execute(
+            select(t.c.size, t.c.hash).where(t.c.uid == a.uid)
+        ).one()
+    assert tuple(stored) == (len("the old content"), a.hash)
+    assert a.cache().read_text() == "the old content"
+    assert_consistent(inst_local)
+
+
 def test_kill_loop_files(inst_local: Inst) -> None:
     _kill_loop(inst_local, "files", kills=6, seed=1, wait=(0.05, 1.2))
 

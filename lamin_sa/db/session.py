@@ -98,10 +98,38 @@ def get_session() -> Session:
     return current().session
 
 
+def _end_transaction(session: Session) -> None:
+    """Commit the open transaction without writing the session's unsaved changes.
+
+    A commit flushes every pending change; a read or the start of a write must
+    not store what a user changed on a record without saving it (Django writes
+    only in ``save()``). Changed, new and deleted objects are set aside for the
+    commit and put back, their changes intact, for the save that comes.
+    """
+    new, dirty, deleted = list(session.new), list(session.dirty), list(session.deleted)
+    if not (new or dirty or deleted):
+        session.commit()
+        return
+    for obj in (*new, *dirty, *deleted):
+        if obj in session:
+            session.expunge(obj)
+    try:
+        session.commit()
+    finally:
+        for obj in (*new, *dirty, *deleted):
+            if obj not in session:
+                session.add(obj)
+        for obj in deleted:
+            session.delete(obj)
+
+
 def end_read(ctx: DBContext) -> None:
-    """Close the read transaction of an autocommit context so later reads are fresh."""
+    """Close the read transaction of an autocommit context so later reads are fresh.
+
+    Unsaved changes of records stay unsaved (see :func:`_end_transaction`).
+    """
     if ctx.autocommit and ctx.session.in_transaction():
-        ctx.session.commit()
+        _end_transaction(ctx.session)
 
 
 def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
@@ -148,7 +176,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
         # a read left open is ended first; if its pending changes fail to flush,
         # the session is rolled back below like any failed write
         if session.in_transaction():
-            session.commit()
+            _end_transaction(session)
         session.connection(execution_options={"lamin_write": True})
         yield session
         session.commit()
