@@ -320,7 +320,13 @@ def _insert_rows(
         else _processed(proc, col)
         for i, (proc, col) in enumerate(zip(procs, columns, strict=True))
     ]
-    if dialect.name == "sqlite" and conn.get_execution_options().get("lamin_write"):
+    if dialect.name == "sqlite" and len(records) == 1:
+        # one row (a single artifact's save): its rowid, no query for the maximum
+        head = plan.statement(table, dialect)[0]
+        group = "(" + ", ".join(["?"] * len(plan_values)) + ")"
+        result = conn.exec_driver_sql(head + group, tuple(c[0] for c in plan_values))
+        ids = [result.lastrowid]
+    elif dialect.name == "sqlite" and conn.get_execution_options().get("lamin_write"):
         # We hold SQLite's write lock (BEGIN IMMEDIATE): ids after the current
         # maximum are ours, and plain multi-row INSERTs are far faster than
         # RETURNING.
