@@ -646,9 +646,7 @@ def test_a_kill_between_replace_and_save_keeps_the_old_artifact(
 
     t = Artifact.__table__
     with current().session.get_bind().connect() as conn:  # the stored row
-        stored = conn.execute(
-            select(t.c.size, t.c.hash).where(t.c.uid == a.uid)
-        ).one()
+        stored = conn.execute(select(t.c.size, t.c.hash).where(t.c.uid == a.uid)).one()
     assert tuple(stored) == (len("the old content"), a.hash)
     assert a.cache().read_text() == "the old content"
     assert_consistent(inst_local)
