@@ -31,8 +31,11 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed-demo
 	cd examples && ../$(PY) quickstart.py
 
+# one worker per core (files stay whole on a worker); then the tests that change
+# the shared venv, alone (exit code 5: PYTEST_ARGS selected none of them)
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: install-dev
 	$(PY) benchmarks/run.py

@@ -11,7 +11,35 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-PG_URL = os.environ.get("LAMIN_SA_TEST_PG_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """Under pytest-xdist every worker gets a PostgreSQL database of its own.
+
+    Tests reset the public schema of their database, so workers must not share
+    one. The URL is exported again, so that subprocesses of a test use it too.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if found is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    own = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["LAMIN_SA_TEST_PG_URL"] = own
+    return own
+
+
+PG_URL = _worker_database(os.environ.get("LAMIN_SA_TEST_PG_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

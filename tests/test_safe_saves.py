@@ -551,6 +551,8 @@ _KILL_WORKER = textwrap.dedent(
                 arts.append(ln.Artifact(f, description=f"{tag}-{j}"))
             ln.save(arts)
             last = arts[-1]
+        if i == 0:
+            print("saved", flush=True)
     """
 )
 
@@ -577,6 +579,13 @@ def _kill_loop(
         if "ready" not in line:
             proc.kill()
             raise AssertionError(proc.communicate()[1][-3000:])
+        if k == kills - 1:
+            # on a loaded machine every random kill may come before the first
+            # save: the last one waits for it, so the checks have rows to check
+            line = proc.stdout.readline()
+            if "saved" not in line:
+                proc.kill()
+                raise AssertionError(proc.communicate()[1][-3000:])
         time.sleep(rng.uniform(*wait))
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=60)

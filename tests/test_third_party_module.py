@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# installs a package into the shared venv: other tests must not see it meanwhile
+pytestmark = pytest.mark.serial
+
 CLI = str(Path(sys.executable).with_name("lamin-sa"))
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 
