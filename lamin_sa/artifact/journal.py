@@ -111,10 +111,11 @@ _KEY = "journal_finished"
 def finished(ctx: Any, ids: list[int]) -> None:
     """Delete journal rows whose objects are in place, in a short transaction.
 
-    Deleted at once rather than left to the next save: rows left behind were
-    misjudged by repair after a kill (a replaced object ended up beside the
-    artifact's old row in the kill-loop tests), so a save keeps its second,
-    small commit. ``ctx`` is kept for the callers' signature.
+    Deleted at once rather than left to the next save (which would save a
+    commit): the kill-loop tests failed with rows left behind, though that was
+    before reads were found committing unsaved changes (see
+    ``db.session._end_transaction``), which may have been the cause; not
+    re-tested since. ``ctx`` is kept for the callers' signature.
     """
     del ctx
     clear(ids)
