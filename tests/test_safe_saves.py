@@ -557,6 +557,27 @@ _KILL_WORKER = textwrap.dedent(
 )
 
 
+def _wait_for(proc: subprocess.Popen, word: str) -> None:
+    """Read the worker's next line; fail with its stderr unless it says ``word``."""
+    assert proc.stdout is not None
+    if word not in proc.stdout.readline():
+        proc.kill()
+        raise AssertionError(proc.communicate()[1][-3000:])
+
+
+def _start_worker(script: Path, *args: object) -> subprocess.Popen:
+    """Run ``script`` with ``args`` in a fresh process, once it printed "ready"."""
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *map(str, args)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for(proc, "ready")
+    return proc
+
+
 def _kill_loop(
     inst: Inst, mode: str, kills: int, seed: int, wait: tuple[float, float]
 ) -> None:
@@ -567,25 +588,11 @@ def _kill_loop(
     script.write_text(_KILL_WORKER)
     name = _instance_name()
     for k in range(kills):
-        proc = subprocess.Popen(
-            [sys.executable, str(script), name, str(inst.tmp / "src"), mode, str(k)],
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if "ready" not in line:
-            proc.kill()
-            raise AssertionError(proc.communicate()[1][-3000:])
+        proc = _start_worker(script, name, inst.tmp / "src", mode, k)
         if k == kills - 1:
             # on a loaded machine every random kill may come before the first
             # save: the last one waits for it, so the checks have rows to check
-            line = proc.stdout.readline()
-            if "saved" not in line:
-                proc.kill()
-                raise AssertionError(proc.communicate()[1][-3000:])
+            _wait_for(proc, "saved")
         time.sleep(rng.uniform(*wait))
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
@@ -635,18 +642,7 @@ def test_a_kill_between_replace_and_save_keeps_the_old_artifact(
     g.write_text("a new and longer content")
     script = inst_local.tmp / "replace_then_read.py"
     script.write_text(_REPLACE_THEN_READ)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), _instance_name(), a.uid, str(g)],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "ready" not in line:
-        proc.kill()
-        raise AssertionError(proc.communicate()[1][-3000:])
+    proc = _start_worker(script, _instance_name(), a.uid, g)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     ln.connect(_instance_name())
