@@ -2,7 +2,7 @@
 
 ``run(record, tmp)`` is called by ``benchmarks/run.py``. ``python -m
 benchmarks.bench_query --json`` prints the medians as JSON, which
-``benchmarks/compare_query.py`` uses to time two versions of lamin-sa
+``benchmarks/compare_versions.py`` uses to time two versions of lamin-sa
 interleaved in one run. Only public API that every version has is used.
 """
 

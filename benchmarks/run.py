@@ -166,6 +166,7 @@ def main() -> None:
         bench_modules,
         bench_ontology,
         bench_query,
+        bench_saves,
         bench_scaling,
         bench_validate,
     )
@@ -174,6 +175,7 @@ def main() -> None:
         "import": bench_import,
         "core": lambda: bench_core(tmp),
         "query": lambda: bench_query.run(record, tmp / "query"),
+        "saves": lambda: bench_saves.run(record, tmp / "saves"),
         "artifacts": lambda: bench_artifacts.run(record, tmp),
         "validate": lambda: bench_validate.run(record, tmp),
         "modules": lambda: bench_modules.run(record, tmp),

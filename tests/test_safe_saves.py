@@ -345,8 +345,10 @@ def test_kill_after_the_move_is_settled_silently(inst: Inst, caplog, what: str) 
         timeout=300,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
-    # a finished save deletes its journal rows before it returns
-    assert _pending_rows() == []
+    rows = _pending_rows()
+    # the last save's rows remain ("done"); the earlier one went with it
+    assert len(rows) == 1
+    assert not inst.exists(rows[0].tmp_key) and inst.exists(rows[0].final_key)
     caplog.clear()
     with caplog.at_level("INFO", logger="lamin_sa"):
         ln.connect(_instance_name())
@@ -362,34 +364,29 @@ def test_kill_after_the_move_is_settled_silently(inst: Inst, caplog, what: str) 
     assert str(journal.repair()).startswith("0 save(s) completed, 0 rolled back")
 
 
-def test_a_finished_save_leaves_no_journal_row(inst: Inst) -> None:
+def test_finished_rows_are_cleared_by_the_next_save(inst: Inst) -> None:
     f, g = inst.tmp / "one.txt", inst.tmp / "two.txt"
     f.write_text("one")
     g.write_text("two")
     ln.Artifact(f, description="one").save()
-    assert _pending_rows() == []
+    (first,) = _pending_rows()
     ln.Artifact(g, description="two").save()
-    assert _pending_rows() == []
-    assert journal.check_pending() is None  # nothing to repair or report
+    (second,) = _pending_rows()  # the first went in the second's commit
+    assert second.id != first.id
+    report = journal.check_pending()  # this process's finished row: just deleted
+    assert report is not None and str(report).startswith("0 save(s) completed, 0")
+    assert not report.in_progress and _pending_rows() == []
     journal.flush()  # nothing left to do
 
 
-def test_stale_row_of_a_replaced_artifact_is_dropped(
-    inst_local: Inst, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stale_row_of_a_replaced_artifact_is_dropped(inst_local: Inst) -> None:
     """A leftover row never reverts data replaced after it by another save."""
     from lamin_sa.models.pending import pending_save
 
     f = inst_local.tmp / "v1.txt"
     f.write_text("v1")
-    with monkeypatch.context() as patch:  # keep the first save's row
-        patch.setattr(journal, "clear", lambda ids: None)
-        a = ln.Artifact(f, description="stale").save()
+    a = ln.Artifact(f, description="stale").save()
     (row,) = _pending_rows()
-    from lamin_sa.db.session import write_transaction as _write
-
-    with _write() as session:  # gone, as a finished save leaves it
-        session.execute(pending_save.delete())
     g = inst_local.tmp / "v2.txt"
     g.write_text("version two is longer")
     a.replace(g)

@@ -2,8 +2,8 @@
 
 A save stages its objects under temporary keys, then commits the artifact rows
 *and* one journal row per object in the same transaction, then moves the
-objects into place, then deletes the finished journal rows in a short
-transaction of its own.
+objects into place. The finished journal rows are deleted inside the next
+write transaction of the same process (no commit of their own), or at exit.
 Whatever instant a process is killed at, the database says what to do next:
 
 - no journal row: the rows were never committed; any temporary object is an
@@ -92,13 +92,19 @@ def record(session: Any, rows: list[dict[str, Any]]) -> list[int]:
     return list(session.connection().execute(_INSERT, rows).scalars())
 
 
+# built once: a statement per call would be compiled anew each save
+_DELETE_IDS = sql_delete(pending_save).where(
+    pending_save.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def clear(ids: list[int]) -> None:
     """Delete journal rows once their objects are in place (own transaction)."""
     if not ids:
         return
     try:
         with dbs.write_transaction() as session:
-            session.execute(sql_delete(pending_save).where(pending_save.c.id.in_(ids)))
+            session.connection().execute(_DELETE_IDS, {"ids": ids})
     except Exception as e:  # the objects are in place; repair clears rows later
         logger.warning("could not clear %d finished save(s): %s", len(ids), e)
 
@@ -109,21 +115,26 @@ _KEY = "journal_finished"
 
 
 def finished(ctx: Any, ids: list[int]) -> None:
-    """Delete journal rows whose objects are in place, in a short transaction.
+    """Note journal rows whose objects are in place; delete them later.
 
-    Deleted at once rather than left to the next save (which would save a
-    commit): the kill-loop tests failed with rows left behind, though that was
-    before reads were found committing unsaved changes (see
-    ``db.session._end_transaction``), which may have been the cause; not
-    re-tested since. ``ctx`` is kept for the callers' signature.
+    A save's own transaction deletes the rows of the saves before it
+    (:func:`clear_finished`), and :func:`flush` deletes the rest at exit, so a
+    save costs one commit, not two. Until then a row only says "done": its
+    temporary object is gone and its object is in place, which :func:`repair`
+    and :func:`check_pending` recognise. A host's session (which lamin-sa never
+    commits) has its rows deleted at once, inside the host's transaction.
+
+    Rows left this way once failed the kill-loop tests (a replaced object
+    beside the artifact's old row); the cause was a read committing unsaved
+    changes (see ``db.session._end_transaction``), fixed since.
     """
-    del ctx
-    clear(ids)
-
-
-_DELETE_IDS = sql_delete(pending_save).where(
-    pending_save.c.id.in_(bindparam("ids", expanding=True))
-)
+    if not ids:
+        return
+    if not ctx.autocommit:
+        clear(ids)
+        return
+    ctx.extra.setdefault(_KEY, []).extend(ids)
+    _WAITING[id(ctx)] = ctx
 
 
 def clear_finished(session: Any, ctx: Any) -> list[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,11 +156,12 @@ class StorageRoot:
                 ``.lamindb/`` from a user key, or the key names a symlink.
         """
         key = validate_key(key, allow_internal=True)
-        base = Path(self.root)
-        final = base / key
-        parent = final.parent.resolve()
+        if not _has_symlink(self._resolved, key):
+            return Path(self._resolved, key)  # the common case: a few lstat calls
+        final = Path(self.root) / key
+        parent = Path(os.path.realpath(final.parent))
         try:
-            rel = parent.relative_to(base.resolve())
+            rel = parent.relative_to(self._resolved)
         except ValueError:
             raise InvalidKeyError(
                 f"Key {key!r} leads through a symlink to {parent}, outside the "
@@ -179,8 +181,27 @@ class StorageRoot:
             )
         return parent / final.name
 
+    @cached_property
+    def _resolved(self) -> str:
+        # the root itself is the user's choice (a symlinked root is fine); only
+        # the folders below it are checked on every key
+        return os.path.realpath(self.root)
+
     def __str__(self) -> str:
         return self.root
+
+
+def _has_symlink(root: str, key: str) -> bool:
+    """Whether a folder or the object of ``key`` below ``root`` is a symlink."""
+    path = root
+    for part in key.strip("/").split("/"):
+        path = f"{path}/{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False  # nothing below a missing folder exists yet
+    return False
 
 
 def parse_root(

@@ -1,14 +1,16 @@
-"""Time the query benchmarks of two lamin-sa versions, interleaved in one run.
+"""Time a benchmark of two lamin-sa versions, interleaved in one run.
 
-``python benchmarks/compare_query.py [REV] [--rounds N]`` exports ``REV``
-(default ``main``) with ``git archive`` into a temporary folder, then runs
-``benchmarks/bench_query.py`` alternately against that export and this checkout,
-each in a fresh process, and prints per query the best round's median (the
-least disturbed by other load on the machine) and the median over rounds.
+``python benchmarks/compare_versions.py [REV] [--rounds N] [--bench query|saves]``
+exports ``REV`` (default ``main``) with ``git archive`` into a temporary folder,
+then runs ``benchmarks/bench_<bench>.py`` (default ``query``) alternately
+against that export and this checkout, each in a fresh process, and prints per
+figure the best round's (the least disturbed by other load on the machine) and
+the median over rounds. Every figure is milliseconds: lower is better.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
@@ -20,12 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _one(source: Path) -> dict[str, float]:
+def _one(source: Path, bench: str) -> dict[str, float]:
     # ``source`` first on the path, then this checkout for the benchmark code
     code = (
         "import runpy, sys; "
         f"sys.path[:0] = [{str(source)!r}, {str(ROOT)!r}]; "
-        "runpy.run_module('benchmarks.bench_query', run_name='__main__')"
+        f"runpy.run_module('benchmarks.bench_{bench}', run_name='__main__')"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, "--json"],
@@ -38,11 +40,12 @@ def _one(source: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rev = args[0] if args else "main"
-    rounds = 7
-    if "--rounds" in sys.argv:
-        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rev", nargs="?", default="main")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--bench", choices=["query", "saves"], default="query")
+    opts = parser.parse_args()
+    rev, rounds, bench = opts.rev, opts.rounds, opts.bench
     with tempfile.TemporaryDirectory(prefix="lamin-base-") as folder:
         base = Path(folder)
         archive = subprocess.run(
@@ -55,11 +58,11 @@ def main() -> None:
             # alternate which version goes first, so neither gets a warmer machine
             order = [("base", base), ("this", ROOT)]
             for name, source in order if i % 2 == 0 else order[::-1]:
-                runs[name].append(_one(source))
+                runs[name].append(_one(source, bench))
     names = list(runs["this"][0])
     width = max(len(n) for n in names)
     print(
-        f"{'query'.ljust(width)}  {'best ' + rev:>10}  {'best this':>10}  change"
+        f"{'figure (ms)'.ljust(width)}  {'best ' + rev:>10}  {'best this':>10}  change"
         f"  {'median ' + rev:>12}  {'median this':>12}"
     )
     for name in names:
