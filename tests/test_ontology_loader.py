@@ -342,3 +342,51 @@ def test_values_too_long_are_rejected_by_name(db):
         assert result.rejected == [("TST:2", "name longer than 512 characters")]
         assert set(_terms(conn, target)) == {"TST:1", "TST:3"}
         assert _edges(conn, target) == {("TST:3", "TST:1")}
+
+
+def _schema(engine, target) -> dict[str, object]:
+    from sqlalchemy import inspect as sa_inspect
+
+    insp = sa_inspect(engine)
+    out: dict[str, object] = {}
+    for table in (target.table, target.link_table):
+        fks = insp.get_foreign_keys(table.name)
+        out[table.name] = (
+            sorted((f["name"] or "", tuple(f["constrained_columns"])) for f in fks),
+            sorted(tuple(sorted(f["options"].items())) for f in fks),
+            sorted(
+                (i["name"], tuple(i["column_names"]))
+                for i in insp.get_indexes(table.name)
+            ),
+        )
+    return out
+
+
+def test_a_large_import_keeps_indexes_and_foreign_keys(db):
+    """Past the bulk threshold indexes (and PostgreSQL's foreign keys) are rebuilt.
+
+    They come back as they were, still enforced.
+    """
+    engine, _, target = db
+    n = 6_000  # above the loader's threshold for rebuilding instead of updating
+    stanzas = ["format-version: 1.2\nontology: tst\n"]
+    stanzas.append("[Term]\nid: TST:0000000\nname: root\n")
+    stanzas += [
+        f"[Term]\nid: TST:{i:07d}\nname: term {i}\nis_a: TST:{i - 1:07d}\n"
+        for i in range(1, n)
+    ]
+    release = parse_obo_text("\n".join(stanzas), TST)
+    before = _schema(engine, target)
+    with engine.connect() as conn:
+        result = import_table(conn, target, release, _source("big"))
+    assert (result.inserted, result.links_added) == (n, n - 1)
+    assert _schema(engine, target) == before
+    lt = target.link_table
+    with engine.connect() as conn:
+        assert count_rows(conn, lt) == n - 1
+        if engine.dialect.name == "postgresql":  # a dangling parent is refused
+            from sqlalchemy.exc import IntegrityError
+
+            with pytest.raises(IntegrityError, match="foreign key"):
+                conn.execute(lt.insert().values(from_id=1, to_id=10**9))
+            conn.rollback()

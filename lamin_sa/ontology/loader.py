@@ -243,7 +243,10 @@ def indexes_deferred(
     metadata that exist in the database are dropped and rebuilt, inside the
     caller's transaction: a failure (e.g. a duplicate in a unique index) rolls
     back the whole import. Constraints (primary key, unique constraints) stay.
-    On PostgreSQL the table is locked against readers until the commit.
+    On PostgreSQL the table's foreign keys are dropped and added back too: one
+    validating join instead of a trigger query per row and key (about half of
+    a large import there). The table is locked against readers until the
+    commit.
     """
     if n_new < _DEFER_MIN or n_new < 2 * n_stored:
         yield
@@ -256,9 +259,26 @@ def indexes_deferred(
     deferred = [ix for ix in table.indexes if ix.name in present]
     for ix in deferred:
         ix.drop(conn)
+    keys = _foreign_keys(conn, table) if conn.dialect.name == "postgresql" else []
+    name = conn.dialect.identifier_preparer.format_table(table)
+    for key, _ in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {name} DROP CONSTRAINT "{key}"')
     yield
+    for key, definition in keys:
+        conn.exec_driver_sql(f'ALTER TABLE {name} ADD CONSTRAINT "{key}" {definition}')
     for ix in deferred:
         ix.create(conn)
+
+
+def _foreign_keys(conn: Any, table: Table) -> list[tuple[str, str]]:
+    """``(name, definition)`` of a PostgreSQL table's foreign keys, as stored."""
+    name = conn.dialect.identifier_preparer.format_table(table)
+    rows = conn.exec_driver_sql(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %(t)s::regclass AND contype = 'f' ORDER BY conname",
+        {"t": name},
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
 
 
 def insert_many(
