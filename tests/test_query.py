@@ -972,6 +972,27 @@ def test_values_are_bound_parameters(graph: SimpleNamespace) -> None:
     assert graph.a10.description == INJECTION
 
 
+def test_like_lookups_match_the_escape_character_literally(
+    graph: SimpleNamespace,
+) -> None:
+    """``/`` (the LIKE escape), ``%`` and ``_`` match only themselves."""
+    m.ULabel(name="pat/h/x 5%/_").save()
+    m.ULabel(name="pathx 5%/x").save()  # matched by the unescaped patterns
+    cases = {
+        "name__contains": "t/h/",
+        "name__icontains": "T/H/X",
+        "name__startswith": "pat/",
+        "name__istartswith": "PAT/H",
+        "name__endswith": "%/_",
+        "name__iendswith": "5%/_",
+    }
+    for lookup, value in cases.items():
+        found = [u.name for u in m.ULabel.filter(**{lookup: value})]
+        assert found == ["pat/h/x 5%/_"], lookup
+    assert m.ULabel.filter(name__contains="/").count() == 2
+    assert m.ULabel.filter(name__contains="h/x").count() == 1
+
+
 def test_results_never_duplicate_and_use_no_distinct(graph: SimpleNamespace) -> None:
     qs = A.filter(ulabels__parents__name__startswith="is_")  # many paths per row
     sql = str(qs.statement).upper()

@@ -79,12 +79,35 @@ def _text(value: Any, lookup: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+#: ``(column, folded column)`` by ``(id(column), ascii)``: a column's lower()
+#: is built once (building a SQL function costs as much as the rest of a lookup)
+_FOLDED: dict[tuple[int, bool], tuple[ColumnElement[Any], ColumnElement[Any]]] = {}
+_FOLDED_MAX = 512
+
+
 def _folded(column: ColumnElement[Any], text: str) -> ColumnElement[Any]:
     # SQLite's built-in lower() is much faster than a Python function and folds
     # the same for ASCII text; only a non-ASCII value needs every letter folded
-    if text.isascii():
-        return func.lower(column)
-    return ulower(column)
+    key = (id(column), text.isascii())
+    hit = _FOLDED.get(key)
+    if hit is not None and hit[0] is column:
+        return hit[1]
+    folded = func.lower(column) if key[1] else ulower(column)
+    if len(_FOLDED) >= _FOLDED_MAX:  # aliased columns come and go
+        _FOLDED.clear()
+    _FOLDED[key] = (column, folded)
+    return folded
+
+
+def _like(
+    expr: ColumnElement[Any], text: str, start: str, end: str
+) -> ColumnElement[bool]:
+    """``expr LIKE <start><text><end>`` with ``text`` matched literally.
+
+    One bound pattern, escaped as SQLAlchemy's ``autoescape`` does (``/``).
+    """
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return expr.like(f"{start}{escaped}{end}", escape="/")
 
 
 @register_lookup("exact")
@@ -104,35 +127,35 @@ def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("contains")
 def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.contains(_text(value, "contains"), autoescape=True)
+    return _like(column, _text(value, "contains"), "%", "%")
 
 
 @register_lookup("icontains")
 def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "icontains"))
-    return _folded(column, text).contains(text, autoescape=True)
+    return _like(_folded(column, text), text, "%", "%")
 
 
 @register_lookup("startswith")
 def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.startswith(_text(value, "startswith"), autoescape=True)
+    return _like(column, _text(value, "startswith"), "", "%")
 
 
 @register_lookup("istartswith")
 def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "istartswith"))
-    return _folded(column, text).startswith(text, autoescape=True)
+    return _like(_folded(column, text), text, "", "%")
 
 
 @register_lookup("endswith")
 def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return column.endswith(_text(value, "endswith"), autoescape=True)
+    return _like(column, _text(value, "endswith"), "%", "")
 
 
 @register_lookup("iendswith")
 def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "iendswith"))
-    return _folded(column, text).endswith(text, autoescape=True)
+    return _like(_folded(column, text), text, "%", "")
 
 
 @register_lookup("regex")
