@@ -102,12 +102,18 @@ def _folded(column: ColumnElement[Any], text: str) -> ColumnElement[Any]:
 def _like(
     expr: ColumnElement[Any], text: str, start: str, end: str
 ) -> ColumnElement[bool]:
-    """``expr LIKE <start><text><end>`` with ``text`` matched literally.
+    """``expr LIKE '<start>' || :text || '<end>'`` with ``text`` matched literally.
 
-    One bound pattern, escaped as SQLAlchemy's ``autoescape`` does (``/``).
+    Escaped as SQLAlchemy's ``autoescape`` does (``/``), without its per-call
+    processing. The wildcards stay outside the parameter: SQLite re-prepares a
+    statement whose whole LIKE pattern is a parameter on every run.
     """
     escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return expr.like(f"{start}{escaped}{end}", escape="/")
+    if start and end:
+        return expr.contains(escaped, escape="/")
+    if end:
+        return expr.startswith(escaped, escape="/")
+    return expr.endswith(escaped, escape="/")
 
 
 @register_lookup("exact")
