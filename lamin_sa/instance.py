@@ -470,6 +470,9 @@ def close(*, _forget_current: bool = True) -> None:
     ctx = _connected()
     if ctx is not None:
         if ctx.autocommit:
+            from lamin_sa.artifact.journal import flush
+
+            flush(ctx)  # this process's finished journal rows go with the connection
             ctx.session.close()
         if ctx.engine is not None:
             ctx.engine.dispose()

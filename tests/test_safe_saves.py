@@ -379,6 +379,20 @@ def test_finished_rows_are_cleared_by_the_next_save(inst: Inst) -> None:
     journal.flush()  # nothing left to do
 
 
+def test_close_deletes_the_finished_rows(inst: Inst) -> None:
+    f = inst.tmp / "one.txt"
+    f.write_text("one")
+    ln.Artifact(f, description="one").save()
+    assert len(_pending_rows()) == 1  # "done", waiting for the next save
+    name = _instance_name()
+    ln.close()
+    ln.connect(name)
+    assert _pending_rows() == []
+    from lamin_sa.db.session import current
+
+    assert not journal.waiting(current())
+
+
 def test_stale_row_of_a_replaced_artifact_is_dropped(inst_local: Inst) -> None:
     """A leftover row never reverts data replaced after it by another save."""
     from lamin_sa.models.pending import pending_save
