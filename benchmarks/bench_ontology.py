@@ -246,8 +246,8 @@ def _bench_imports(
                 ok,
             )
             record("  parse alone (no cache write)", parse_s, "s", "-", True)
-            if backend == "SQLite" and (fastobo_wall or {}).get(label):
-                theirs = (fastobo_wall or {})[label]
+            theirs = (fastobo_wall or {}).get(label) if backend == "SQLite" else None
+            if theirs:
                 record(
                     "  fastobo parse alone / lamin-sa parse + import",
                     theirs / total,

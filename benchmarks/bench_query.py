@@ -8,10 +8,7 @@ interleaved in one run. Only public API that every version has is used.
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -140,14 +137,6 @@ def run(record: Record, tmp: Path) -> None:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory(prefix="lamin-bench-query-") as folder:
-        import os
+    from benchmarks.common import standalone
 
-        os.environ["LAMIN_SA_HOME"] = str(Path(folder) / "home")
-        os.environ["LAMIN_SA_CACHE_DIR"] = str(Path(folder) / "cache")
-        results = measure(Path(folder))
-    if "--json" in sys.argv:
-        print(json.dumps(results))
-    else:
-        for name, ms in results.items():
-            print(f"{ms:9.3f} ms  {name}")
+    standalone(measure, "query")

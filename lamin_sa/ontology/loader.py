@@ -259,20 +259,25 @@ def indexes_deferred(
     deferred = [ix for ix in table.indexes if ix.name in present]
     for ix in deferred:
         ix.drop(conn)
-    keys = _foreign_keys(conn, table) if conn.dialect.name == "postgresql" else []
-    name = conn.dialect.identifier_preparer.format_table(table)
+    prep = conn.dialect.identifier_preparer
+    name = prep.format_table(table)
+    keys = _foreign_keys(conn, name) if conn.dialect.name == "postgresql" else []
     for key, _ in keys:
-        conn.exec_driver_sql(f'ALTER TABLE {name} DROP CONSTRAINT "{key}"')
+        conn.exec_driver_sql(f"ALTER TABLE {name} DROP CONSTRAINT {prep.quote(key)}")
     yield
     for key, definition in keys:
-        conn.exec_driver_sql(f'ALTER TABLE {name} ADD CONSTRAINT "{key}" {definition}')
+        conn.exec_driver_sql(
+            f"ALTER TABLE {name} ADD CONSTRAINT {prep.quote(key)} {definition}"
+        )
     for ix in deferred:
         ix.create(conn)
 
 
-def _foreign_keys(conn: Any, table: Table) -> list[tuple[str, str]]:
-    """``(name, definition)`` of a PostgreSQL table's foreign keys, as stored."""
-    name = conn.dialect.identifier_preparer.format_table(table)
+def _foreign_keys(conn: Any, name: str) -> list[tuple[str, str]]:
+    """``(name, definition)`` of a PostgreSQL table's foreign keys, as stored.
+
+    ``name``: the table's quoted (and schema-qualified) name.
+    """
     rows = conn.exec_driver_sql(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = %(t)s::regclass AND contype = 'f' ORDER BY conname",

@@ -99,21 +99,15 @@ def _folded(column: ColumnElement[Any], text: str) -> ColumnElement[Any]:
     return folded
 
 
-def _like(
-    expr: ColumnElement[Any], text: str, start: str, end: str
-) -> ColumnElement[bool]:
-    """``expr LIKE '<start>' || :text || '<end>'`` with ``text`` matched literally.
+def _escaped(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '/'``, matched literally.
 
-    Escaped as SQLAlchemy's ``autoescape`` does (``/``), without its per-call
-    processing. The wildcards stay outside the parameter: SQLite re-prepares a
-    statement whose whole LIKE pattern is a parameter on every run.
+    Escaped as SQLAlchemy's ``autoescape`` does, without its per-call
+    processing. The callers' ``contains``/``startswith``/``endswith`` keep the
+    wildcards outside the bound parameter: SQLite re-prepares a statement whose
+    whole LIKE pattern is a parameter on every run.
     """
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    if start and end:
-        return expr.contains(escaped, escape="/")
-    if end:
-        return expr.startswith(escaped, escape="/")
-    return expr.endswith(escaped, escape="/")
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 @register_lookup("exact")
@@ -133,35 +127,35 @@ def _iexact(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
 
 @register_lookup("contains")
 def _contains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _like(column, _text(value, "contains"), "%", "%")
+    return column.contains(_escaped(_text(value, "contains")), escape="/")
 
 
 @register_lookup("icontains")
 def _icontains(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "icontains"))
-    return _like(_folded(column, text), text, "%", "%")
+    return _folded(column, text).contains(_escaped(text), escape="/")
 
 
 @register_lookup("startswith")
 def _startswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _like(column, _text(value, "startswith"), "", "%")
+    return column.startswith(_escaped(_text(value, "startswith")), escape="/")
 
 
 @register_lookup("istartswith")
 def _istartswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "istartswith"))
-    return _like(_folded(column, text), text, "", "%")
+    return _folded(column, text).startswith(_escaped(text), escape="/")
 
 
 @register_lookup("endswith")
 def _endswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
-    return _like(column, _text(value, "endswith"), "%", "")
+    return column.endswith(_escaped(_text(value, "endswith")), escape="/")
 
 
 @register_lookup("iendswith")
 def _iendswith(column: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
     text = py_lower(_text(value, "iendswith"))
-    return _like(_folded(column, text), text, "%", "")
+    return _folded(column, text).endswith(_escaped(text), escape="/")
 
 
 @register_lookup("regex")
