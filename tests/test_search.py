@@ -121,3 +121,22 @@ def test_search_escapes_like_wildcards(ctx):
     assert names(m.ULabel.search("a_", limit=1)) == ["a_b"]
     assert names(m.ULabel.search("k\\s", limit=1)) == ["back\\slash"]
     assert m.ULabel.search("%").df()["score"].iloc[0] == 80.0
+
+
+def test_fuzzy_tier_finds_every_record_of_a_value(ctx):
+    # the fuzzy tier scores values, then looks up their records: a value shared
+    # by two records returns both, a record found by SQL appears once, and a
+    # value holding the aggregation's separator is scored too
+    from lamin_sa.curate.values import UNIT_SEP
+
+    texts = ["neuron pipeline", "neuron pipeline", "neuron", f"x{UNIT_SEP}y"]
+    labels = [m.ULabel(name=f"l{i}", description=t) for i, t in enumerate(texts)]
+    save(labels)
+    by = "description"
+    found = list(m.ULabel.search("nueron pipelin", field=by))
+    assert [r.id for r in found[:2]] == [labels[0].id, labels[1].id]
+    assert len({r.id for r in found}) == len(found)
+    hits = list(m.ULabel.search("neuron", field=by))
+    assert hits[0] == labels[2]
+    assert len({r.id for r in hits}) == len(hits) == 3
+    assert m.ULabel.search(f"x{UNIT_SEP}z", field=by).first() == labels[3]

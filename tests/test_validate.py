@@ -157,6 +157,50 @@ def test_validate_many_values_bounded_queries(ctx):
     assert counter.n <= 1
 
 
+def test_column_reads_keep_separators_order_and_scope(ctx):
+    # whole-column reads join the values into one string: the id order (inspect's
+    # case hints name the lowest-id record), scopes, and values holding the
+    # separator (read row by row then) must survive
+    from lamin_sa.api import save
+    from lamin_sa.curate.values import UNIT_SEP, as_queryset, column_values
+
+    names = [f"label {i}" for i in range(1_200)]
+    # the lower id sorts last: a read in name-index order would pick "T Cell"
+    save([m.ULabel(name=n) for n in [*names, "t cell", "T Cell"]])
+    col = m.ULabel.__table__.c.name
+    everything = as_queryset(m.ULabel)
+    assert column_values(everything, col, ordered=True) == [*names, "t cell", "T Cell"]
+    assert sorted(column_values(everything, col)) == sorted(
+        [*names, "t cell", "T Cell"]
+    )
+    scoped = column_values(m.ULabel.filter(name__startswith="label 1"), col)
+    assert sorted(scoped) == sorted(n for n in names if n.startswith("label 1"))
+    assert column_values(m.ULabel.filter(name="nothing"), col) == []
+    values = [*names, "T CELL", "unknown"] * 2
+    result = m.ULabel.inspect(values, mute=True)
+    assert result.non_validated == ["T CELL", "unknown"]
+    assert result.synonyms_mapper == {"T CELL": "t cell"}
+    assert (
+        m.ULabel.validate(values, mute=True).tolist()
+        == ([True] * 1_200 + [False, False]) * 2
+    )
+
+    odd = f"odd{UNIT_SEP}name"
+    m.ULabel(name=odd).save()
+    assert column_values(everything, col, ordered=True) == [
+        *names,
+        "t cell",
+        "T Cell",
+        odd,
+    ]
+    flags = m.ULabel.validate([*values, odd], mute=True)
+    assert flags.tolist()[-1] and int(flags.sum()) == 2 * 1_200 + 1
+    assert m.ULabel.inspect([*values, odd], mute=True).non_validated == [
+        "T CELL",
+        "unknown",
+    ]
+
+
 # ---- inspect ---------------------------------------------------------------------
 
 

@@ -234,7 +234,12 @@ def main() -> None:
     only = {s for s in args.only.split(",") if s}
     ops = [op for op in OPS if not only or op.name in only]
     tmp = Path(tempfile.mkdtemp(prefix="lamin-compare-"))
-    pythons = {"lamindb": args.lamindb_python, "lamin_sa": args.lamin_sa_python}
+    # absolute, not resolved: the workers run in their own folders, and a venv's
+    # python must keep its own path to find the venv
+    pythons = {
+        "lamindb": str(Path(args.lamindb_python).absolute()),
+        "lamin_sa": str(Path(args.lamin_sa_python).absolute()),
+    }
     workers: dict[str, WorkerProcess] = {}
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     setup: dict[str, dict[str, float]] = {}

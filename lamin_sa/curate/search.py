@@ -33,6 +33,8 @@ from lamin_sa.curate.validate import (
     scoped_select,
     split_synonyms,
 )
+from lamin_sa.curate.values import column_values, dialect_name
+from lamin_sa.db.sql import in_values
 
 if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
@@ -42,8 +44,6 @@ TIER_SCORES = (100.0, 95.0, 90.0, 85.0, 80.0, 75.0)
 FUZZY_MAX = 70.0
 #: rapidfuzz scores (0-100) below this are not returned.
 FUZZY_CUTOFF = 50.0
-#: separates values in one aggregated string (the unit separator).
-_SEP = "\x1f"
 
 
 def _position(haystack: Any, needle: Any, dialect: str) -> Any:
@@ -156,8 +156,6 @@ def search(
         A QuerySet in rank order; its ``df()`` has a ``score`` column (100 for
         an exact match, lower for weaker tiers, below 70 for fuzzy matches).
     """
-    from lamin_sa.curate.validate import dialect_name
-
     qs = as_queryset(scope)
     model = qs.model
     fields = field if isinstance(field, list | tuple) else [field]
@@ -217,14 +215,20 @@ def _fuzzy(
     n: int,
     case_sensitive: bool,
 ) -> list[tuple[Any, float]]:
-    """Up to ``n`` records by rapidfuzz score of their field values and synonyms."""
+    """Up to ``n`` records by rapidfuzz score of their field values and synonyms.
+
+    With one field and no synonyms only the values are read (one aggregated
+    column, see :func:`column_values`), and the records of the few values that
+    score are looked up afterwards: reading 10,000 ids along with the values
+    costs more than that second query.
+    """
     if n <= 0:
         return []
     from rapidfuzz import fuzz, process, utils
 
-    fetched = _aggregated(qs, cols, syn_col)
-    if fetched is not None:
-        owners, choices = fetched
+    owners: list[Any] | None = None
+    if len(cols) == 1 and syn_col is None:
+        choices = column_values(qs, cols[0])
     else:
         owners, choices = _rows(qs, cols, syn_col)
     if not choices:
@@ -238,44 +242,27 @@ def _fuzzy(
         limit=(n + len(exclude)) * 3,
         score_cutoff=FUZZY_CUTOFF,
     )
+    if owners is not None:
+        scored = [(owners[index], score) for _, score, index in matches]
+    else:
+        by_value: dict[Any, float] = {}
+        for value, score, _ in matches:
+            by_value.setdefault(value, score)  # best first: keep the highest
+        col = cols[0]
+        found = execute(
+            scoped_select(qs, qs.info.pk, col).where(
+                in_values(col, list(by_value), dialect_name())
+            )
+        )
+        scored = [(owner, by_value[value]) for owner, value in found]
     best: dict[Any, float] = {}
-    for _, score, index in matches:
-        owner = owners[index]
-        if owner.__class__ is str:  # an id from the aggregated text
-            owner = int(owner)
+    for owner, score in scored:
         if owner in exclude:
             continue
         if score > best.get(owner, -1.0):
             best[owner] = score
     ordered = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:n]
     return [(owner, round(score * FUZZY_MAX / 100.0, 2)) for owner, score in ordered]
-
-
-def _aggregated(
-    qs: QuerySet, cols: list[Any], syn_col: Any
-) -> tuple[list[Any], list[str]] | None:
-    """Ids (as text) and values of one column, read as two strings (SQLite).
-
-    None when the fast path does not apply (other backends, several columns,
-    synonyms, or values containing the separator).
-    """
-    from lamin_sa.curate.validate import dialect_name
-
-    if len(cols) != 1 or syn_col is not None or dialect_name() != "sqlite":
-        return None
-    pk, col = qs.info.pk, cols[0]
-    stmt = scoped_select(
-        qs, func.group_concat(pk), func.group_concat(col, literal(_SEP, String))
-    ).where(col.isnot(None))
-    ids, values = execute(stmt)[0]
-    if ids is None:
-        return [], []
-    # ids stay text: only the few fuzzy matches are parsed (see _fuzzy)
-    owners: list[Any] = ids.split(",")
-    choices = values.split(_SEP)
-    if len(choices) != len(owners):
-        return None
-    return owners, choices
 
 
 def _rows(qs: QuerySet, cols: list[Any], syn_col: Any) -> tuple[list[Any], list[str]]:

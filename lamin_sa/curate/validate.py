@@ -11,7 +11,7 @@ Synonyms are stored ``|``-joined in the registry's ``synonyms`` column.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from itertools import compress, filterfalse
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived her
     SYNONYM_SEP,
     as_queryset,
     column_of,
+    column_values,
     count_empty,
     dialect_name,
     distinct,
@@ -72,10 +73,9 @@ def matching_values(
         if n_rows is None:
             n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
         if n_rows <= COLUMN_PER_VALUE * len(values):
-            rows = execute(scoped_select(qs, col))
-            wanted = values if isinstance(values, set | frozenset) else set(values)
+            wanted = values if isinstance(values, set) else set(values)
             # one C-level pass over the stored column (no set of it is built)
-            return wanted.intersection(map(itemgetter(0), rows))
+            return wanted.intersection(column_values(qs, col))
     dialect = dialect_name()
     stmt = (
         scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
@@ -106,8 +106,7 @@ def _small_column(
     n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
     if n_rows > len(values):
         return None, n_rows
-    rows = execute(scoped_select(qs, column_of(qs, name)))
-    return distinct(list(map(itemgetter(0), rows))), None
+    return distinct(column_values(qs, column_of(qs, name))), None
 
 
 def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
@@ -207,6 +206,14 @@ class _Lookup:
                 if len(distinct_targets) > 1:
                     self.more[key] = distinct_targets[1:]
 
+    @classmethod
+    def identity(cls, keys: list[Any]) -> _Lookup:
+        """Each key to itself."""
+        made = cls.__new__(cls)
+        made.first = dict(zip(keys, keys, strict=True))
+        made.more = {}
+        return made
+
     def pick(self, key: Any, keep: str | bool) -> Any:
         """The target of ``key``; ``keep`` decides between several."""
         extra = self.more.get(key) if self.more else None
@@ -236,11 +243,9 @@ class SynonymIndex:
         target_at: int = 2,
         synonyms_at: int = 3,
     ) -> None:
-        self.case_sensitive = case_sensitive
         rows = [r for r in rows if r[1] is not None]
         values = [r[1] for r in rows]
         targets = [r[target_at] for r in rows]
-        self.exact = _Lookup(values, targets)
         syn_keys: list[str] = []
         syn_targets: list[Any] = []
         if has_synonyms:
@@ -252,6 +257,42 @@ class SynonymIndex:
                         if syn:
                             syn_keys.append(syn)
                             syn_targets.append(r[target_at])
+        self._build(values, targets, syn_keys, syn_targets, case_sensitive)
+
+    @classmethod
+    def of_values(cls, values: list[Any], *, case_sensitive: bool) -> SynonymIndex:
+        """The index of a field without synonyms whose values are the targets.
+
+        Example:
+            >>> SynonymIndex.of_values(["T cell", "B cell"], case_sensitive=False)
+        """
+        index = cls.__new__(cls)
+        index.case_sensitive = case_sensitive
+        # values are their own targets: a key repeated maps to itself, so no
+        # order or sharing to keep (a plain dict, no _Lookup bookkeeping)
+        index.exact = _Lookup.identity(values)
+        index.synonym = _Lookup([], [])
+        if case_sensitive:
+            index.lower = index.synonym_lower = index.synonym
+        elif set(map(type, values)) <= {str}:
+            index.lower = _Lookup(list(map(str.lower, values)), values)
+            index.synonym_lower = index.synonym
+        else:
+            strings = [v for v in values if isinstance(v, str)]
+            index.lower = _Lookup(list(map(str.lower, strings)), strings)
+            index.synonym_lower = index.synonym
+        return index
+
+    def _build(
+        self,
+        values: list[Any],
+        targets: list[Any],
+        syn_keys: list[str],
+        syn_targets: list[Any],
+        case_sensitive: bool,
+    ) -> None:
+        self.case_sensitive = case_sensitive
+        self.exact = _Lookup(values, targets)
         self.synonym = _Lookup(syn_keys, syn_targets)
         if case_sensitive:
             self.lower = self.synonym_lower = _Lookup([], [])
@@ -311,24 +352,36 @@ def _build_index(
     return SynonymIndex(rows, has_synonyms=has_synonyms, case_sensitive=case_sensitive)
 
 
-def _whole_index_rows(
+def _whole_index(
     qs: QuerySet, name: str, synonyms_field: str | None, n_values: int
-) -> tuple[list[Any], bool] | None:
-    """Rows ``(id, value[, synonyms])`` of the whole scope, or None.
+) -> tuple[list[Any], Callable[[], SynonymIndex]] | None:
+    """The field's stored values over the whole scope, and their index, or None.
 
     Read only when there are many values and the scope is not much larger (the
-    rule of :func:`matching_values`).
+    rule of :func:`matching_values`). Without a synonyms column the values are
+    read as one aggregated column (no ids: with values as their own targets,
+    the row order does not matter); with one, rows ``(id, value, synonyms)`` in
+    id order, so that the first record wins a shared synonym. The index is
+    built on demand (only non-validated values need it).
     """
     if n_values <= FEW_VALUES:
         return None
     n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
     if n_rows > COLUMN_PER_VALUE * n_values:
         return None
-    has_synonyms = has_column(qs, synonyms_field)
-    cols = [qs.info.pk, column_of(qs, name)]
-    if has_synonyms:
-        cols.append(column_of(qs, synonyms_field))  # type: ignore[arg-type]
-    return execute(scoped_select(qs, *cols).order_by(qs.info.pk)), has_synonyms
+    col = column_of(qs, name)
+    if not has_column(qs, synonyms_field):
+        stored = column_values(qs, col, ordered=True)
+        return stored, lambda: SynonymIndex.of_values(stored, case_sensitive=False)
+    syn_col = column_of(qs, synonyms_field)  # type: ignore[arg-type]
+    rows = execute(scoped_select(qs, qs.info.pk, col, syn_col).order_by(qs.info.pk))
+    return list(map(itemgetter(1), rows)), lambda: SynonymIndex(
+        rows,
+        has_synonyms=True,
+        case_sensitive=False,
+        target_at=1,
+        synonyms_at=2,
+    )
 
 
 def standardize_mapper(
@@ -606,12 +659,12 @@ def inspect(
     name = field_name(qs.model, field)
     items, _ = to_list(values)
     distinct_values, n_empty = unique_counting_empty(items)
-    whole = _whole_index_rows(qs, name, synonyms_field, len(distinct_values))
+    whole = _whole_index(qs, name, synonyms_field, len(distinct_values))
     if whole is not None:
         # one read of the column serves both the validation and the hints
-        rows, has_synonyms = whole
-        wanted = set(distinct_values)
-        matched = wanted.intersection(map(itemgetter(1), rows))
+        stored, index_of = whole
+        # a set of the stored column (no larger than the values) to test them
+        matched = set(stored)
     else:
         matched = matching_values(qs, name, distinct_values)
     validated = list(filter(matched.__contains__, distinct_values))
@@ -619,14 +672,7 @@ def inspect(
     mapper: dict[Any, Any] = {}
     kinds: dict[Any, str] = {}
     if non_validated and whole is not None:
-        index = SynonymIndex(
-            rows,
-            has_synonyms=has_synonyms,
-            case_sensitive=False,
-            target_at=1,
-            synonyms_at=2,
-        )
-        mapper, kinds = map_values(index, non_validated, same_field=True)
+        mapper, kinds = map_values(index_of(), non_validated, same_field=True)
     elif non_validated:
         mapper, kinds = standardize_mapper(
             qs, non_validated, name, synonyms_field=synonyms_field

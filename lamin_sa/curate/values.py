@@ -115,6 +115,73 @@ def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
     return run_read(read)
 
 
+#: joins a column's values into one aggregated string (the unit separator)
+UNIT_SEP = "\x1f"
+
+
+def joined_column(col: Any, dialect: str, order_by: Any = None) -> Any:
+    """``group_concat``/``string_agg`` of ``col`` with :data:`UNIT_SEP`.
+
+    The separator is SQL text, not a bound parameter: SQLite evaluates a
+    parameter (or ``char(31)``) once per row, which makes the aggregate
+    about 1.7x slower; PostgreSQL folds ``chr(31)`` to a constant.
+    """
+    from sqlalchemy import func, literal_column
+
+    if dialect == "postgresql":
+        sep: Any = literal_column("chr(31)")
+        if order_by is not None:
+            from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+            # string_agg(col, sep ORDER BY ...): the ordering wraps the last argument
+            return func.string_agg(col, aggregate_order_by(sep, order_by))
+        return func.string_agg(col, sep)
+    return func.group_concat(col, literal_column(f"'{UNIT_SEP}'"))
+
+
+def column_values(qs: QuerySet, col: Any, *, ordered: bool = False) -> list[Any]:
+    """The non-null values of one column over the rows of ``qs``.
+
+    A text column is read as one aggregated string and split here: building one
+    row tuple per value costs 3-4x more than the split (10,000 labels: 7 ms
+    against 2 ms on SQLite). Values that contain the separator make the split
+    disagree with the count, and the column is then read row by row.
+
+    Args:
+        qs: The scope.
+        col: A column of its table.
+        ordered: In id order (else in whatever order the database scans).
+
+    Example:
+        >>> column_values(as_queryset(ln.ULabel), ULabel.__table__.c.name)
+        ['label 1', 'label 2']
+    """
+    from operator import itemgetter
+
+    from sqlalchemy import String, func, select
+
+    pk = qs.info.pk
+    if isinstance(col.type, String):
+        dialect = dialect_name()
+        if dialect == "postgresql" or not ordered:
+            agg = joined_column(col, dialect, pk if ordered else None)
+            stmt = scoped_select(qs, func.count(col), agg)
+        else:
+            # SQLite keeps a subquery's ORDER BY for the aggregate above it (it
+            # never flattens an ordered subquery into an aggregate query)
+            sub = scoped_select(qs, col.label("v")).order_by(pk).subquery()
+            stmt = select(func.count(sub.c.v), joined_column(sub.c.v, dialect))
+        n, joined = execute(stmt)[0]
+        if not n:
+            return []
+        parts = joined.split(UNIT_SEP)
+        if len(parts) == n:
+            return parts
+    stmt = scoped_select(qs, col).where(col.isnot(None))
+    rows = execute(stmt.order_by(pk) if ordered else stmt)
+    return list(map(itemgetter(0), rows))
+
+
 def is_empty(value: Any) -> bool:
     """None, NaN and empty strings never validate."""
     if value is None:
