@@ -755,12 +755,15 @@ class QuerySet:
             return None
         value = target.table_columns[column]
         target_pk = target.table_columns[target.pk_key]
+        # the link's own column equals the target's id: ordering by it walks the
+        # link table's (owner, target) unique index instead of sorting the join
+        by = right if target_col is target_pk else target_pk
         return (
             select(left, value)
             .select_from(prop.secondary)
             .join(target_col.table, target_col == right)
             .where(left.in_(owner_ids))
-            .order_by(left, target_pk)
+            .order_by(left, by)
         )
 
     def _joined_read(
