@@ -142,10 +142,11 @@ def joined_column(col: Any, dialect: str, order_by: Any = None) -> Any:
 def column_values(qs: QuerySet, col: Any, *, ordered: bool = False) -> list[Any]:
     """The non-null values of one column over the rows of ``qs``.
 
-    A text column is read as one aggregated string and split here: building one
-    row tuple per value costs 3-4x more than the split (10,000 labels: 7 ms
-    against 2 ms on SQLite). Values that contain the separator make the split
-    disagree with the count, and the column is then read row by row.
+    A text column whose values need no result processing is read as one
+    aggregated string and split here: building one row tuple per value costs
+    3-4x more than the split (10,000 labels: 7 ms against 2 ms on SQLite).
+    Values that contain the separator make the split disagree with the count,
+    and the column is then read row by row.
 
     Args:
         qs: The scope.
@@ -160,9 +161,13 @@ def column_values(qs: QuerySet, col: Any, *, ordered: bool = False) -> list[Any]
 
     from sqlalchemy import String, func, select
 
+    from lamin_sa.db.session import current
+
     pk = qs.info.pk
-    if isinstance(col.type, String):
-        dialect = dialect_name()
+    engine_dialect = current().session.get_bind().dialect
+    impl = col.type.dialect_impl(engine_dialect)
+    if isinstance(col.type, String) and not impl.result_processor(engine_dialect, None):
+        dialect = engine_dialect.name
         if dialect == "postgresql" or not ordered:
             agg = joined_column(col, dialect, pk if ordered else None)
             stmt = scoped_select(qs, func.count(col), agg)
