@@ -140,3 +140,21 @@ def test_fuzzy_tier_finds_every_record_of_a_value(ctx):
     assert hits[0] == labels[2]
     assert len({r.id for r in hits}) == len(hits) == 3
     assert m.ULabel.search(f"x{UNIT_SEP}z", field=by).first() == labels[3]
+
+
+def test_ranked_order_and_scores_come_from_the_ranking(ctx):
+    # position and score are looked up in one bound ";id:score;" string: id 5
+    # must not match inside ";15:", and scores keep their two decimals
+    from lamin_sa.curate.search import _ranked
+    from lamin_sa.curate.values import as_queryset
+
+    save([m.ULabel(name=f"n{i}") for i in range(20)])
+    ranked = [(15, 100.0), (5, 63.57), (1, 0.0), (11, 95.0)]
+    qs = _ranked(as_queryset(m.ULabel), ranked)
+    assert [r.id for r in qs] == [15, 5, 1, 11]
+    df = qs.df()
+    assert df.index.tolist() == [15, 5, 1, 11]
+    assert df["score"].tolist() == [100.0, 63.57, 0.0, 95.0]
+    narrowed = m.ULabel.search("n1").filter(name__in=["n1", "n10", "n14"])
+    assert [r.name for r in narrowed] == ["n1", "n10", "n14"]
+    assert narrowed.df()["score"].tolist() == [100.0, 90.0, 90.0]
