@@ -260,18 +260,27 @@ class SynonymIndex:
         self._build(values, targets, syn_keys, syn_targets, case_sensitive)
 
     @classmethod
-    def of_values(cls, values: list[Any], *, case_sensitive: bool) -> SynonymIndex:
+    def of_values(
+        cls, values: list[Any], *, case_sensitive: bool, exact: bool = True
+    ) -> SynonymIndex:
         """The index of a field without synonyms whose values are the targets.
+
+        Args:
+            values: The field's values, in id order where several differ only
+                by case (the first is the case-insensitive match).
+            case_sensitive: Whether only exact matches count.
+            exact: Index the exact matches too (not needed for values known
+                not to be stored, as inspect's non-validated ones).
 
         Example:
             >>> SynonymIndex.of_values(["T cell", "B cell"], case_sensitive=False)
         """
         index = cls.__new__(cls)
         index.case_sensitive = case_sensitive
+        index.synonym = _Lookup([], [])
         # values are their own targets: a key repeated maps to itself, so no
         # order or sharing to keep (a plain dict, no _Lookup bookkeeping)
-        index.exact = _Lookup.identity(values)
-        index.synonym = _Lookup([], [])
+        index.exact = _Lookup.identity(values) if exact else index.synonym
         if case_sensitive:
             index.lower = index.synonym_lower = index.synonym
         elif set(map(type, values)) <= {str}:
@@ -359,10 +368,11 @@ def _whole_index(
 
     Read only when there are many values and the scope is not much larger (the
     rule of :func:`matching_values`). Without a synonyms column the values are
-    read as one aggregated column (no ids: with values as their own targets,
-    the row order does not matter); with one, rows ``(id, value, synonyms)`` in
-    id order, so that the first record wins a shared synonym. The index is
-    built on demand (only non-validated values need it).
+    read as one aggregated column in whatever order the database scans (with
+    values as their own targets, order matters only between values that differ
+    just by case; those are read again in id order); with one, rows ``(id,
+    value, synonyms)`` in id order, so that the first record wins a shared
+    synonym. The index is built on demand (only non-validated values need it).
     """
     if n_values <= FEW_VALUES:
         return None
@@ -371,8 +381,22 @@ def _whole_index(
         return None
     col = column_of(qs, name)
     if not has_column(qs, synonyms_field):
-        stored = column_values(qs, col, ordered=True)
-        return stored, lambda: SynonymIndex.of_values(stored, case_sensitive=False)
+        stored = column_values(qs, col)
+
+        def index() -> SynonymIndex:
+            # non-validated values are never stored as they are: no exact index
+            found = SynonymIndex.of_values(stored, case_sensitive=False, exact=False)
+            if found.lower.more:
+                # values that differ only by case: the lowest id must come first,
+                # so read them again in id order (the first read took the
+                # faster index order)
+                ordered = column_values(qs, col, ordered=True)
+                found = SynonymIndex.of_values(
+                    ordered, case_sensitive=False, exact=False
+                )
+            return found
+
+        return stored, index
     syn_col = column_of(qs, synonyms_field)  # type: ignore[arg-type]
     rows = execute(scoped_select(qs, qs.info.pk, col, syn_col).order_by(qs.info.pk))
     return list(map(itemgetter(1), rows)), lambda: SynonymIndex(
