@@ -61,6 +61,7 @@ $(LAMINDB_VENV)/.installed:
 	touch $@
 
 # make bench-compare [COMPARE_ARGS="--reps 5 --slow-reps 3 --only df,filter"]
+# with LAMIN_SA_BENCH_PG_URL=postgresql+psycopg:///db also lamin-sa on PostgreSQL
 bench-compare: install-dev $(LAMINDB_VENV)/.installed
 	$(PY) benchmarks/compare/driver.py --lamindb-python $(LAMINDB_VENV)/bin/python \
 		$(COMPARE_ARGS)

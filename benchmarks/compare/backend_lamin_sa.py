@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ class Backend:
         self.ln = ln
 
     def init(self, root: Path) -> None:
-        self.ln.init(storage=root)
+        # the driver's PostgreSQL worker sets LAMIN_BENCH_DB
+        self.ln.init(storage=root, db=os.environ.get("LAMIN_BENCH_DB") or None)
         self.ln.settings.verbosity = "error"
 
     def close(self) -> None:

@@ -10,7 +10,12 @@ from one run mean anything. Writes ``benchmarks/results/compare-<stamp>.{json,md
 Usage::
 
     python benchmarks/compare/driver.py --lamindb-python .venv-lamindb/bin/python \
-        [--reps 5] [--slow-reps 3] [--only filter,df] [--big-mb 1024]
+        [--reps 5] [--slow-reps 3] [--only filter,df] [--big-mb 1024] \
+        [--pg-url postgresql+psycopg:///bench]
+
+With ``--pg-url`` (or ``LAMIN_SA_BENCH_PG_URL``) a third worker runs lamin-sa on
+that PostgreSQL database (emptied first), and the table adds its times and the
+ratio PostgreSQL / SQLite.
 """
 
 from __future__ import annotations
@@ -76,17 +81,26 @@ OPS = [
     Op("ingest_1gb", "ingest a 1 GB file (hash + copy + register)", 0, True),
 ]
 SETUP = ["setup_instance", "setup_queries", "setup_labels"]
+#: operations the PostgreSQL worker leaves out (each would need a new database)
+PG_SKIP = {"first_artifact"}
 
 
 class WorkerProcess:
     """A backend's worker process and its JSON-lines pipe."""
 
-    def __init__(self, name: str, python: str, workdir: Path, env: dict[str, str]):
+    def __init__(
+        self,
+        name: str,
+        python: str,
+        workdir: Path,
+        env: dict[str, str],
+        backend: str | None = None,
+    ):
         self.name = name
         self.log_path = workdir.parent / f"{name}.log"
         self.log: TextIO = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [python, str(HERE / "worker.py"), name, str(workdir)],
+            [python, str(HERE / "worker.py"), backend or name, str(workdir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -169,6 +183,10 @@ def _row(op: Op, res: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "ratio_max": max(per_rep),
         "goal": op.goal,
     }
+    pg = [r["value"] for r in res.get("lamin_sa_pg", [])]
+    if pg:
+        row["lamin_sa_pg"] = pg
+        row["pg_over_sqlite"] = statistics.median(pg) / statistics.median(lsa)
     if op.name == "ingest_1gb":
         # the physical limit: copying the bytes, plus hashing what a copy reads
         ref = [r["cp"] + r["hash"] for r in res["lamin_sa"]]
@@ -194,10 +212,12 @@ def _row(op: Op, res: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 def _table(rows: list[dict[str, Any]], ops: dict[str, Op]) -> str:
+    with_pg = any("lamin_sa_pg" in row for row in rows)
+    pg_head = " lamin-sa on PostgreSQL | PostgreSQL ÷ SQLite |" if with_pg else ""
     lines = [
         "| operation (SQLite, local folder) | LaminDB | lamin-sa | ratio (range) "
-        "| goal | met |",
-        "|---|---|---|---|---|---|",
+        "| goal | met |" + pg_head,
+        "|---|---|---|---|---|---|" + ("---|---|" if with_pg else ""),
     ]
     for row in rows:
         op = ops[row["op"]]
@@ -212,9 +232,13 @@ def _table(rows: list[dict[str, Any]], ops: dict[str, Op]) -> str:
             ref = _fmt(row["cp_plus_hash"], op.scale)
             ratio += f"; {row['vs_cp']:.2f}× cp + hash ({ref} s)"
         met = "yes" if row["met"] else "no"
-        lines.append(
-            f"| {label} | {ldb} | {lsa} | {ratio} | {row['goal_text']} | {met} |"
-        )
+        line = f"| {label} | {ldb} | {lsa} | {ratio} | {row['goal_text']} | {met} |"
+        if with_pg and "lamin_sa_pg" in row:
+            pg = _fmt(row["lamin_sa_pg"], op.scale)
+            line += f" {pg} | {row['pg_over_sqlite']:.2f}× |"
+        elif with_pg:
+            line += " — | — |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -229,6 +253,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated operation names")
     parser.add_argument("--big-mb", type=int, default=1024)
     parser.add_argument("--out", default=str(HERE.parent / "results"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("LAMIN_SA_BENCH_PG_URL", ""),
+        help="also run lamin-sa on this PostgreSQL database (emptied first)",
+    )
     args = parser.parse_args()
 
     only = {s for s in args.only.split(",") if s}
@@ -250,6 +279,17 @@ def main() -> None:
             workers[name] = WorkerProcess(
                 name, pythons[name], wd, _env(name, wd, args.big_mb)
             )
+        if args.pg_url:
+            sys.path.insert(0, str(ROOT))
+            from tests.conftest import reset_postgres
+
+            reset_postgres(args.pg_url)
+            wd = tmp / "lamin_sa_pg"
+            wd.mkdir()
+            env = {**_env("lamin_sa", wd, args.big_mb), "LAMIN_BENCH_DB": args.pg_url}
+            workers["lamin_sa_pg"] = WorkerProcess(
+                "lamin_sa_pg", pythons["lamin_sa"], wd, env, backend="lamin_sa"
+            )
         for step in SETUP:
             # fixtures are untimed: both workers build theirs at once
             for w in workers.values():
@@ -259,19 +299,28 @@ def main() -> None:
                 print(f"  {step:<16} {name:<8} {setup[step][name]:8.2f} s", flush=True)
         for op in ops:
             reps = args.slow_reps if op.slow else args.reps
-            res: dict[str, list[dict[str, Any]]] = {"lamindb": [], "lamin_sa": []}
+            # the PostgreSQL worker inits its instance on PostgreSQL; a fresh
+            # process's first artifact would need a new database per repetition
+            names = [
+                n for n in workers if not (n == "lamin_sa_pg" and op.name in PG_SKIP)
+            ]
+            res: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
             for rep in range(reps):
-                order = (
-                    ["lamindb", "lamin_sa"] if rep % 2 == 0 else ["lamin_sa", "lamindb"]
-                )
+                # every backend goes first in turn
+                order = names[rep % len(names) :] + names[: rep % len(names)]
                 for name in order:
                     res[name].append(workers[name].call(op.name, rep))
             results[op.name] = res
             row = _row(op, res)
+            pg_text = (
+                f" lamin-sa PG {_fmt(row['lamin_sa_pg'], op.scale)}"
+                if "lamin_sa_pg" in row
+                else ""
+            )
             print(
                 f"{op.name:<16} lamindb {_fmt(row['lamindb'], op.scale):<24} "
                 f"lamin-sa {_fmt(row['lamin_sa'], op.scale):<24} "
-                f"ratio {row['ratio']:.2f}x [{op.unit}]",
+                f"ratio {row['ratio']:.2f}x [{op.unit}]{pg_text}",
                 flush=True,
             )
         rss = {name: w.call("rss")["value"] for name, w in workers.items()}
