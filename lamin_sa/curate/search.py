@@ -296,11 +296,7 @@ def _ranked(qs: QuerySet, ranked: list[tuple[Any, float]]) -> QuerySet:
     result = result.where(pk.in_(ids))
     if not ranked:
         return result
-    if all(type(id_) is int and 0 <= s <= 100 for id_, s in ranked):
-        position, score = _ranks_from_text(pk, ranked)
-    else:
-        position = case({id_: i for i, id_ in enumerate(ids)}, value=pk)
-        score = case({id_: s for id_, s in ranked}, value=pk)
+    position, score = _ranks_from_text(pk, ranked)
     return result.order_by(position).annotate("score", score)
 
 
@@ -311,9 +307,9 @@ def _ranks_from_text(pk: Any, ranked: list[tuple[int, float]]) -> tuple[Any, Any
     (``095.00``): a row's position is where ``;id:`` starts (increasing along
     the list) and its score the six characters after it. Two CASE expressions
     of one bound pair per id cost more to build than the query costs to run.
+    Scores are 0-100 by construction (tiers and scaled fuzzy scores); ids are
+    matched as text, so any id without ``;`` or ``:`` works.
     """
-    from lamin_sa.curate.values import dialect_name
-
     text = ";" + "".join(f"{id_}:{score:06.2f};" for id_, score in ranked)
     # anonymous: two searches combined in one statement keep their own strings
     bound = bindparam(None, text, type_=String)

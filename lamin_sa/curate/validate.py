@@ -206,14 +206,6 @@ class _Lookup:
                 if len(distinct_targets) > 1:
                     self.more[key] = distinct_targets[1:]
 
-    @classmethod
-    def identity(cls, keys: list[Any]) -> _Lookup:
-        """Each key to itself."""
-        made = cls.__new__(cls)
-        made.first = dict(zip(keys, keys, strict=True))
-        made.more = {}
-        return made
-
     def pick(self, key: Any, keep: str | bool) -> Any:
         """The target of ``key``; ``keep`` decides between several."""
         extra = self.more.get(key) if self.more else None
@@ -243,9 +235,11 @@ class SynonymIndex:
         target_at: int = 2,
         synonyms_at: int = 3,
     ) -> None:
+        self.case_sensitive = case_sensitive
         rows = [r for r in rows if r[1] is not None]
         values = [r[1] for r in rows]
         targets = [r[target_at] for r in rows]
+        self.exact = _Lookup(values, targets)
         syn_keys: list[str] = []
         syn_targets: list[Any] = []
         if has_synonyms:
@@ -257,51 +251,6 @@ class SynonymIndex:
                         if syn:
                             syn_keys.append(syn)
                             syn_targets.append(r[target_at])
-        self._build(values, targets, syn_keys, syn_targets, case_sensitive)
-
-    @classmethod
-    def of_values(
-        cls, values: list[Any], *, case_sensitive: bool, exact: bool = True
-    ) -> SynonymIndex:
-        """The index of a field without synonyms whose values are the targets.
-
-        Args:
-            values: The field's values, in id order where several differ only
-                by case (the first is the case-insensitive match).
-            case_sensitive: Whether only exact matches count.
-            exact: Index the exact matches too (not needed for values known
-                not to be stored, as inspect's non-validated ones).
-
-        Example:
-            >>> SynonymIndex.of_values(["T cell", "B cell"], case_sensitive=False)
-        """
-        index = cls.__new__(cls)
-        index.case_sensitive = case_sensitive
-        index.synonym = _Lookup([], [])
-        # values are their own targets: a key repeated maps to itself, so no
-        # order or sharing to keep (a plain dict, no _Lookup bookkeeping)
-        index.exact = _Lookup.identity(values) if exact else index.synonym
-        if case_sensitive:
-            index.lower = index.synonym_lower = index.synonym
-        elif set(map(type, values)) <= {str}:
-            index.lower = _Lookup(list(map(str.lower, values)), values)
-            index.synonym_lower = index.synonym
-        else:
-            strings = [v for v in values if isinstance(v, str)]
-            index.lower = _Lookup(list(map(str.lower, strings)), strings)
-            index.synonym_lower = index.synonym
-        return index
-
-    def _build(
-        self,
-        values: list[Any],
-        targets: list[Any],
-        syn_keys: list[str],
-        syn_targets: list[Any],
-        case_sensitive: bool,
-    ) -> None:
-        self.case_sensitive = case_sensitive
-        self.exact = _Lookup(values, targets)
         self.synonym = _Lookup(syn_keys, syn_targets)
         if case_sensitive:
             self.lower = self.synonym_lower = _Lookup([], [])
@@ -313,6 +262,27 @@ class SynonymIndex:
         ]
         self.lower = _Lookup([k for k, _ in strings], [t for _, t in strings])
         self.synonym_lower = _Lookup([k.lower() for k in syn_keys], syn_targets)
+
+    @classmethod
+    def case_hints(cls, values: list[Any]) -> SynonymIndex:
+        """The case-insensitive matches of a field without synonyms.
+
+        For values known not to be stored (inspect's non-validated ones): no
+        exact or synonym lookups, the field's values are their own targets.
+
+        Args:
+            values: The field's values, in id order where several differ only
+                by case (the first is the one a hint names).
+
+        Example:
+            >>> SynonymIndex.case_hints(["T cell", "B cell"]).match("t CELL")
+        """
+        index = cls.__new__(cls)
+        index.case_sensitive = False
+        index.exact = index.synonym = index.synonym_lower = _Lookup([], [])
+        strings = [v for v in values if isinstance(v, str)]
+        index.lower = _Lookup(list(map(str.lower, strings)), strings)
+        return index
 
     def match(self, value: Any) -> tuple[_Lookup | None, Any, str]:
         """Where a value matches: ``(lookup, key, kind)``.
@@ -384,16 +354,12 @@ def _whole_index(
         stored = column_values(qs, col)
 
         def index() -> SynonymIndex:
-            # non-validated values are never stored as they are: no exact index
-            found = SynonymIndex.of_values(stored, case_sensitive=False, exact=False)
+            found = SynonymIndex.case_hints(stored)
             if found.lower.more:
                 # values that differ only by case: the lowest id must come first,
                 # so read them again in id order (the first read took the
                 # faster index order)
-                ordered = column_values(qs, col, ordered=True)
-                found = SynonymIndex.of_values(
-                    ordered, case_sensitive=False, exact=False
-                )
+                found = SynonymIndex.case_hints(column_values(qs, col, ordered=True))
             return found
 
         return stored, index

@@ -119,7 +119,7 @@ def execute(stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
 UNIT_SEP = "\x1f"
 
 
-def joined_column(col: Any, dialect: str, order_by: Any = None) -> Any:
+def _joined_column(col: Any, dialect: str, order_by: Any = None) -> Any:
     """``group_concat``/``string_agg`` of ``col`` with :data:`UNIT_SEP`.
 
     The separator is SQL text, not a bound parameter: SQLite evaluates a
@@ -161,21 +161,19 @@ def column_values(qs: QuerySet, col: Any, *, ordered: bool = False) -> list[Any]
 
     from sqlalchemy import String, func, select
 
-    from lamin_sa.db.session import current
-
     pk = qs.info.pk
-    engine_dialect = current().session.get_bind().dialect
+    engine_dialect = current_dialect()
     impl = col.type.dialect_impl(engine_dialect)
     if isinstance(col.type, String) and not impl.result_processor(engine_dialect, None):
         dialect = engine_dialect.name
         if dialect == "postgresql" or not ordered:
-            agg = joined_column(col, dialect, pk if ordered else None)
+            agg = _joined_column(col, dialect, pk if ordered else None)
             stmt = scoped_select(qs, func.count(col), agg)
         else:
             # SQLite keeps a subquery's ORDER BY for the aggregate above it (it
             # never flattens an ordered subquery into an aggregate query)
             sub = scoped_select(qs, col.label("v")).order_by(pk).subquery()
-            stmt = select(func.count(sub.c.v), joined_column(sub.c.v, dialect))
+            stmt = select(func.count(sub.c.v), _joined_column(sub.c.v, dialect))
         n, joined = execute(stmt)[0]
         if not n:
             return []
@@ -274,8 +272,13 @@ def plural_terms(n: int) -> str:
     return f"{n} term{'' if n == 1 else 's'} {'is' if n == 1 else 'are'}"
 
 
-def dialect_name() -> str:
-    """The active context's database dialect (``sqlite`` or ``postgresql``)."""
+def current_dialect() -> Any:
+    """The active context's SQLAlchemy dialect."""
     from lamin_sa.db.session import current
 
-    return current().session.get_bind().dialect.name
+    return current().session.get_bind().dialect
+
+
+def dialect_name() -> str:
+    """The active context's database dialect (``sqlite`` or ``postgresql``)."""
+    return str(current_dialect().name)
