@@ -298,7 +298,7 @@ def connect(
         settings.modules = list(mounted)
         settings.store()
     own = session is None
-    sess = session or dbs.session_factory(bind=engine)
+    sess = session or dbs.open_session(engine)
     ctx = dbs.DBContext(session=sess, autocommit=own, instance=settings, engine=engine)
     context.set_global(ctx)
     try:
@@ -473,7 +473,7 @@ def close(*, _forget_current: bool = True) -> None:
             from lamin_sa.artifact.journal import flush
 
             flush(ctx)  # this process's finished journal rows go with the connection
-            ctx.session.close()
+            dbs.close_session(ctx.session)
         if ctx.engine is not None:
             ctx.engine.dispose()
         context.set_global(None)

@@ -147,8 +147,9 @@ def open_context(url: str) -> Iterator[Any]:
     from lamin_sa.db import session as dbs
 
     engine = dbs.make_engine(url)
-    session = dbs.session_factory(bind=engine)
-    context = dbs.DBContext(session=session)
+    # the session an instance's own context has (one kept connection on SQLite)
+    session = dbs.open_session(engine)
+    context = dbs.DBContext(session=session, engine=engine)
     dbs.set_global(context)
     user = m.User(handle="testuser1", name="Test User1", uid="testuid1")
     session.add(user)
@@ -158,7 +159,7 @@ def open_context(url: str) -> Iterator[Any]:
         yield context
     finally:
         dbs.set_global(None)
-        session.close()
+        dbs.close_session(session)
         engine.dispose()
 
 

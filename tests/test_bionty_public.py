@@ -186,7 +186,7 @@ def test_ln_save_of_public_records_saves_their_ancestors(bt_inst, tmp_path):
     records = bt.CellType.from_values(names, **given)
     assert len(records) == 25 and not any(r.is_saved for r in records)
     plain = ln.ULabel(name="not from a source")
-    engine = current().session.get_bind()
+    engine = current().engine
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):

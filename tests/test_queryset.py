@@ -204,7 +204,7 @@ def test_df_include_one_query_per_to_many(ctx: Any, g: SimpleNamespace) -> None:
     from sqlalchemy import event
 
     statements: list[str] = []
-    engine = ctx.session.get_bind()
+    engine = ctx.engine
 
     def count(*args: Any) -> None:
         statements.append(args[2])

@@ -31,7 +31,7 @@ def test_constructor_errors(ctx):
 
 def test_constructor_does_not_query(ctx):
     statements = []
-    engine = ctx.session.get_bind()
+    engine = ctx.engine
     listener = lambda *a: statements.append(a[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
@@ -78,7 +78,7 @@ def test_existing_name_resolves_at_save(ctx, caplog):
 def test_bulk_save_resolves_in_bulk(ctx, caplog):
     ln.save([m.ULabel(name=f"l{i}") for i in range(100)])
     statements: list[str] = []
-    engine = ctx.session.get_bind()
+    engine = ctx.engine
     listener = lambda *a: statements.append(a[2])  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
     try:
@@ -257,7 +257,7 @@ def test_a_change_that_fails_at_the_next_write_leaves_the_session_usable(ctx):
 
 def _stored_names(ctx) -> list[tuple[str, str | None]]:
     """The ULabel rows as another connection sees them (committed data only)."""
-    with ctx.session.get_bind().connect() as conn:
+    with ctx.engine.connect() as conn:
         rows = conn.execute(
             select(m.core.ULabel.name, m.core.ULabel.description).order_by(
                 m.core.ULabel.id

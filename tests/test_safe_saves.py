@@ -661,7 +661,7 @@ def test_a_kill_between_replace_and_save_keeps_the_old_artifact(
     from lamin_sa.models.core import Artifact
 
     t = Artifact.__table__
-    with current().session.get_bind().connect() as conn:  # the stored row
+    with current().engine.connect() as conn:  # the stored row
         stored = conn.execute(select(t.c.size, t.c.hash).where(t.c.uid == a.uid)).one()
     assert tuple(stored) == (len("the old content"), a.hash)
     assert a.cache().read_text() == "the old content"

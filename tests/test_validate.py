@@ -123,7 +123,7 @@ def test_validate_many_values_bounded_queries(ctx):
 
     save([m.ULabel(name=f"label {i}") for i in range(n)])
     values = [f"label {i % (2 * n)}" for i in range(100_000)]
-    engine = ctx.session.get_bind()
+    engine = ctx.engine
     with QueryCounter(engine) as counter:
         flags = m.ULabel.validate(values)
     assert counter.n <= 2

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,6 +91,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 session_factory = sessionmaker(expire_on_commit=False, autoflush=False)
+
+
+def open_session(engine: Engine) -> Session:
+    """A session for an instance's own context (see :func:`close_session`).
+
+    On SQLite the session keeps one connection for its whole life: checking a
+    pooled connection out and in again for every transaction cost more than a
+    link insert or a small read itself (about 80 of 220 µs per ``add()``). No lock
+    is held between transactions (WAL). PostgreSQL sessions check a connection
+    out per transaction, so ``pool_pre_ping`` replaces one the server dropped.
+
+    Example:
+        >>> session = open_session(make_engine("sqlite:///lamin.db"))
+    """
+    if engine.dialect.name == "sqlite":
+        return session_factory(bind=engine.connect())
+    return session_factory(bind=engine)
+
+
+def close_session(session: Session) -> None:
+    """Close a session of :func:`open_session` and the connection it kept."""
+    bind = session.bind
+    session.close()
+    if isinstance(bind, Connection):
+        bind.close()
 
 
 def get_session() -> Session:
@@ -189,16 +214,23 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    finally:
+        # a kept connection (open_session) keeps its options in place: the reads
+        # that follow must BEGIN without the write lock
+        if isinstance(session.bind, Connection):
+            session.bind.execution_options(lamin_write=False)
 
 
 __all__ = [
     "DBContext",
+    "close_session",
     "current",
     "current_or_none",
     "end_read",
     "get_session",
     "make_engine",
     "normalize_url",
+    "open_session",
     "session_factory",
     "set_autoconnect",
     "set_global",
@@ -209,4 +241,6 @@ __all__ = [
 
 def _db_user(session: Session) -> str | None:
     bind = session.get_bind()
+    if isinstance(bind, Connection):
+        bind = bind.engine
     return bind.url.username if isinstance(bind, Engine) else None

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 
 from lamin_sa.config import InstanceSettings, is_db_url, with_password
 from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
-from lamin_sa.db.session import make_engine, normalize_url, session_factory
+from lamin_sa.db.session import (
+    close_session,
+    make_engine,
+    normalize_url,
+    open_session,
+)
 from lamin_sa.errors import InstanceNotFound
 
 logger = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ def open_instance(target: str) -> DBContext:
         return _open[target]
     url, kwargs = _read_only(_target_url(str(target)))
     engine = make_engine(url, **kwargs)
-    session: Session = session_factory(bind=engine)
+    session: Session = open_session(engine)
     from lamin_sa.models.core import Instance, Storage
 
     try:
@@ -80,6 +85,7 @@ def open_instance(target: str) -> DBContext:
             select(Storage).where(Storage.instance_uid.is_not(None))
         ).first()
     except Exception as e:
+        close_session(session)
         engine.dispose()
         raise InstanceNotFound(
             f"{target!r} holds no lamin-sa instance to read from."
@@ -112,7 +118,7 @@ def foreign_context(record: Any) -> DBContext | None:
 def close_all() -> None:
     """Close every instance opened with ``using`` (e.g. at exit)."""
     for ctx in _open.values():
-        ctx.session.close()
+        close_session(ctx.session)
         if ctx.engine is not None:
             ctx.engine.dispose()
     _open.clear()

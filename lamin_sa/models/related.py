@@ -74,6 +74,49 @@ def _expire(
                 session.expire(record, [back])
 
 
+class _LinkSpec:
+    """How ``owner.key`` links through its link table, worked out once per field.
+
+    ``add()`` is called once per link in loops; finding the columns and the owner's
+    and target's attribute keys through the mappers each time cost about as much
+    as the insert.
+    """
+
+    def __init__(self, prop: RelationshipProperty[Any]) -> None:
+        # a relationship through a secondary table has both pair lists
+        assert prop.secondary_synchronize_pairs is not None
+        ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
+        ((target_col, right),) = [(a, b) for a, b in prop.secondary_synchronize_pairs]
+        self.table = prop.secondary
+        self.left, self.right = left, right
+        self.owner_key = (
+            sa_inspect(prop.parent.class_).get_property_by_column(owner_col).key
+        )
+        self.target_key = (
+            sa_inspect(prop.mapper.class_).get_property_by_column(target_col).key
+        )
+        self.returning: dict[str, Any] = {}  # dialect name -> INSERT ... RETURNING
+
+    def insert_returning(self, session: Session) -> Any:
+        """The duplicate-ignoring insert of one link, returning a row if it went in."""
+        name = session.get_bind().dialect.name
+        stmt = self.returning.get(name)
+        if stmt is None:
+            stmt = insert_ignoring_duplicates(session, self.table).returning(self.left)
+            self.returning[name] = stmt
+        return stmt
+
+
+_SPECS: dict[tuple[type, str], _LinkSpec] = {}
+
+
+def _link_spec(owner: Any, key: str, prop: RelationshipProperty[Any]) -> _LinkSpec:
+    spec = _SPECS.get((type(owner), key))
+    if spec is None:
+        spec = _SPECS[(type(owner), key)] = _LinkSpec(prop)
+    return spec
+
+
 def add_related(
     owner: Any, key: str, records: list[Any], link_fields: dict[str, Any]
 ) -> None:
@@ -94,21 +137,13 @@ def add_related(
     linked: list[Any] | None = None  # links inserted through a link table
     with write_transaction(ctx) as session:
         if prop.secondary is not None:
-            # a relationship through a secondary table has both pair lists
-            assert prop.secondary_synchronize_pairs is not None
-            ((owner_col, left),) = [(a, b) for a, b in prop.synchronize_pairs]
-            ((target_col, right),) = [
-                (a, b) for a, b in prop.secondary_synchronize_pairs
-            ]
-            owner_value = getattr(
-                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
-            )
-            target_key = sa_inspect(target).get_property_by_column(target_col).key
+            spec = _link_spec(owner, key, prop)
+            left, right = spec.left, spec.right
+            owner_value = getattr(owner, spec.owner_key)
             conn = session.connection()
-            by_value = {getattr(r, target_key): r for r in records}
+            by_value = {getattr(r, spec.target_key): r for r in records}
             values = list(by_value)
             # a link another process added meanwhile is kept, not an error
-            stmt = insert_ignoring_duplicates(session, prop.secondary)
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
                 # RETURNING says whether the row went in (rowcount may be -1)
@@ -118,7 +153,7 @@ def add_related(
                     right.key: values[0],
                     **link_fields,
                 }
-                inserted = conn.execute(stmt.returning(left), row).first()
+                inserted = conn.execute(spec.insert_returning(session), row).first()
                 new = values if inserted is not None else []
             else:
                 existing = set(
@@ -131,7 +166,7 @@ def add_related(
                     {left.key: owner_value, right.key: v, **link_fields} for v in new
                 ]
                 if rows:
-                    conn.execute(stmt, rows)
+                    conn.execute(insert_ignoring_duplicates(session, spec.table), rows)
             linked = [by_value[v] for v in new]
         elif prop.direction is RelationshipDirection.ONETOMANY:
             ((owner_col, fk_col),) = prop.local_remote_pairs
