@@ -158,3 +158,23 @@ def test_ranked_order_and_scores_come_from_the_ranking(ctx):
     narrowed = m.ULabel.search("n1").filter(name__in=["n1", "n10", "n14"])
     assert [r.name for r in narrowed] == ["n1", "n10", "n14"]
     assert narrowed.df()["score"].tolist() == [100.0, 90.0, 90.0]
+
+
+def test_fuzzy_scores_are_rapidfuzz_scores_and_follow_changed_values(ctx):
+    # the fuzzy tier scores processed values (case and punctuation ignored) the
+    # way rapidfuzz's own processor does, and a changed value is scored anew
+    from rapidfuzz import fuzz, utils
+
+    names = ["T-Cell, CD4+", "B cell (naive)", "Monocyte"]
+    save([m.ULabel(name=n) for n in names])
+    query = "t cel cd4"
+    expected = fuzz.ratio(query, "T-Cell, CD4+", processor=utils.default_process)
+    hit = m.ULabel.search(query).df().iloc[0]
+    assert hit["name"] == "T-Cell, CD4+"
+    assert hit["score"] == round(expected * 70.0 / 100.0, 2)
+    assert m.ULabel.search("B CELL naiv").first().name == "B cell (naive)"
+    monocyte = m.ULabel.get(name="Monocyte")
+    monocyte.name = "Macrophage M2"
+    monocyte.save()
+    assert m.ULabel.search("macrofage m2").first() == monocyte
+    assert "Monocyte" not in m.ULabel.search("monocyt").df()["name"].tolist()

@@ -235,12 +235,15 @@ def _fuzzy(
         owners, choices = _rows(qs, cols, syn_col)
     if not choices:
         return []
-    processor = None if case_sensitive else utils.default_process
+    query, scored_choices = string, choices
+    if not case_sensitive:
+        # the same processing rapidfuzz's processor= applies to both sides
+        query = utils.default_process(string)
+        scored_choices = _PROCESSED.of(choices)
     matches = process.extract(
-        string,
-        choices,
+        query,
+        scored_choices,
         scorer=fuzz.ratio,
-        processor=processor,
         limit=(n + len(exclude)) * 3,
         score_cutoff=FUZZY_CUTOFF,
     )
@@ -248,8 +251,9 @@ def _fuzzy(
         scored = [(owners[index], score) for _, score, index in matches]
     else:
         by_value: dict[Any, float] = {}
-        for value, score, _ in matches:
-            by_value.setdefault(value, score)  # best first: keep the highest
+        for _, score, index in matches:
+            # best first: keep the highest
+            by_value.setdefault(choices[index], score)
         col = cols[0]
         found = execute(
             scoped_select(qs, qs.info.pk, col).where(
@@ -265,6 +269,31 @@ def _fuzzy(
             best[owner] = score
     ordered = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:n]
     return [(owner, round(score * FUZZY_MAX / 100.0, 2)) for owner, score in ordered]
+
+
+class _ProcessedChoices:
+    """The last searched choices with rapidfuzz's default processing (one entry).
+
+    Processing 10,000 values took longer than scoring them, and a user searches
+    the same registry again and again: when the values just read equal the last
+    ones (a list comparison, a tenth of the processing), their processed form
+    is reused. Any change to the values processes them anew.
+    """
+
+    def __init__(self) -> None:
+        self._entry: tuple[list[str], list[str]] = ([], [])
+
+    def of(self, choices: list[str]) -> list[str]:
+        raw, processed = self._entry
+        if choices != raw:
+            from rapidfuzz import utils
+
+            processed = list(map(utils.default_process, choices))
+            self._entry = (choices, processed)  # one assignment: threads see both
+        return processed
+
+
+_PROCESSED = _ProcessedChoices()
 
 
 def _rows(qs: QuerySet, cols: list[Any], syn_col: Any) -> tuple[list[Any], list[str]]:
