@@ -23,3 +23,45 @@ def test_remove_several_and_clear_after_mapper_configuration(ctx) -> None:
     c.parents.add(a, b)
     c.parents.clear()
     assert c.parents.count() == 0 and len(c.parents) == 0
+
+
+def test_a_single_add_stores_the_links_provenance_and_fields(ctx, tmp_path) -> None:
+    # one add() runs a compiled insert with the link's defaults filled in by
+    # lamin-sa: user, run, timestamp and passed link fields must all be stored
+    import pandas as pd
+    from sqlalchemy import select
+
+    from lamin_sa.models.core import ArtifactULabel
+
+    ctx.storage_root = str(tmp_path / "store")
+    t = ln.Transform(name="linker", type="script").save()
+    run = ln.Run(t).save()
+    ctx.run, ctx.run_id = run, run.id
+    try:
+        artifact = ln.Artifact.from_df(pd.DataFrame({"a": [1]}), description="x")
+        artifact = artifact.save()
+        first, second = ln.ULabel(name="first").save(), ln.ULabel(name="second").save()
+        feature = ln.Feature(name="stage", dtype="cat[ULabel]").save()
+        artifact.ulabels.add(first)
+        artifact.ulabels.add(first)  # stored already: no second row, no error
+        artifact.ulabels.add(second, feature_id=feature.id)
+    finally:
+        ctx.run, ctx.run_id = None, None
+    rows = ctx.session.execute(
+        select(
+            ArtifactULabel.ulabel_id,
+            ArtifactULabel.feature_id,
+            ArtifactULabel.run_id,
+            ArtifactULabel.created_by_id,
+            ArtifactULabel.created_at,
+        )
+        .where(ArtifactULabel.artifact_id == artifact.id)
+        .order_by(ArtifactULabel.ulabel_id)
+    ).all()
+    ctx.session.rollback()
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (first.id, None, run.id, ctx.user_id),
+        (second.id, feature.id, run.id, ctx.user_id),
+    ]
+    assert all(r[4] is not None for r in rows)
+    assert artifact.ulabels.list("name") == ["first", "second"]

@@ -95,16 +95,69 @@ class _LinkSpec:
         self.target_key = (
             sa_inspect(prop.mapper.class_).get_property_by_column(target_col).key
         )
-        self.returning: dict[str, Any] = {}  # dialect name -> INSERT ... RETURNING
+        #: (dialect name, given columns) -> the compiled single-link insert
+        self.compiled: dict[tuple[str, frozenset[str]], _CompiledInsert] = {}
 
-    def insert_returning(self, session: Session) -> Any:
-        """The duplicate-ignoring insert of one link, returning a row if it went in."""
-        name = session.get_bind().dialect.name
-        stmt = self.returning.get(name)
-        if stmt is None:
+    def insert_one(self, session: Session, conn: Any, row: dict[str, Any]) -> bool:
+        """Insert one link unless it is stored already; True if it went in.
+
+        The statement is compiled once per backend and set of given columns and
+        run as driver SQL with the column defaults filled in here: SQLAlchemy's
+        per-execution default and parameter processing cost more than the insert.
+        """
+        key = (conn.dialect.name, frozenset(row))
+        compiled = self.compiled.get(key)
+        if compiled is None:
             stmt = insert_ignoring_duplicates(session, self.table).returning(self.left)
-            self.returning[name] = stmt
-        return stmt
+            compiled = self.compiled[key] = _CompiledInsert(
+                stmt, self.table, set(row), conn.dialect
+            )
+        return compiled.run(conn, row)
+
+
+def _python_default(col: Any) -> bool:
+    default = col.default
+    return default is not None and bool(default.is_callable or default.is_scalar)
+
+
+class _CompiledInsert:
+    """One INSERT compiled for a dialect: driver SQL, parameter order, defaults."""
+
+    def __init__(self, stmt: Any, table: Any, given: set[str], dialect: Any) -> None:
+        #: given columns, then those with a Python default (server defaults apply)
+        self.names = [
+            c.key for c in table.columns if c.key in given or _python_default(c)
+        ]
+        compiled = stmt.compile(dialect=dialect, column_keys=self.names)
+        self.sql = compiled.string
+        self.order: list[str] | None = (
+            list(compiled.positiontup) if compiled.positional else None
+        )
+        self.defaults: dict[str, Any] = {}
+        self.procs: dict[str, Any] = {}
+        for name in self.names:
+            col = table.c[name]
+            default = col.default
+            if name not in given and default is not None:
+                self.defaults[name] = (
+                    (lambda d=default: d.arg(None))
+                    if default.is_callable
+                    else (lambda d=default: d.arg)
+                )
+            proc = col.type.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None:
+                self.procs[name] = proc
+
+    def run(self, conn: Any, row: dict[str, Any]) -> bool:
+        values = dict(row)
+        for name, default in self.defaults.items():
+            values[name] = default()
+        for name, proc in self.procs.items():
+            values[name] = proc(values[name])
+        params: Any = (
+            values if self.order is None else tuple(values[n] for n in self.order)
+        )
+        return conn.exec_driver_sql(self.sql, params).first() is not None
 
 
 _SPECS: dict[tuple[type, str], _LinkSpec] = {}
@@ -153,8 +206,7 @@ def add_related(
                     right.key: values[0],
                     **link_fields,
                 }
-                inserted = conn.execute(spec.insert_returning(session), row).first()
-                new = values if inserted is not None else []
+                new = values if spec.insert_one(session, conn, row) else []
             else:
                 existing = set(
                     conn.execute(
