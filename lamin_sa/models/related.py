@@ -9,7 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, Session
 
 from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
-from lamin_sa.db.session import current, write_transaction
+from lamin_sa.db.session import current, write_connection, write_transaction
 from lamin_sa.db.sql import insert_ignoring_duplicates
 from lamin_sa.errors import NotSavedError
 
@@ -187,19 +187,18 @@ def add_related(
     if not records:
         return
     ctx = current()
-    linked: list[Any] | None = None  # links inserted through a link table
-    with write_transaction(ctx) as session:
-        if prop.secondary is not None:
-            spec = _link_spec(owner, key, prop)
-            left, right = spec.left, spec.right
-            owner_value = getattr(owner, spec.owner_key)
-            conn = session.connection()
-            by_value = {getattr(r, spec.target_key): r for r in records}
-            values = list(by_value)
+    session = ctx.session
+    if prop.secondary is not None:
+        spec = _link_spec(owner, key, prop)
+        left, right = spec.left, spec.right
+        owner_value = getattr(owner, spec.owner_key)
+        by_value = {getattr(r, spec.target_key): r for r in records}
+        values = list(by_value)
+        # Core statements only: the kept connection's own transaction serves
+        with write_connection(ctx) as conn:
             # a link another process added meanwhile is kept, not an error
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
-                # RETURNING says whether the row went in (rowcount may be -1)
                 # the pairs' columns are Table columns: their keys are never None
                 row: dict[Any, Any] = {
                     left.key: owner_value,
@@ -219,23 +218,22 @@ def add_related(
                 ]
                 if rows:
                     conn.execute(insert_ignoring_duplicates(session, spec.table), rows)
-            linked = [by_value[v] for v in new]
-        elif prop.direction is RelationshipDirection.ONETOMANY:
-            ((owner_col, fk_col),) = prop.local_remote_pairs
-            owner_value = getattr(
-                owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
-            )
-            session.execute(
-                update(fk_col.table)
-                .where(fk_col.table.c.id.in_([r.id for r in records]))
-                .values({fk_col.key: owner_value})
-            )
-        else:
-            raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
-        if linked is None:
-            _expire(session, owner, key, prop, records)
-    if linked is not None:  # committed: now the loaded collections may follow
-        _extend_loaded(session, owner, key, prop, linked)
+        # committed: now the loaded collections may follow
+        _extend_loaded(session, owner, key, prop, [by_value[v] for v in new])
+        return
+    if prop.direction is not RelationshipDirection.ONETOMANY:
+        raise TypeError(f"{type(owner).__name__}.{key} is not a to-many field.")
+    with write_transaction(ctx) as session:
+        ((owner_col, fk_col),) = prop.local_remote_pairs
+        owner_value = getattr(
+            owner, sa_inspect(type(owner)).get_property_by_column(owner_col).key
+        )
+        session.execute(
+            update(fk_col.table)
+            .where(fk_col.table.c.id.in_([r.id for r in records]))
+            .values({fk_col.key: owner_value})
+        )
+        _expire(session, owner, key, prop, records)
 
 
 def remove_related(owner: Any, key: str, records: list[Any]) -> None:
