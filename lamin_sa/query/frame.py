@@ -30,15 +30,17 @@ def typed_column(values: list[Any], sql_type: Any) -> Any:
 
     if isinstance(sql_type, String):  # Text is a String too
         return np.array(values, dtype=object)
-    if isinstance(sql_type, Integer) and None in values:
-        # nullable integers (n_observations, run_id): 3 and <NA>, never 3.0/NaN
-        return nullable_ints(values)
+    if isinstance(sql_type, Integer):
+        try:
+            # numpy refuses None itself: no scan for NULLs first
+            return np.array(values, dtype=np.int64)
+        except TypeError:
+            # nullable integers (n_observations, run_id): 3 and <NA>, never 3.0/NaN
+            return nullable_ints(values)
     if None in values:
         return values  # pandas turns NULL numbers into NaN, as from_records does
     if isinstance(sql_type, Boolean):
         return np.array(values, dtype=bool)
-    if isinstance(sql_type, Integer):
-        return np.array(values, dtype=np.int64)
     if isinstance(sql_type, Float):
         return np.array(values, dtype=np.float64)
     return values
@@ -57,14 +59,15 @@ def nullable_ints(values: list[Any]) -> Any:
     import numpy as np
     import pandas as pd
 
+    n = len(values)
+    if values.count(None) == n:  # a column nobody filled: no array of objects
+        return pd.arrays.IntegerArray(
+            np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        )
     objects = np.array(values, dtype=object)
     mask = objects == None  # noqa: E711 - elementwise, not an identity test
-    if mask.all():
-        data = np.zeros(len(values), dtype=np.int64)
-    else:
-        objects[mask] = 0
-        data = objects.astype(np.int64)
-    return pd.arrays.IntegerArray(data, mask)
+    objects[mask] = 0
+    return pd.arrays.IntegerArray(objects.astype(np.int64), mask)
 
 
 def utc_datetimes(values: list[Any]) -> pd.DatetimeIndex:
