@@ -360,7 +360,7 @@ def test_implicit_visibility(g: SimpleNamespace) -> None:
     assert A.exclude(key="a1").count() == len(VISIBLE) - 1
     assert A.exclude(visibility=1).count() == 2
     assert A.filter(Q(uid=g.a11.uid)).count() == 1
-    assert "WHERE core_artifact.visibility" in str(A.filter().statement)
+    assert "WHERE (core_artifact.visibility = " in str(A.filter().statement)
     assert "WHERE" not in str(A.filter(visibility=None).statement)
     assert "WHERE" not in str(UL.filter().statement)
 
@@ -438,3 +438,42 @@ def test_frame_columns_keep_their_dtypes() -> None:
     assert df["n"].tolist() == [pd.NA, 5]
     assert df["flag"].tolist() == [True, False]
     assert df["name"].tolist() == ["a", None]
+
+
+def test_implicit_visibility_lets_sqlite_walk_the_ordering_index(
+    ctx: Any, g: SimpleNamespace
+) -> None:
+    # the implicit visibility = 1 holds for nearly every row: SQLite is told so
+    # (likely()) and walks the updated_at index of df()'s ordering instead of
+    # reading through the visibility index and sorting; results are unchanged
+    from sqlalchemy import event, text
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.startswith("SELECT"):
+            statements.append((statement, params))
+
+    event.listen(ctx.engine, "before_cursor_execute", capture)
+    try:
+        df = A.df()
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", capture)
+    assert set(df["key"]) == VISIBLE
+    assert df["updated_at"].is_monotonic_decreasing
+    assert sorted(a.key for a in A.filter(visibility=None)) == sorted(
+        VISIBLE | {"a11", "a12"}
+    )
+    ((sql, params),) = statements
+    if ctx.engine.dialect.name == "sqlite":
+        assert "likely(core_artifact.visibility = ?)" in sql
+        plan = " ".join(
+            str(row[-1])
+            for row in ctx.session.execute(
+                text("EXPLAIN QUERY PLAN " + sql.replace("?", "1", 1))
+            )
+        )
+        ctx.session.rollback()
+        assert "TEMP B-TREE" not in plan and "ix_core_artifact_updated_at" in plan
+    else:
+        assert "(core_artifact.visibility = " in sql

@@ -138,6 +138,34 @@ def sqlite_lower(value: Any) -> Any:
     return py_lower(value) if isinstance(value, str) else value
 
 
+class usually_true(FunctionElement[Any]):  # noqa: N801 - a SQL function name
+    """A condition nearly every row meets (``likely()`` on SQLite, plain elsewhere).
+
+    Without statistics SQLite takes an equality on an indexed column as
+    selective: for the implicit ``visibility = 1`` it read the rows through the
+    visibility index and then sorted them, instead of walking the index of the
+    ordering (``updated_at``), a sixth slower for ``df()`` of 1,000 artifacts.
+    ``likely()`` tells its planner the term is usually true; it changes no result.
+
+    Example:
+        >>> select(Artifact).where(usually_true(Artifact.visibility == 1))
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    name = "usually_true"
+
+
+@compiles(usually_true)
+def _usually_true_default(element: usually_true, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(usually_true, "sqlite")
+def _usually_true_sqlite(element: usually_true, compiler: Any, **kw: Any) -> str:
+    return f"likely({compiler.process(element.clauses, **kw)})"
+
+
 class utc(FunctionElement[Any]):  # noqa: N801 - a SQL function name
     """A timezone-aware timestamp seen in UTC (date parts and dates are UTC)."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement, True_
 
 from lamin_sa.db.context import DBContext
 from lamin_sa.db.session import read
-from lamin_sa.db.sql import raw_columns
+from lamin_sa.db.sql import raw_columns, usually_true
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -201,7 +201,7 @@ class QuerySet:
                 if isinstance(query, Q):
                     keys.extend(query.keys())
             if not _lifts_visibility(keys, exclude):
-                criteria.append(self._info.columns["visibility"] == 1)
+                criteria.append(self._visible())
         if not isinstance(crit, True_):
             criteria.append(crit)
         qs._criteria = tuple(criteria)
@@ -411,8 +411,12 @@ class QuerySet:
 
     def _all_criteria(self) -> tuple[ColumnElement[bool], ...]:
         if self._implicit_visibility:
-            return (self._info.columns["visibility"] == 1, *self._criteria)
+            return (self._visible(), *self._criteria)
         return self._criteria
+
+    def _visible(self) -> ColumnElement[bool]:
+        """The implicit ``visibility == 1``, marked as true for nearly every row."""
+        return usually_true(self._info.columns["visibility"] == 1)
 
     def _select(
         self,
