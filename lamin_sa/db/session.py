@@ -111,7 +111,11 @@ def open_session(engine: Engine) -> Session:
 
 
 def close_session(session: Session) -> None:
-    """Close a session of :func:`open_session` and the connection it kept."""
+    """Close a session of :func:`open_session` and the connection it kept.
+
+    Example:
+        >>> close_session(session)
+    """
     bind = session.bind
     session.close()
     if isinstance(bind, Connection):

@@ -227,6 +227,26 @@ def advisory_lock(session: Session, *names: tuple[str, ...]) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+def python_default(col: Any) -> Any:
+    """A column's Python-side default as a call without arguments, else None.
+
+    For inserts that fill defaults themselves (one value per batch or per compiled
+    statement) instead of SQLAlchemy's per-execution default processing.
+
+    Example:
+        >>> python_default(Artifact.__table__.c.created_at)()  # doctest: +SKIP
+        datetime.datetime(2026, 12, 2, 15, 40, tzinfo=datetime.timezone.utc)
+    """
+    default = col.default
+    if default is None:
+        return None
+    if default.is_callable:
+        return lambda: default.arg(None)
+    if default.is_scalar:
+        return lambda: default.arg
+    return None
+
+
 def insert_ignoring_duplicates(session: Session, table: Any) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for ``table`` on the session's backend.
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, Session
 
 from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import current, write_connection, write_transaction
-from lamin_sa.db.sql import insert_ignoring_duplicates
+from lamin_sa.db.sql import insert_ignoring_duplicates, python_default
 from lamin_sa.errors import NotSavedError
 
 if TYPE_CHECKING:
@@ -115,18 +115,15 @@ class _LinkSpec:
         return compiled.run(conn, row)
 
 
-def _python_default(col: Any) -> bool:
-    default = col.default
-    return default is not None and bool(default.is_callable or default.is_scalar)
-
-
 class _CompiledInsert:
     """One INSERT compiled for a dialect: driver SQL, parameter order, defaults."""
 
     def __init__(self, stmt: Any, table: Any, given: set[str], dialect: Any) -> None:
         #: given columns, then those with a Python default (server defaults apply)
         self.names = [
-            c.key for c in table.columns if c.key in given or _python_default(c)
+            c.key
+            for c in table.columns
+            if c.key in given or python_default(c) is not None
         ]
         compiled = stmt.compile(dialect=dialect, column_keys=self.names)
         self.sql = compiled.string
@@ -137,13 +134,9 @@ class _CompiledInsert:
         self.procs: dict[str, Any] = {}
         for name in self.names:
             col = table.c[name]
-            default = col.default
+            default = python_default(col)
             if name not in given and default is not None:
-                self.defaults[name] = (
-                    (lambda d=default: d.arg(None))
-                    if default.is_callable
-                    else (lambda d=default: d.arg)
-                )
+                self.defaults[name] = default
             proc = col.type.dialect_impl(dialect).bind_processor(dialect)
             if proc is not None:
                 self.procs[name] = proc

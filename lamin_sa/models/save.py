@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 
 from lamin_sa.db.session import current, write_transaction
-from lamin_sa.db.sql import advisory_lock, in_values
+from lamin_sa.db.sql import advisory_lock, in_values, python_default
 from lamin_sa.errors import IntegrityError, ValidationError
 from lamin_sa.models.record import after_insert
 from lamin_sa.progress import steps
@@ -175,12 +175,9 @@ class _BulkPlan:
                 continue
             self.keys.append(attr.key)
             self.names.append(col.key)
-            default = col.default
+            default = python_default(col)
             if default is not None:
-                if default.is_callable:
-                    self.defaults[attr.key] = lambda d=default: d.arg(None)
-                elif default.is_scalar:
-                    self.defaults[attr.key] = lambda d=default: d.arg
+                self.defaults[attr.key] = default
         self.to_one: list[tuple[str, str, str]] = []
         for rel in mapper.relationships:
             if rel.direction.name == "MANYTOONE" and not rel.viewonly:
