@@ -65,3 +65,27 @@ def test_a_single_add_stores_the_links_provenance_and_fields(ctx, tmp_path) -> N
     ]
     assert all(r[4] is not None for r in rows)
     assert artifact.ulabels.list("name") == ["first", "second"]
+
+
+def test_unknown_link_fields_are_refused_and_nothing_is_linked(ctx, tmp_path) -> None:
+    import pandas as pd
+    import pytest
+
+    from lamin_sa.errors import FieldError
+
+    ctx.storage_root = str(tmp_path / "store")
+    artifact = ln.Artifact.from_df(pd.DataFrame({"a": [1]}), description="x").save()
+    a, b = ln.ULabel(name="a").save(), ln.ULabel(name="b").save()
+    with pytest.raises(FieldError, match="no field 'fature_id'.*feature_id"):
+        artifact.ulabels.add(a, fature_id=1)
+    with pytest.raises(FieldError, match="no field 'fature_id'"):
+        artifact.ulabels.add(a, b, fature_id=1)
+    with pytest.raises(FieldError, match="'artifact_id'"):
+        artifact.ulabels.add(a, artifact_id=artifact.id)  # the link's own key
+    assert artifact.ulabels.count() == 0
+    t = ln.Transform(name="t", type="script").save()
+    run = ln.Run(t).save()
+    with pytest.raises(FieldError, match="stores no link rows"):
+        t.runs.add(run, feature_id=1)
+    artifact.ulabels.add(a, b)
+    assert sorted(artifact.ulabels.list("name")) == ["a", "b"]

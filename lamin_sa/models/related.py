@@ -11,7 +11,7 @@ from sqlalchemy.orm import RelationshipDirection, RelationshipProperty, Session
 from lamin_sa.db.context import FOREIGN_CONTEXT, DBContext
 from lamin_sa.db.session import current, write_connection, write_transaction
 from lamin_sa.db.sql import insert_ignoring_duplicates, python_default
-from lamin_sa.errors import NotSavedError
+from lamin_sa.errors import FieldError, NotSavedError
 
 if TYPE_CHECKING:
     from lamin_sa.query.queryset import QuerySet
@@ -163,6 +163,29 @@ def _link_spec(owner: Any, key: str, prop: RelationshipProperty[Any]) -> _LinkSp
     return spec
 
 
+def _check_link_fields(
+    owner: Any, key: str, prop: RelationshipProperty[Any], fields: dict[str, Any]
+) -> None:
+    """Refuse link fields the link rows do not have (they would be dropped)."""
+    if not fields:
+        return
+    where = f"{type(owner).__name__}.{key}"
+    if prop.secondary is None:
+        raise FieldError(
+            f"{where} stores no link rows: call add() without {sorted(fields)}."
+        )
+    own = {left.key for _, left in prop.synchronize_pairs}
+    assert prop.secondary_synchronize_pairs is not None  # set with secondary
+    own |= {right.key for _, right in prop.secondary_synchronize_pairs}
+    allowed = set(prop.secondary.c.keys()) - own - {"id"}
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise FieldError(
+            f"The links of {where} have no field {', '.join(map(repr, unknown))}; "
+            f"pass one of {', '.join(sorted(allowed))}."
+        )
+
+
 def add_related(
     owner: Any, key: str, records: list[Any], link_fields: dict[str, Any]
 ) -> None:
@@ -179,6 +202,7 @@ def add_related(
     _require_saved(records, target.__name__)
     if not records:
         return
+    _check_link_fields(owner, key, prop, link_fields)
     ctx = current()
     session = ctx.session
     if prop.secondary is not None:
