@@ -52,11 +52,15 @@ class QueryCounter:
 
     @property
     def n(self) -> int:
-        # BEGIN/COMMIT issued by lamin-sa's SQLite listener are not queries
+        # BEGIN/COMMIT issued by lamin-sa's SQLite listener are not queries, nor
+        # is the read cache's check that the database is unchanged
+        from lamin_sa.db.readcache import STAMP_SQL
+
         return sum(
             1
             for s in self.statements
             if not s.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+            and s not in STAMP_SQL.values()
         )
 
 

@@ -3,7 +3,9 @@
 Every function takes a *scope*: a registry class (all its records) or a
 :class:`~lamin_sa.query.queryset.QuerySet` (its rows only). Work is done per
 column, never per value: a call issues a small, fixed number of queries whatever
-the number of values. Nothing is cached between calls, so writes are always seen.
+the number of values. Whole columns and row counts are kept between calls only while
+the database says nothing changed (:mod:`lamin_sa.db.readcache`), so writes are always
+seen.
 
 Synonyms are stored ``|``-joined in the registry's ``synonyms`` column.
 """
@@ -25,6 +27,7 @@ from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived her
     SYNONYM_SEP,
     as_queryset,
     column_of,
+    column_set,
     column_values,
     count_empty,
     dialect_name,
@@ -35,6 +38,7 @@ from lamin_sa.curate.values import (  # noqa: F401  (re-exported: they lived her
     is_empty,
     plural_terms,
     quote_list,
+    row_count,
     scoped_select,
     split_synonyms,
     to_list,
@@ -71,11 +75,10 @@ def matching_values(
     col = column_of(qs, name)
     if len(values) > FEW_VALUES:
         if n_rows is None:
-            n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+            n_rows = row_count(qs)
         if n_rows <= COLUMN_PER_VALUE * len(values):
             wanted = values if isinstance(values, set) else set(values)
-            # one C-level pass over the stored column (no set of it is built)
-            return wanted.intersection(column_values(qs, col))
+            return wanted.intersection(column_set(qs, col))
     dialect = dialect_name()
     stmt = (
         scoped_select(qs, col).where(in_values(col, list(values), dialect)).distinct()
@@ -94,7 +97,7 @@ def _many_distinct(values: list[Any]) -> bool:
 
 def _small_column(
     qs: QuerySet, name: str, values: list[Any]
-) -> tuple[set[Any] | None, int | None]:
+) -> tuple[frozenset[Any] | None, int | None]:
     """The distinct non-empty stored values, if the scope is no longer than the values.
 
     Returns:
@@ -103,10 +106,10 @@ def _small_column(
     """
     if len(values) <= FEW_VALUES or not _many_distinct(values):
         return None, None  # maybe few distinct values: one IN query serves them
-    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    n_rows = row_count(qs)
     if n_rows > len(values):
         return None, n_rows
-    return distinct(column_values(qs, column_of(qs, name))), None
+    return column_set(qs, column_of(qs, name)), None
 
 
 def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
@@ -120,7 +123,7 @@ def _first(items: list[Any], wanted: set[Any], limit: int = 21) -> list[Any]:
     return list(out)
 
 
-def _flags(values: list[Any], matched: set[Any]) -> np.ndarray:
+def _flags(values: list[Any], matched: set[Any] | frozenset[Any]) -> np.ndarray:
     import numpy as np
 
     if not matched:
@@ -346,7 +349,7 @@ def _whole_index(
     """
     if n_values <= FEW_VALUES:
         return None
-    n_rows = int(execute(scoped_select(qs, func.count()))[0][0])
+    n_rows = row_count(qs)
     if n_rows > COLUMN_PER_VALUE * n_values:
         return None
     col = column_of(qs, name)
