@@ -292,7 +292,12 @@ def raw_columns(
         >>> raw_columns(session.connection(), select(ULabel.id, ULabel.name))
         {'id': [1, 2], 'name': ['a', 'b']}
     """
-    result = conn.execute(stmt, params) if params else conn.execute(stmt)
+    if params:
+        result = conn.execute(stmt, params)
+    else:
+        from lamin_sa.db.compiled import run_select
+
+        result = run_select(conn, stmt)
     dialect = conn.dialect
     selected = list(stmt.selected_columns)
     if result.cursor is None:  # pragma: no cover - a statement without rows

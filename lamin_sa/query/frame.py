@@ -29,8 +29,12 @@ def typed_column(values: list[Any], sql_type: Any) -> Any:
     import numpy as np
 
     if isinstance(sql_type, String):  # Text is a String too
-        return np.array(values, dtype=object)
+        # fromiter stores the objects as they are (np.array first looks into
+        # each one: 5x slower for a column of NULLs)
+        return np.fromiter(values, dtype=object, count=len(values))
     if isinstance(sql_type, Integer):
+        if values and values[0] is None:  # a column mostly unfilled, likely
+            return nullable_ints(values)
         try:
             # numpy refuses None itself: no scan for NULLs first
             return np.array(values, dtype=np.int64)
@@ -64,7 +68,7 @@ def nullable_ints(values: list[Any]) -> Any:
         return pd.arrays.IntegerArray(
             np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
         )
-    objects = np.array(values, dtype=object)
+    objects = np.fromiter(values, dtype=object, count=n)
     mask = objects == None  # noqa: E711 - elementwise, not an identity test
     objects[mask] = 0
     return pd.arrays.IntegerArray(objects.astype(np.int64), mask)

@@ -74,6 +74,18 @@ def _like_too_long(error: BaseException) -> bool:
     return "LIKE or GLOB pattern too complex" in str(error)
 
 
+def _lists(groups: dict[Any, list[Any]], ids: list[Any]) -> Any:
+    """One list per id (empty when nothing is linked), as a 1-d object array.
+
+    ``np.fromiter`` keeps each list whole: ``np.array`` would make a 2-d array
+    of lists of equal length.
+    """
+    import numpy as np
+
+    lists = (groups.get(i) or [] for i in ids)
+    return np.fromiter(lists, dtype=object, count=len(ids))
+
+
 def _read(fn: Callable[[Session], T], ctx: DBContext | None) -> T:
     """:func:`~lamin_sa.db.session.read`, with SQLite's LIKE limit as a clear error."""
     try:
@@ -647,8 +659,6 @@ class QuerySet:
         Example:
             >>> ln.ULabel.filter().df(include=["parents__name"])
         """
-        import pandas as pd
-
         info = self._info
         includes = [include] if isinstance(include, str) else list(include or [])
         keys = list(info.table_columns)
@@ -690,22 +700,18 @@ class QuerySet:
 
         raw, many = _read(fetch, self._ctx)
         names = [*keys, *to_one, *(name for name, _ in self._annotations)]
-        sql_types = {k: info.table_columns[k].type for k in keys}
-        df = frame(
-            dict(zip(names, raw.values(), strict=True)),
-            sql_types,
-            info.utc_keys,
-            index=info.pk_key,
-        )
-        for position, inc in enumerate(includes):
+        selected = dict(zip(names, raw.values(), strict=True))
+        # the included columns come first, built before the frame (inserting
+        # into a built frame copies its blocks)
+        columns: dict[str, Any] = {}
+        for inc in includes:
             if inc in many:
-                groups = many[inc]
-                lists = [groups.get(i) or [] for i in df.index.tolist()]
-                values = pd.Series(lists, index=df.index, dtype=object)
+                columns[inc] = _lists(many[inc], selected[info.pk_key])
             else:
-                values = df.pop(inc)
-            df.insert(position, inc, values)
-        return df
+                columns[inc] = selected.pop(inc)
+        columns.update(selected)
+        sql_types = {k: info.table_columns[k].type for k in keys}
+        return frame(columns, sql_types, info.utc_keys, index=info.pk_key)
 
     def _read_to_many(
         self,
