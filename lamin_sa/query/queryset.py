@@ -703,15 +703,15 @@ class QuerySet:
         selected = dict(zip(names, raw.values(), strict=True))
         # the included columns come first, built before the frame (inserting
         # into a built frame copies its blocks)
-        columns: dict[str, Any] = {}
+        ordered: dict[str, Any] = {}
         for inc in includes:
             if inc in many:
-                columns[inc] = _lists(many[inc], selected[info.pk_key])
+                ordered[inc] = _lists(many[inc], selected[info.pk_key])
             else:
-                columns[inc] = selected.pop(inc)
-        columns.update(selected)
-        sql_types = {k: info.table_columns[k].type for k in keys}
-        return frame(columns, sql_types, info.utc_keys, index=info.pk_key)
+                ordered[inc] = selected.pop(inc)
+        ordered.update(selected)
+        sql_types = {k: info.table_ordered[k].type for k in keys}
+        return frame(ordered, sql_types, info.utc_keys, index=info.pk_key)
 
     def _read_to_many(
         self,
