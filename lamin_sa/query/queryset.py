@@ -710,7 +710,7 @@ class QuerySet:
             else:
                 ordered[inc] = selected.pop(inc)
         ordered.update(selected)
-        sql_types = {k: info.table_ordered[k].type for k in keys}
+        sql_types = {k: info.table_columns[k].type for k in keys}
         return frame(ordered, sql_types, info.utc_keys, index=info.pk_key)
 
     def _read_to_many(
