@@ -280,13 +280,19 @@ def _insert_ignoring(dialect: str, table: Any) -> Any:
 
 
 def raw_columns(
-    conn: Any, stmt: Any, params: dict[str, Any] | None = None
+    conn: Any,
+    stmt: Any,
+    params: dict[str, Any] | None = None,
+    *,
+    columns: list[Any] | None = None,
 ) -> dict[str, list[Any]]:
     """Run ``stmt`` and return its result column by column, values as Python sees them.
 
     Rows come straight from the DBAPI cursor (no per-row ``Row`` objects); each
     column's result processor (booleans and JSON on SQLite, ...) is applied to
     the whole column at once. Keys are the selected columns' labels, in order.
+    ``columns``: the selected expressions, when the caller has them (a new ORM
+    statement's ``selected_columns`` cost 0.15 ms to work out).
 
     Example:
         >>> raw_columns(session.connection(), select(ULabel.id, ULabel.name))
@@ -299,16 +305,17 @@ def raw_columns(
 
         result = run_select(conn, stmt)
     dialect = conn.dialect
-    selected = list(stmt.selected_columns)
+    selected = list(stmt.selected_columns) if columns is None else columns
     if result.cursor is None:  # pragma: no cover - a statement without rows
         return {}
     # the DBAPI's type codes, as SQLAlchemy passes them to result processors
     type_codes = [d[1] for d in result.cursor.description]
+    assert len(type_codes) == len(selected), "columns= must match the statement"
     rows = result.cursor.fetchall()
     result.close()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(selected)
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(selected)
     out: dict[str, list[Any]] = {}
-    for i, (col, values) in enumerate(zip(selected, columns, strict=True)):
+    for i, (col, values) in enumerate(zip(selected, by_column, strict=True)):
         impl = col.type.dialect_impl(dialect)
         process = impl.result_processor(dialect, type_codes[i])
         key = getattr(col, "key", None) or f"column_{i}"

@@ -37,7 +37,7 @@ from lamin_sa.query.compiler import (
     model_info,
     resolve_field,
 )
-from lamin_sa.query.frame import frame
+from lamin_sa.query.frame import frame, gc_paused
 from lamin_sa.query.q import Q
 
 if TYPE_CHECKING:
@@ -684,10 +684,9 @@ class QuerySet:
             for k in keys
         ]
         annotations = [expr.label(name) for name, expr in self._annotations]
+        selected = [*columns, *to_one.values(), *annotations]
         stmt = qs._select(
-            *columns,
-            *to_one.values(),
-            *annotations,
+            *selected,
             joins=[(p, a, o) for p, (a, o) in joins.items()],
             ordering=ordering,
         )
@@ -696,22 +695,23 @@ class QuerySet:
             many: dict[str, Any] = {}
             for inc, hops, column in to_many:
                 many[inc] = qs._read_to_many(session, hops, column, ordering)
-            return raw_columns(session.connection(), stmt), many
+            return raw_columns(session.connection(), stmt, columns=selected), many
 
-        raw, many = _read(fetch, self._ctx)
-        names = [*keys, *to_one, *(name for name, _ in self._annotations)]
-        selected = dict(zip(names, raw.values(), strict=True))
-        # the included columns come first, built before the frame (inserting
-        # into a built frame copies its blocks)
-        ordered: dict[str, Any] = {}
-        for inc in includes:
-            if inc in many:
-                ordered[inc] = _lists(many[inc], selected[info.pk_key])
-            else:
-                ordered[inc] = selected.pop(inc)
-        ordered.update(selected)
-        sql_types = {k: info.table_columns[k].type for k in keys}
-        return frame(ordered, sql_types, info.utc_keys, index=info.pk_key)
+        with gc_paused():
+            raw, many = _read(fetch, self._ctx)
+            names = [*keys, *to_one, *(name for name, _ in self._annotations)]
+            by_name = dict(zip(names, raw.values(), strict=True))
+            # the included columns come first, built before the frame (inserting
+            # into a built frame copies its blocks)
+            ordered: dict[str, Any] = {}
+            for inc in includes:
+                if inc in many:
+                    ordered[inc] = _lists(many[inc], by_name[info.pk_key])
+                else:
+                    ordered[inc] = by_name.pop(inc)
+            ordered.update(by_name)
+            sql_types = {k: info.table_columns[k].type for k in keys}
+            return frame(ordered, sql_types, info.utc_keys, index=info.pk_key)
 
     def _read_to_many(
         self,
