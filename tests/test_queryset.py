@@ -440,6 +440,34 @@ def test_frame_columns_keep_their_dtypes() -> None:
     assert df["name"].tolist() == ["a", None]
 
 
+def test_gc_paused_gives_the_collector_back() -> None:
+    import gc
+
+    from lamin_sa.query.frame import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failed read")
+    assert gc.isenabled()
+    gc.disable()  # someone else's pause is left as it was
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_df_of_equal_length_lists_keeps_one_list_per_row(g: SimpleNamespace) -> None:
+    # numpy would turn lists of one length into a 2-d array
+    df = UL.filter(name="hepatocyte").df(include=["parents__name"])
+    assert df["parents__name"].tolist() == [["liver"]]
+    assert df["parents__name"].dtype == object
+
+
 def test_implicit_visibility_lets_sqlite_walk_the_ordering_index(
     ctx: Any, g: SimpleNamespace
 ) -> None:
