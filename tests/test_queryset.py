@@ -440,6 +440,29 @@ def test_frame_columns_keep_their_dtypes() -> None:
     assert df["name"].tolist() == ["a", None]
 
 
+def test_unfiltered_df_builds_its_statements_once_and_reads_fresh_rows(
+    g: SimpleNamespace,
+) -> None:
+    from lamin_sa.query import queryset
+
+    before = UL.df(include=["parents__name", "created_by__handle"])
+    plans = dict(queryset._FRAME_PLANS)
+    assert any(key[0] is UL for key in plans)
+    new = UL(name="newest")
+    new.save()
+    new.parents.add(UL.filter(name="liver").one())
+    after = UL.df(include=["parents__name", "created_by__handle"])
+    assert queryset._FRAME_PLANS == plans  # the same plan served the second call
+    assert len(after) == len(before) + 1
+    assert after.index[0] == new.id  # newest first
+    assert after.loc[new.id, "parents__name"] == ["liver"]
+    assert after.loc[new.id, "created_by__handle"] == "testuser1"
+    # a filtered or sliced QuerySet builds its own statements each time
+    assert list(UL.filter(name="newest").df().index) == [new.id]
+    assert len(UL.df(limit=2)) == 2
+    assert queryset._FRAME_PLANS == plans
+
+
 def test_gc_paused_gives_the_collector_back() -> None:
     import gc
 
