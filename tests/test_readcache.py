@@ -45,7 +45,12 @@ def test_a_repeated_validation_reads_nothing_but_the_check(ctx):
         ]
     # the second validation and the inspection reused the count and the column
     assert counter.n == 0, [s for s in counter.statements if "total_changes" not in s]
-    assert any("total_changes" in s or "snapshot" in s for s in counter.statements)
+    if ctx.engine.dialect.name == "sqlite":
+        # the idle kept connection's counters are read outside any transaction,
+        # straight from the driver: not even a BEGIN
+        assert counter.statements == []
+    else:
+        assert any("snapshot" in s for s in counter.statements)
 
 
 def test_own_writes_are_seen_at_once(ctx):
