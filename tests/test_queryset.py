@@ -463,6 +463,47 @@ def test_unfiltered_df_builds_its_statements_once_and_reads_fresh_rows(
     assert queryset._FRAME_PLANS == plans
 
 
+def test_unfiltered_df_reads_every_link_only_when_nearly_all_rows_are_visible(
+    ctx: Any, g: SimpleNamespace
+) -> None:
+    from sqlalchemy import event, text
+
+    statements: list[str] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "core_artifact_ulabel" in statement and "SELECT" in statement:
+            statements.append(statement)
+
+    g.a11.ulabels.add(g.labels["liver"])  # a trashed artifact's link
+    expected = {
+        a.id: sorted(ul.name for ul in a.ulabels.all())
+        for a in A.filter()  # the visible ones
+    }
+
+    def lists() -> dict[int, list[str]]:
+        statements.clear()
+        event.listen(ctx.engine, "before_cursor_execute", capture)
+        try:
+            df = A.df(include=["ulabels__name"])
+        finally:
+            event.remove(ctx.engine, "before_cursor_execute", capture)
+        return {i: sorted(v) for i, v in df["ulabels__name"].items()}
+
+    # two of 13 hidden: more than a tenth, the links of the visible ones are read
+    assert lists() == expected
+    assert len(statements) == 1 and " IN (" in statements[0]
+    # one of 13 hidden: every link is read, the hidden one's are never shown
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE core_artifact SET visibility = 1 WHERE id = :i"),
+            {"i": g.a12.id},
+        )
+    expected[g.a12.id] = sorted(ul.name for ul in g.a12.ulabels.all())
+    assert lists() == expected
+    assert g.a11.id not in expected
+    assert len(statements) == 1 and " IN (" not in statements[0]
+
+
 def test_gc_paused_gives_the_collector_back() -> None:
     import gc
 

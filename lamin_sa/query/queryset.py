@@ -90,10 +90,12 @@ class _FramePlan:
     """What ``df()`` reads, built once for an unfiltered QuerySet.
 
     The main statement with its selected expressions, its columns' names and SQL
-    types, and one statement per to-many include.
+    types, and per to-many include its statement for the QuerySet's records and
+    one for every record of the table (or None). ``count_all`` counts the table
+    when only most of its rows are the QuerySet's (the implicit visibility).
     """
 
-    __slots__ = ("names", "selected", "sql_types", "stmt", "to_many")
+    __slots__ = ("count_all", "names", "selected", "sql_types", "stmt", "to_many")
 
     def __init__(
         self,
@@ -102,9 +104,11 @@ class _FramePlan:
         selected: list[Any],
         names: list[str],
         sql_types: dict[str, Any],
-        to_many: list[tuple[str, Any]],
+        to_many: list[tuple[str, Any, Any]],
+        count_all: Any = None,
     ) -> None:
         self.stmt = stmt
+        self.count_all = count_all
         self.selected = selected
         self.names = names
         self.sql_types = sql_types
@@ -703,16 +707,30 @@ class QuerySet:
         key = self._plain_key(includes, limit)
         plan = _FRAME_PLANS.get(key) if key is not None else None
         if plan is None:
-            plan = self._frame_plan(includes, limit)
+            plan = self._frame_plan(includes, limit, plain=key is not None)
             if key is not None:
                 if len(_FRAME_PLANS) >= _MAX_FRAME_PLANS:
                     _FRAME_PLANS.clear()
                 _FRAME_PLANS[key] = plan
 
         def fetch(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-            many = {inc: _groups(session, stmt) for inc, stmt in plan.to_many}
             conn = session.connection()
-            return raw_columns(conn, plan.stmt, columns=plan.selected), many
+            raw = raw_columns(conn, plan.stmt, columns=plan.selected)
+            if plan.to_many and plan.to_many[0][2] is not None:
+                n = len(raw[next(iter(raw))])
+                # all records, or nearly (at most a tenth hidden): reading every
+                # record's links by the link table's own index beats selecting
+                # the records' links (extra groups are never looked up)
+                everyone = plan.count_all is None or (
+                    conn.execute(plan.count_all).scalar_one() <= n + n // 10
+                )
+            else:
+                everyone = False
+            many = {
+                inc: _groups(session, every if everyone else own)
+                for inc, own, every in plan.to_many
+            }
+            return raw, many
 
         with gc_paused():
             raw, many = _read(fetch, self._ctx)
@@ -749,9 +767,12 @@ class QuerySet:
         return (self.model, self._implicit_visibility, tuple(includes))
 
     def _frame_plan(
-        self, includes: builtins.list[str], limit: int | None
+        self, includes: builtins.list[str], limit: int | None, *, plain: bool = False
     ) -> _FramePlan:
-        """The statements of ``df()`` and the names of their columns."""
+        """The statements of ``df()`` and the names of their columns.
+
+        ``plain``: the QuerySet is unfiltered (see :meth:`_plain_key`).
+        """
         info = self._info
         keys = list(info.table_columns)
         joins = dict((p, (a, o)) for p, a, o in self._joins)
@@ -788,15 +809,37 @@ class QuerySet:
             names=[*keys, *to_one, *(name for name, _ in self._annotations)],
             sql_types={k: info.table_columns[k].type for k in keys},
             to_many=[
-                (inc, qs._to_many_statement(hops, column, ordering))
+                (
+                    inc,
+                    qs._to_many_statement(hops, column, ordering),
+                    qs._to_many_statement(hops, column, ordering, every_owner=True)
+                    if plain
+                    else None,
+                )
                 for inc, hops, column in to_many
             ],
+            count_all=(
+                select(func.count()).select_from(self.model)
+                if plain and self._implicit_visibility
+                else None
+            ),
         )
 
     def _to_many_statement(
-        self, hops: tuple[RelInfo, ...], column: str, ordering: tuple[Any, ...]
+        self,
+        hops: tuple[RelInfo, ...],
+        column: str,
+        ordering: tuple[Any, ...],
+        *,
+        every_owner: bool = False,
     ) -> Any:
-        """``SELECT owner id, value`` of a to-many path for all records, by owner."""
+        """``SELECT owner id, value`` of a to-many path for all records, by owner.
+
+        ``every_owner``: for the owners of the whole table, matching or not.
+        """
+        if every_owner:
+            direct = self._link_table_read(hops, column, None)
+            return self._joined_read(hops, column, None) if direct is None else direct
         if self._limit is None and self._offset is None:
             ids = self._select(self._info.pk, joins=(), ordering=())
         else:
@@ -842,7 +885,7 @@ class QuerySet:
             select(left, value)
             .select_from(prop.secondary)
             .join(target_col.table, target_col == right)
-            .where(left.in_(owner_ids))
+            .where(*(() if owner_ids is None else (left.in_(owner_ids),)))
             .order_by(left, by)
         )
 
@@ -862,7 +905,9 @@ class QuerySet:
         stmt = select(root_pk, getattr(entity, column))
         for alias, onclause in joined:
             stmt = stmt.join(alias, onclause)
-        return stmt.where(root_pk.in_(owner_ids)).order_by(root_pk, target_pk)
+        if owner_ids is not None:
+            stmt = stmt.where(root_pk.in_(owner_ids))
+        return stmt.order_by(root_pk, target_pk)
 
     # ---- versions, get, delete ------------------------------------------------
 
