@@ -367,6 +367,26 @@ def test_load_per_format(inst: Inst) -> None:
     assert ln.Artifact.from_anndata(adata, description="same") is h  # same hash
 
 
+def test_frames_of_one_shape_are_stored_as_pandas_writes_them(inst: Inst) -> None:
+    # the second and later frames of a shape reuse its Arrow schema: their bytes,
+    # hence hashes and dedup, are those of DataFrame.to_parquet
+    import io
+
+    from lamin_sa.storage import hash_file
+
+    for i in range(3):
+        df = pd.DataFrame({"n": [i, i + 1], "s": ["x", None], "f": [0.5, None]})
+        a = ln.Artifact.from_df(df, description=f"shape {i}").save()
+        sink = io.BytesIO()
+        df.to_parquet(sink, engine="pyarrow")
+        assert (a.hash, a.size) == (
+            hash_file(io.BytesIO(sink.getvalue()))[0],
+            sink.tell(),
+        )
+        pd.testing.assert_frame_equal(ln.Artifact.get(a.uid).load(), df)
+        assert ln.Artifact.from_df(df.copy(), description="again") is a
+
+
 def test_open(inst: Inst) -> None:
     adata = _anndata()
     h = ln.Artifact.from_anndata(adata, description="h").save()

@@ -28,6 +28,7 @@ from lamin_sa.artifact._state import (
     set_private,
     storage_root,
 )
+from lamin_sa.artifact.arrow_table import frame_to_table
 from lamin_sa.artifact.versions import check_version, new_version_fields
 from lamin_sa.db import session as dbs
 from lamin_sa.db.uid import base62
@@ -111,10 +112,9 @@ def serialize(data: Any, kind: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "DataFrame":
         # what DataFrame.to_parquet does, without pandas' I/O-handle overhead
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pandas(data), path)
+        pq.write_table(frame_to_table(data), path)
     elif path.name.endswith(".zarr"):
         data.write_zarr(path)
     else:
@@ -132,7 +132,7 @@ def _to_parquet_bytes(df: Any) -> bytes | None:
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df), sink)
+    pq.write_table(frame_to_table(df), sink)
     buffer = sink.getvalue()
     return buffer.to_pybytes() if buffer.size <= MAX_IN_MEMORY else None
 
