@@ -387,6 +387,29 @@ def test_frames_of_one_shape_are_stored_as_pandas_writes_them(inst: Inst) -> Non
         assert ln.Artifact.from_df(df.copy(), description="again") is a
 
 
+def test_a_new_hash_is_looked_up_without_a_transaction_on_sqlite(inst: Inst) -> None:
+    from lamin_sa.db import session as dbs
+    from tests.test_validate import QueryCounter
+
+    stored = ln.Artifact.from_df(_df(), description="stored").save()
+    engine = dbs.current().engine
+    with QueryCounter(engine) as counter:
+        new = ln.Artifact.from_df(_df(4), description="new")
+    assert new.id is None and new.hash != stored.hash
+    if engine.dialect.name == "sqlite":
+        # the idle kept connection answers the miss itself: not even a BEGIN
+        assert counter.statements == []
+    else:
+        assert any("hash" in s for s in counter.statements)
+    with QueryCounter(engine) as counter:
+        assert ln.Artifact.from_df(_df(), description="same") is stored
+    assert any("hash" in s for s in counter.statements)  # a hit loads the record
+    with dbs.write_transaction():  # inside a transaction the session reads
+        with QueryCounter(engine) as counter:
+            assert ln.Artifact.from_df(_df(5), description="in txn").id is None
+    assert any("hash" in s for s in counter.statements)
+
+
 def test_open(inst: Inst) -> None:
     adata = _anndata()
     h = ln.Artifact.from_anndata(adata, description="h").save()

@@ -100,10 +100,8 @@ def _stamp(conn: Connection) -> tuple[Any, ...] | None:
     return stamp
 
 
-def _outside_stamp(bind: Connection) -> tuple[Any, ...]:
+def _outside_stamp(raw: Any) -> tuple[Any, ...]:
     """:func:`_stamp` of an idle kept SQLite connection, outside any transaction."""
-    raw = bind.connection.dbapi_connection
-    assert raw is not None  # a kept connection is checked out
     return (id(raw), *raw.execute(STAMP_SQL["sqlite"]).fetchone())
 
 
@@ -125,7 +123,7 @@ def cached_read(
     """
     from sqlalchemy import Connection
 
-    from lamin_sa.db.session import current, read
+    from lamin_sa.db.session import current, idle_connection, read
 
     ctx = ctx or current()
     bind = ctx.session.bind
@@ -137,15 +135,12 @@ def cached_read(
     ):
         return read(fn, ctx)
     cache: ReadCache = ctx.extra.setdefault(EXTRA_KEY, ReadCache())
-    if (
-        isinstance(bind, Connection)
-        and not ctx.session.in_transaction()
-        and not bind.in_transaction()
-    ):
+    raw = idle_connection(ctx)
+    if raw is not None:
         # no transaction open on the kept SQLite connection: the stamp read on
         # its own is the state of now, and a stored result is served without
         # beginning one (a tenth of the cost)
-        found = cache.get(key, _outside_stamp(bind))
+        found = cache.get(key, _outside_stamp(raw))
         if found is not _MISSING:
             return found  # type: ignore[no-any-return]
 

@@ -161,6 +161,30 @@ def end_read(ctx: DBContext) -> None:
         _end_transaction(ctx.session)
 
 
+def idle_connection(ctx: DBContext) -> Any:
+    """The DBAPI connection an instance's SQLite session keeps, while it is idle.
+
+    One statement on it runs as a snapshot of its own (SQLite's autocommit mode),
+    without the ``BEGIN`` and ``COMMIT`` of a read transaction: for a hot
+    single-statement read whose usual answer is "nothing". None for a host's
+    session, PostgreSQL (no kept connection) or while a transaction is open.
+
+    Example:
+        >>> raw = idle_connection(current())
+        >>> raw is None or raw.execute("SELECT 1").fetchone() == (1,)
+        True
+    """
+    bind = ctx.session.bind
+    if (
+        not ctx.autocommit
+        or not isinstance(bind, Connection)
+        or ctx.session.in_transaction()
+        or bind.in_transaction()
+    ):
+        return None
+    return bind.connection.dbapi_connection
+
+
 def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
     """Run ``fn(session)`` in the active context and end its read transaction.
 
@@ -267,6 +291,7 @@ __all__ = [
     "current_or_none",
     "end_read",
     "get_session",
+    "idle_connection",
     "make_engine",
     "normalize_url",
     "open_session",
