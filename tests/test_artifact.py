@@ -410,6 +410,23 @@ def test_a_new_hash_is_looked_up_without_a_transaction_on_sqlite(inst: Inst) -> 
     assert any("hash" in s for s in counter.statements)
 
 
+def test_content_saved_after_construction_is_adopted_on_save(
+    inst: Inst, caplog
+) -> None:
+    # both constructed before either is stored: the second save finds the first
+    # row under the writer lock and becomes it, storing no second object
+    first = ln.Artifact.from_df(_df(7), description="first")
+    second = ln.Artifact.from_df(_df(7), description="second")
+    assert second is not first and second.id is None
+    first.save()
+    caplog.clear()
+    second.save()
+    assert "saved by another process meanwhile" in caplog.text
+    assert (second.id, second.uid) == (first.id, first.uid)
+    assert ln.Artifact.filter(hash=first.hash).count() == 1
+    assert inst.objects() == [f".lamindb/{first.uid}.parquet"]
+
+
 def test_open(inst: Inst) -> None:
     adata = _anndata()
     h = ln.Artifact.from_anndata(adata, description="h").save()

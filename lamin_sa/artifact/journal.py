@@ -85,11 +85,19 @@ _INSERT = insert(pending_save).returning(
 )
 
 
+_INSERT_ONE = insert(pending_save).returning(pending_save.c.id)
+
+
 def record(session: Any, rows: list[dict[str, Any]]) -> list[int]:
     """Inside the save's write transaction: add journal rows, return their ids."""
     if not rows:
         return []
-    return list(session.connection().execute(_INSERT, rows).scalars())
+    conn = session.connection()
+    if len(rows) == 1:
+        # one save: a plain INSERT ... RETURNING, not the executemany path that
+        # sorts the returned ids by parameter order (half the cost of the insert)
+        return [conn.execute(_INSERT_ONE, rows[0]).scalar_one()]
+    return list(conn.execute(_INSERT, rows).scalars())
 
 
 # built once: a statement per call would be compiled anew each save
@@ -98,13 +106,25 @@ _DELETE_IDS = sql_delete(pending_save).where(
 )
 
 
+_DELETE_ONE = sql_delete(pending_save).where(pending_save.c.id == bindparam("id"))
+
+
+def _delete_ids(conn: Any, ids: list[int]) -> None:
+    # one id (the previous save's row) is the common case: a statement compiled
+    # once, where an expanding IN list is rendered anew at every execution
+    if len(ids) == 1:
+        conn.execute(_DELETE_ONE, {"id": ids[0]})
+    else:
+        conn.execute(_DELETE_IDS, {"ids": ids})
+
+
 def clear(ids: list[int]) -> None:
     """Delete journal rows once their objects are in place (own transaction)."""
     if not ids:
         return
     try:
         with dbs.write_transaction() as session:
-            session.connection().execute(_DELETE_IDS, {"ids": ids})
+            _delete_ids(session.connection(), ids)
     except Exception as e:  # the objects are in place; repair clears rows later
         logger.warning("could not clear %d finished save(s): %s", len(ids), e)
 
@@ -146,7 +166,7 @@ def clear_finished(session: Any, ctx: Any) -> list[int]:
     """
     ids = list(ctx.extra.get(_KEY) or ())
     if ids:
-        session.connection().execute(_DELETE_IDS, {"ids": ids})
+        _delete_ids(session.connection(), ids)
     return ids
 
 

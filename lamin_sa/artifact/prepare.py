@@ -191,7 +191,7 @@ def _find_storage(path: str, storages: list[Any]) -> tuple[Any, str] | None:
 _BY_HASH: dict[type, Any] = {}
 
 
-def _by_hash_statement(cls: type) -> Any:
+def by_hash_statement(cls: type) -> Any:
     """``SELECT id ... WHERE hash = :hash`` built once per registry (Core)."""
     stmt = _BY_HASH.get(cls)
     if stmt is None:
@@ -221,7 +221,7 @@ def _idle_probe_misses(cls: type, hash_: str) -> bool:
     dialect = dbs.current().session.bind.dialect
     compiled = _BY_HASH_SQL.get((cls, dialect.name))
     if compiled is None:
-        compiled = _BY_HASH_SQL[(cls, dialect.name)] = _by_hash_statement(cls).compile(
+        compiled = _BY_HASH_SQL[(cls, dialect.name)] = by_hash_statement(cls).compile(
             dialect=dialect
         )
     params = compiled.construct_params({"hash": hash_})
@@ -237,7 +237,7 @@ def _existing_by_hash(cls: type, hash_: str) -> Any:
         # a cheap Core id probe on the session's connection first: almost every
         # new artifact has a new hash, so the ORM load below rarely runs
         conn = session.connection()
-        id_ = conn.execute(_by_hash_statement(cls), {"hash": hash_}).scalar()
+        id_ = conn.execute(by_hash_statement(cls), {"hash": hash_}).scalar()
         return None if id_ is None else session.get(cls, id_)
 
     return read(find)

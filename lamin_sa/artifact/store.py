@@ -42,6 +42,7 @@ from lamin_sa.artifact._state import (
     storage_key,
     storage_root,
 )
+from lamin_sa.artifact.prepare import by_hash_statement
 from lamin_sa.artifact.versions import claim_version, mark_latest
 from lamin_sa.config import SUCCESS
 from lamin_sa.db import session as dbs
@@ -234,8 +235,12 @@ def _claim(session: Any, artifacts: list[Any]) -> dict[int, Any]:
         return {}
     stored: dict[str, Any] = {}
     conn = session.connection()
-    if len(hashes) == 1:  # one save: a statement built once, on the connection
-        rows = conn.execute(_same_hash_statement(table), {"hash": next(iter(hashes))})
+    if len(hashes) == 1:  # one save: statements built once, on the connection
+        (hash_,) = hashes
+        # almost always a miss: probed by id alone, the whole row read on a hit
+        if conn.execute(by_hash_statement(cls), {"hash": hash_}).first() is None:
+            return {}
+        rows = conn.execute(_same_hash_statement(table), {"hash": hash_})
     else:
         query = select(table).where(in_values(table.c.hash, hashes, dialect))
         rows = conn.execute(query.order_by(table.c.id))
