@@ -209,16 +209,22 @@ _BY_HASH_SQL: dict[tuple[type, str], Any] = {}
 
 
 def _idle_probe_misses(cls: type, hash_: str) -> bool:
-    """True if the kept SQLite connection, idle, finds no row with ``hash_``.
+    """True if one statement outside any transaction finds no row with ``hash_``.
 
-    A new artifact almost always has a new hash: asked as one statement outside
-    a transaction, the miss costs no ``BEGIN`` and ``COMMIT`` (a tenth of a
-    save). False when there is no idle kept connection or a row was found.
+    A new artifact almost always has a new hash: asked on the idle kept SQLite
+    connection or a PostgreSQL connection in autocommit mode, the miss costs no
+    ``BEGIN`` and ``COMMIT`` (a tenth of a save). False when neither is at hand
+    or a row was found.
     """
-    raw = dbs.idle_connection(dbs.current())
+    ctx = dbs.current()
+    raw = dbs.idle_connection(ctx)
     if raw is None:
-        return False
-    dialect = dbs.current().session.bind.dialect
+        with dbs.autocommit_connection(ctx) as conn:
+            if conn is None:
+                return False
+            stmt = by_hash_statement(cls)
+            return conn.execute(stmt, {"hash": hash_}).first() is None
+    dialect = ctx.session.bind.dialect
     compiled = _BY_HASH_SQL.get((cls, dialect.name))
     if compiled is None:
         compiled = _BY_HASH_SQL[(cls, dialect.name)] = by_hash_statement(cls).compile(

@@ -185,6 +185,32 @@ def idle_connection(ctx: DBContext) -> Any:
     return bind.connection.dbapi_connection
 
 
+@contextlib.contextmanager
+def autocommit_connection(ctx: DBContext) -> Iterator[Connection | None]:
+    """A pooled PostgreSQL connection in autocommit mode, or None.
+
+    For one read statement of an instance's own session while no transaction is
+    open: it needs no ``BEGIN`` and ``COMMIT`` round trips. None on SQLite (see
+    :func:`idle_connection`), for a host's session or inside a transaction.
+
+    Example:
+        >>> with autocommit_connection(current()) as conn:
+        ...     found = None if conn is None else conn.execute(stmt).first()
+    """
+    engine = ctx.engine
+    if (
+        not ctx.autocommit
+        or engine is None
+        or engine.dialect.name != "postgresql"
+        or not isinstance(ctx.session.bind, Engine)
+        or ctx.session.in_transaction()
+    ):
+        yield None
+        return
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
     """Run ``fn(session)`` in the active context and end its read transaction.
 
@@ -286,6 +312,7 @@ def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
 
 __all__ = [
     "DBContext",
+    "autocommit_connection",
     "close_session",
     "current",
     "current_or_none",
