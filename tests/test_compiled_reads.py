@@ -56,3 +56,18 @@ def test_engine_events_see_the_reads(ctx):
         event.remove(ctx.engine, "before_cursor_execute", on)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 3, statements
+
+
+def test_named_parameters_are_given_per_call(ctx):
+    import pytest
+    from sqlalchemy import bindparam, select
+
+    save([m.ULabel(name="a"), m.ULabel(name="b")])
+    table = m.ULabel.__table__
+    stmt = select(table.c.name).where(table.c.name == bindparam("n"))
+    conn = ctx.session.connection()
+    for name in ("a", "b"):
+        sql, params = compiled.driver_statement(stmt, conn.dialect, {"n": name})
+        assert conn.exec_driver_sql(sql, params).scalar() == name
+    with pytest.raises(ValueError, match="'n'"):
+        compiled.driver_statement(stmt, conn.dialect)

@@ -86,3 +86,29 @@ def test_close_gives_the_kept_connection_back(tmp_path):
     finally:
         inst.close()
     assert pool.checkedout() == 0
+
+
+def test_one_statement_outside_a_transaction(ctx, tmp_path):
+    from sqlalchemy import bindparam
+    from sqlalchemy.orm import Session
+
+    from lamin_sa.db import session as dbs
+
+    ULabel(name="stored").save()
+    table = ULabel.__table__
+    stmt = select(table.c.id, table.c.name).where(table.c.name == bindparam("n"))
+    done, row = dbs.first_row_outside_transaction(stmt, {"n": "stored"})
+    assert done and row[1] == "stored"
+    assert dbs.first_row_outside_transaction(stmt, {"n": "absent"}) == (True, None)
+    assert not ctx.session.in_transaction()  # nothing was begun in the session
+    with dbs.write_transaction():  # an open transaction reads in the session
+        assert dbs.first_row_outside_transaction(stmt, {"n": "stored"}) == (
+            False,
+            None,
+        )
+    with Session(ctx.engine) as host:
+        with ln.use_session(host, storage=tmp_path / "host-store"):
+            assert dbs.first_row_outside_transaction(stmt, {"n": "stored"}) == (
+                False,
+                None,
+            )

@@ -205,38 +205,13 @@ def by_hash_statement(cls: type) -> Any:
     return stmt
 
 
-_BY_HASH_SQL: dict[tuple[type, str], Any] = {}
-
-
-def _idle_probe_misses(cls: type, hash_: str) -> bool:
-    """True if one statement outside any transaction finds no row with ``hash_``.
-
-    A new artifact almost always has a new hash: asked on the idle kept SQLite
-    connection or a PostgreSQL connection in autocommit mode, the miss costs no
-    ``BEGIN`` and ``COMMIT`` (a tenth of a save). False when neither is at hand
-    or a row was found.
-    """
-    ctx = dbs.current()
-    raw = dbs.idle_connection(ctx)
-    if raw is None:
-        with dbs.autocommit_connection(ctx) as conn:
-            if conn is None:
-                return False
-            stmt = by_hash_statement(cls)
-            return conn.execute(stmt, {"hash": hash_}).first() is None
-    dialect = ctx.session.bind.dialect
-    compiled = _BY_HASH_SQL.get((cls, dialect.name))
-    if compiled is None:
-        compiled = _BY_HASH_SQL[(cls, dialect.name)] = by_hash_statement(cls).compile(
-            dialect=dialect
-        )
-    params = compiled.construct_params({"hash": hash_})
-    args = tuple(params[name] for name in compiled.positiontup)
-    return raw.execute(compiled.string, args).fetchone() is None
-
-
 def _existing_by_hash(cls: type, hash_: str) -> Any:
-    if _idle_probe_misses(cls, hash_):
+    # a new artifact almost always has a new hash: the miss is answered by one
+    # statement outside any transaction (a tenth of a save)
+    done, row = dbs.first_row_outside_transaction(
+        by_hash_statement(cls), {"hash": hash_}
+    )
+    if done and row is None:
         return None
 
     def find(session: Any) -> Any:

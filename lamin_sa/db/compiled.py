@@ -32,7 +32,13 @@ class _CompiledSelect:
     def __init__(self, compiled: Any, slots: list[str], dialect: Any) -> None:
         self.sql: str = compiled.string
         self.slots = slots
-        self.base: dict[str, Any] = compiled.construct_params()
+        # parameters without a value (``bindparam("hash")``) are given per call
+        self.required = {
+            name for bind, name in compiled.bind_names.items() if bind.required
+        }
+        self.base: dict[str, Any] = compiled.construct_params(
+            dict.fromkeys(self.required)
+        )
         self.order: list[str] | None = (
             list(compiled.positiontup) if compiled.positional else None
         )
@@ -42,11 +48,19 @@ class _CompiledSelect:
             if proc is not None:
                 self.procs[name] = proc
 
-    def parameters(self, cache_key: Any) -> Any:
-        """The driver parameters of the statement ``cache_key`` was taken from."""
+    def parameters(self, cache_key: Any, given: dict[str, Any] | None = None) -> Any:
+        """The driver parameters of the statement ``cache_key`` was taken from.
+
+        ``given`` binds values to parameters by name, as ``execute(stmt, given)``.
+        """
         values = dict(self.base)
         for name, bind in zip(self.slots, cache_key.bindparams, strict=True):
             values[name] = bind.effective_value
+        if given:
+            values.update(given)
+        missing = self.required.difference(given or ())
+        if missing:
+            raise ValueError(f"No value given for parameters {sorted(missing)}.")
         for name, proc in self.procs.items():
             values[name] = proc(values[name])
         if self.order is None:
@@ -79,6 +93,28 @@ def _compiled(stmt: Any, cache_key: Any, dialect: Any) -> _CompiledSelect | None
     return found
 
 
+def driver_statement(
+    stmt: Any, dialect: Any, given: dict[str, Any] | None = None
+) -> tuple[str, Any] | None:
+    """A SELECT as driver SQL and parameters, or None if SQLAlchemy must run it.
+
+    Args:
+        stmt: A Core SELECT.
+        dialect: The dialect to compile it for.
+        given: Values of its parameters by name, as for ``execute(stmt, given)``.
+
+    Example:
+        >>> sql, params = driver_statement(select(t.c.id).where(t.c.hash == 1), d)
+    """
+    cache_key = stmt._generate_cache_key()
+    if cache_key is None:
+        return None
+    compiled = _compiled(stmt, cache_key, dialect)
+    if compiled is None:
+        return None
+    return compiled.sql, compiled.parameters(cache_key, given)
+
+
 def run_select(conn: Any, stmt: Any) -> Any:
     """Execute a Core SELECT on ``conn``; the DBAPI cursor result.
 
@@ -86,9 +122,7 @@ def run_select(conn: Any, stmt: Any) -> Any:
         >>> run_select(session.connection(), select(ULabel.id)).cursor.fetchall()
         [(1,), (2,)]
     """
-    cache_key = stmt._generate_cache_key()
-    if cache_key is not None:
-        compiled = _compiled(stmt, cache_key, conn.dialect)
-        if compiled is not None:
-            return conn.exec_driver_sql(compiled.sql, compiled.parameters(cache_key))
+    found = driver_statement(stmt, conn.dialect)
+    if found is not None:
+        return conn.exec_driver_sql(*found)
     return conn.execute(stmt)

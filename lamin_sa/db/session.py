@@ -185,18 +185,38 @@ def idle_connection(ctx: DBContext) -> Any:
     return bind.connection.dbapi_connection
 
 
-@contextlib.contextmanager
-def autocommit_connection(ctx: DBContext) -> Iterator[Connection | None]:
-    """A pooled PostgreSQL connection in autocommit mode, or None.
+def first_row_outside_transaction(
+    stmt: Any, given: dict[str, Any], ctx: DBContext | None = None
+) -> tuple[bool, Any]:
+    """Run one SELECT outside any transaction of the instance's own session.
 
-    For one read statement of an instance's own session while no transaction is
-    open: it needs no ``BEGIN`` and ``COMMIT`` round trips. None on SQLite (see
-    :func:`idle_connection`), for a host's session or inside a transaction.
+    For a hot read whose usual answer is "nothing" (is this hash stored?): on
+    the idle kept SQLite connection (:func:`idle_connection`) or a pooled
+    PostgreSQL connection in autocommit mode, one statement is its own snapshot
+    and needs no ``BEGIN`` and ``COMMIT``. A host's session, an open transaction
+    or a statement SQLAlchemy must render itself is not served here.
+
+    Args:
+        stmt: A Core SELECT.
+        given: Values of its parameters by name.
+        ctx: The context (default: the active one).
+
+    Returns:
+        ``(True, first row or None)``, or ``(False, None)``: read it in the
+        session instead.
 
     Example:
-        >>> with autocommit_connection(current()) as conn:
-        ...     found = None if conn is None else conn.execute(stmt).first()
+        >>> done, row = first_row_outside_transaction(stmt, {"hash": h})
     """
+    from lamin_sa.db.compiled import driver_statement
+
+    ctx = ctx or current()
+    raw = idle_connection(ctx)
+    if raw is not None:
+        found = driver_statement(stmt, ctx.session.get_bind().dialect, given)
+        if found is None:
+            return False, None
+        return True, raw.execute(*found).fetchone()
     engine = ctx.engine
     if (
         not ctx.autocommit
@@ -205,10 +225,10 @@ def autocommit_connection(ctx: DBContext) -> Iterator[Connection | None]:
         or not isinstance(ctx.session.bind, Engine)
         or ctx.session.in_transaction()
     ):
-        yield None
-        return
+        return False, None
     with engine.connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return True, conn.execute(stmt, given).first()
 
 
 def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
@@ -312,11 +332,11 @@ def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
 
 __all__ = [
     "DBContext",
-    "autocommit_connection",
     "close_session",
     "current",
     "current_or_none",
     "end_read",
+    "first_row_outside_transaction",
     "get_session",
     "idle_connection",
     "make_engine",
