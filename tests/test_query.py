@@ -1022,6 +1022,30 @@ def test_relational_filter_starts_from_the_link_table(graph: SimpleNamespace) ->
     )
 
 
+def test_a_related_record_is_tested_on_the_link_table_alone(
+    graph: SimpleNamespace,
+) -> None:
+    # ``ulabels=label`` needs only the link rows: no join to the label table
+    human = graph.labels["human"]
+    for qs in (A.filter(ulabels=human), A.filter(ulabels__in=[human])):
+        sub = str(qs.statement).split("IN (SELECT", 1)[1]
+        assert "core_ulabel." not in sub and "core_artifact_ulabel.ulabel_id" in sub
+    # another column of the label, or a nested path, still joins it
+    assert "core_ulabel.name" in str(A.filter(ulabels__name="human").statement)
+    nested = str(A.filter(ulabels__parents=human).statement)
+    assert "core_ulabel.id = core_artifact_ulabel.ulabel_id" in nested
+    # the same records as the join with the label table
+    joined = {
+        a.description
+        for a in A.filter()
+        if any(u.id == human.id for u in a.ulabels.all())
+    }
+    assert joined and {a.description for a in A.filter(ulabels=human)} == joined
+    assert {a.description for a in A.exclude(ulabels=human)} == {
+        a.description for a in A.filter()
+    } - joined
+
+
 def test_fk_path_to_primary_key_uses_the_column() -> None:
     parsed = parse_key(A, "transform__id__in")
     assert parsed.hops == () and parsed.relation is not None

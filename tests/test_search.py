@@ -123,6 +123,15 @@ def test_search_escapes_like_wildcards(ctx):
     assert m.ULabel.search("%").df()["score"].iloc[0] == 80.0
 
 
+def test_search_ignores_case_beyond_ascii(ctx):
+    # PostgreSQL lowers both sides (as ILIKE does), SQLite uses lamin-sa's lower()
+    save([m.ULabel(name=n) for n in ["École normale", "ÉTÉ", "Straße 5", "other"]])
+    assert names(m.ULabel.search("école", limit=1)) == ["École normale"]
+    assert names(m.ULabel.search("ÉCOLE NOR", limit=1)) == ["École normale"]
+    assert names(m.ULabel.search("été", limit=1)) == ["ÉTÉ"]
+    assert names(m.ULabel.search("straße", limit=1)) == ["Straße 5"]
+
+
 def test_fuzzy_tier_finds_every_record_of_a_value(ctx):
     # the fuzzy tier scores values, then looks up their records: a value shared
     # by two records returns both, a record found by SQL appears once, and a

@@ -1,5 +1,6 @@
-"""The instance's own session: one kept connection on SQLite, reads that never hold
-the write lock after a write, and a close that gives the connection back."""
+"""The instance's own session: one kept connection, reads that never hold the write
+lock after a write, PostgreSQL reads in autocommit mode and writes in transactions,
+a connection the server dropped replaced, and a close that gives it back."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_a_read_after_a_write_leaves_other_writers_free(ctx):
     assert ln.ULabel.filter(name__in=["a", "b", "c"]).count() == 3
 
 
-def test_sqlite_transactions_reuse_one_connection(ctx):
+def test_transactions_reuse_one_connection(ctx):
     checkouts: list[object] = []
 
     def count(dbapi_connection: object, *_: object) -> None:
@@ -69,10 +70,7 @@ def test_sqlite_transactions_reuse_one_connection(ctx):
         label.save()
     finally:
         event.remove(ctx.engine, "checkout", count)
-    if ctx.engine.dialect.name == "sqlite":
-        assert checkouts == []  # the session's connection was kept throughout
-    else:
-        assert len(checkouts) >= 10  # PostgreSQL checks one out per transaction
+    assert checkouts == []  # the session's connection was kept throughout
 
 
 def test_close_gives_the_kept_connection_back(tmp_path):
@@ -112,3 +110,98 @@ def test_one_statement_outside_a_transaction(ctx, tmp_path):
                 False,
                 None,
             )
+
+
+def _kept_pid(ctx) -> int:
+    return ctx.session.bind.connection.dbapi_connection.info.backend_pid
+
+
+def _terminate(ctx, pid: int) -> None:
+    """Drop a backend from the server's side, as a restart or idle timeout does."""
+    with ctx.engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        conn.commit()
+
+
+def test_reads_run_in_autocommit_and_writes_in_one_transaction(ctx):
+    from lamin_sa.db import session as dbs
+
+    modes: list[bool] = []
+
+    def during(session) -> int:
+        dbapi_connection = session.connection().connection.dbapi_connection
+        modes.append(getattr(dbapi_connection, "autocommit", None))
+        return session.scalar(select(ULabel.id).limit(1))
+
+    dbs.read(during)
+    with dbs.write_transaction() as session:
+        modes.append(
+            getattr(session.connection().connection.dbapi_connection, "autocommit", 0)
+        )
+        session.add(ULabel(name="in the transaction"))
+        session.flush()
+        # another connection sees nothing before the commit
+        with ctx.engine.connect() as other:
+            n = other.scalar(
+                text("SELECT count(*) FROM core_ulabel WHERE name = :n"),
+                {"n": "in the transaction"},
+            )
+        assert n == 0
+    # a failed block keeps nothing of what it wrote before failing
+    try:
+        with dbs.write_transaction() as session:
+            session.add(ULabel(name="first of two"))
+            session.flush()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert ln.ULabel.filter(name="first of two").count() == 0
+    assert ln.ULabel.filter(name="in the transaction").count() == 1
+    # a transaction begun on the session outside read() is a real one too
+    ctx.session.execute(text("UPDATE core_ulabel SET description = 'x'"))
+    ctx.session.rollback()
+    assert ln.ULabel.filter(description="x").count() == 0
+    if ctx.engine.dialect.name == "postgresql":
+        assert modes == [True, False]
+    else:  # pysqlite's attribute does not exist: SQLAlchemy issues BEGIN
+        assert modes == [None, 0]
+
+
+def test_a_connection_the_server_dropped_is_replaced(ctx, monkeypatch):
+    import pytest
+
+    from lamin_sa.db import session as dbs
+    from lamin_sa.errors import DatabaseWriteError
+
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server that drops connections")
+    ULabel(name="before").save()
+    # a read finds the connection gone, reconnects and reads again
+    first = _kept_pid(ctx)
+    _terminate(ctx, first)
+    assert ln.ULabel.filter(name="before").count() == 1
+    assert _kept_pid(ctx) != first
+    # after a pause a write pings first: the dropped connection is replaced
+    monkeypatch.setattr(dbs, "KEPT_PING_AFTER_S", 0.0)
+    _terminate(ctx, _kept_pid(ctx))
+    ULabel(name="after a pause").save()
+    assert ln.ULabel.filter(name="after a pause").count() == 1
+    # right after other work a write does not ping: it fails with a clear
+    # error, stores nothing, and the next call reconnects
+    monkeypatch.setattr(dbs, "KEPT_PING_AFTER_S", 3600.0)
+    assert ln.ULabel.filter(name="before").count() == 1
+    _terminate(ctx, _kept_pid(ctx))
+    try:
+        ULabel(name="lost").save()
+    except DatabaseWriteError as e:
+        assert "connection to the database was lost" in str(e)
+    else:
+        raise AssertionError("the write on a dropped connection went through")
+    ULabel(name="again").save()
+    assert ln.ULabel.filter(name__in=["lost", "again"]).count() == 1
+    # the hash probe outside a transaction also survives a dropped connection
+    table = ULabel.__table__
+    stmt = select(table.c.id).where(table.c.name == "again")
+    _terminate(ctx, _kept_pid(ctx))
+    assert dbs.first_row_outside_transaction(stmt, {}) == (False, None)
+    assert dbs.first_row_outside_transaction(stmt, {})[0] is True

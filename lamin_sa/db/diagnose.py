@@ -92,6 +92,11 @@ def write_error(exc: DBAPIError, user: str | None = None) -> LaminSAError | None
         >>> write_error(err)  # doctest: +SKIP
         DatabaseWriteError('The database refused the write (database or disk is ...
     """
+    if exc.connection_invalidated:
+        return DatabaseWriteError(
+            "The connection to the database was lost during the write; lamin-sa "
+            "reconnects on the next call: check whether it was stored, then retry."
+        )
     if _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE:
         who = user or "this database user"
         return AccessDenied(

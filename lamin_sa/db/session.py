@@ -7,6 +7,8 @@ The active context (session, instance, storage, user, run) lives in
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -26,6 +28,8 @@ from lamin_sa.db.context import (
 )
 from lamin_sa.db.diagnose import write_error
 from lamin_sa.db.sql import sqlite_lower
+
+logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -87,7 +91,56 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _pg_begin)
+    return engine
+
+
+#: a kept PostgreSQL connection idle longer than this is pinged before a write
+KEPT_PING_AFTER_S = 1.0
+
+
+def _fresh_for_write(ctx: DBContext, bind: Any) -> None:
+    """Before a write on a kept PostgreSQL connection, make sure it is alive.
+
+    What the pool's pre-ping did per checkout, here only after a pause: a server
+    restart or idle timeout is found and the connection replaced, without a
+    round trip per write in a loop of writes.
+    """
+    if not isinstance(bind, Connection) or bind.dialect.name != "postgresql":
+        return
+    now = time.monotonic()
+    last = ctx.extra.get(_KEPT_USED, 0.0)
+    ctx.extra[_KEPT_USED] = now
+    if now - last < KEPT_PING_AFTER_S or bind.invalidated or bind.in_transaction():
+        return
+    dbapi_connection = bind.connection.dbapi_connection
+    if dbapi_connection is None:
+        return
+    try:
+        dbapi_connection.autocommit = True  # the ping must not open a transaction
+        bind.dialect.do_ping(dbapi_connection)
+    except bind.dialect.loaded_dbapi.Error:
+        logger.info("the database connection was lost; reconnecting")
+        bind.invalidate()  # the next statement gets a new connection
+
+
+_KEPT_USED = "lamin_sa.kept_used"
+
+
+def _pg_begin(conn: Connection) -> None:
+    # The connection an instance's session keeps (open_session) runs the reads
+    # of read() in autocommit mode: each statement is its own snapshot, as in a
+    # READ COMMITTED transaction, without the BEGIN and COMMIT round trips.
+    # Every other transaction on it (writes, and anything not marked a read) is
+    # a real transaction. psycopg's autocommit is a client-side switch.
+    options = conn.get_execution_options()
+    if options.get("lamin_kept"):
+        dbapi_connection = conn.connection.dbapi_connection
+        read_only = bool(options.get("lamin_read")) and not options.get("lamin_write")
+        if dbapi_connection is not None and dbapi_connection.autocommit != read_only:
+            dbapi_connection.autocommit = read_only
 
 
 session_factory = sessionmaker(expire_on_commit=False, autoflush=False)
@@ -107,6 +160,9 @@ def open_session(engine: Engine) -> Session:
     """
     if engine.dialect.name == "sqlite":
         return session_factory(bind=engine.connect())
+    if engine.dialect.name == "postgresql":
+        kept = engine.connect().execution_options(lamin_kept=True)
+        return session_factory(bind=kept)
     return session_factory(bind=engine)
 
 
@@ -174,6 +230,14 @@ def idle_connection(ctx: DBContext) -> Any:
         >>> raw is None or raw.execute("SELECT 1").fetchone() == (1,)
         True
     """
+    bind = _idle_kept(ctx)
+    if bind is None or bind.dialect.name != "sqlite":
+        return None
+    return bind.connection.dbapi_connection
+
+
+def _idle_kept(ctx: DBContext) -> Connection | None:
+    """The connection the instance's own session keeps, if no transaction is open."""
     bind = ctx.session.bind
     if (
         not ctx.autocommit
@@ -182,7 +246,7 @@ def idle_connection(ctx: DBContext) -> Any:
         or bind.in_transaction()
     ):
         return None
-    return bind.connection.dbapi_connection
+    return bind  # its ``connection`` reconnects one that was invalidated
 
 
 def first_row_outside_transaction(
@@ -217,18 +281,21 @@ def first_row_outside_transaction(
         if found is None:
             return False, None
         return True, raw.execute(*found).fetchone()
-    engine = ctx.engine
-    if (
-        not ctx.autocommit
-        or engine is None
-        or engine.dialect.name != "postgresql"
-        or not isinstance(ctx.session.bind, Engine)
-        or ctx.session.in_transaction()
-    ):
+    bind = _idle_kept(ctx)
+    if bind is None or bind.dialect.name != "postgresql":
         return False, None
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        return True, conn.execute(stmt, given).first()
+    found = driver_statement(stmt, bind.dialect, given)
+    dbapi_connection = bind.connection.dbapi_connection
+    if found is None or dbapi_connection is None:
+        return False, None
+    try:
+        dbapi_connection.autocommit = True  # see _pg_begin
+        return True, dbapi_connection.execute(*found).fetchone()
+    except bind.dialect.loaded_dbapi.Error:
+        # a lost connection or anything else: the session's read reports it
+        # (and reconnects); nothing was written
+        bind.invalidate()
+        return False, None
 
 
 def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
@@ -241,14 +308,46 @@ def read(fn: Callable[[Session], T], ctx: DBContext | None = None) -> T:
         >>> n = read(lambda s: s.scalar(select(func.count(ULabel.id))))
     """
     ctx = ctx or current()
-    try:
-        result = fn(ctx.session)
-    except BaseException:
-        if ctx.autocommit and ctx.session.in_transaction():
-            ctx.session.rollback()
-        raise
-    end_read(ctx)
-    return result
+    session = ctx.session
+    kept = _kept_postgres(ctx)
+    for attempt in (1, 2):
+        if kept is not None:
+            ctx.extra[_KEPT_USED] = time.monotonic()
+            session.connection(execution_options={"lamin_read": True})
+        try:
+            result = fn(session)
+        except DBAPIError as e:
+            if ctx.autocommit and session.in_transaction():
+                session.rollback()
+            if kept is None or not e.connection_invalidated or attempt == 2:
+                raise
+            # the server dropped the kept connection (a restart, an idle
+            # timeout): it reconnects on its next use, and a read can run again
+            logger.info("the database connection was lost; reading again")
+            continue
+        except BaseException:
+            if ctx.autocommit and session.in_transaction():
+                session.rollback()
+            raise
+        finally:
+            if kept is not None:
+                kept.execution_options(lamin_read=False)
+        end_read(ctx)
+        return result
+    raise AssertionError("unreachable")  # the second attempt returns or raises
+
+
+def _kept_postgres(ctx: DBContext) -> Connection | None:
+    """The kept PostgreSQL connection of the own session, if no transaction is open."""
+    bind = ctx.session.bind
+    if (
+        ctx.autocommit
+        and isinstance(bind, Connection)
+        and bind.dialect.name == "postgresql"
+        and not ctx.session.in_transaction()
+    ):
+        return bind
+    return None
 
 
 @contextlib.contextmanager
@@ -276,6 +375,7 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
         # the session is rolled back below like any failed write
         if session.in_transaction():
             _end_transaction(session)
+        _fresh_for_write(ctx, session.bind)
         session.connection(execution_options={"lamin_write": True})
         yield session
         session.commit()
@@ -319,6 +419,7 @@ def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
     try:
         if session.in_transaction():
             _end_transaction(session)  # a read left open ends first
+        _fresh_for_write(ctx, bind)
         bind.execution_options(lamin_write=True)
         with bind.begin():
             yield bind

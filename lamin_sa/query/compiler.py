@@ -727,11 +727,20 @@ def _semi_exists(
         stmt = select(picked)
         froms = (link,)
         if criterion is not True:
-            # a link row's target exists (foreign key): join it only to test it
             assert semi.target_key is not None and semi.link_key is not None
-            target_key = getattr(entity, semi.target_key)
-            stmt = stmt.where(target_key == link.c[semi.link_key])
-            froms = (link, entity)
+            link_key = link.c[semi.link_key]
+            on_link = _on_link_column(criterion, entity, semi.target_key, link_key)
+            if on_link is not None:
+                # only the target's key is tested (``ulabels=label``): the link
+                # row carries it, and the database starts from the link's index
+                criterion = on_link
+                if link_key.nullable:
+                    stmt = stmt.where(link_key.is_not(None))
+            else:
+                # a link row's target exists (foreign key): join it only to test it
+                target_key = getattr(entity, semi.target_key)
+                stmt = stmt.where(target_key == link_key)
+                froms = (link, entity)
     else:
         picked = getattr(entity, semi.picked)
         stmt = select(picked)
@@ -745,6 +754,41 @@ def _semi_exists(
     if semi.local_nullable:
         return and_(local.is_not(None), test)
     return test  # type: ignore[no-any-return]
+
+
+def _on_link_column(
+    criterion: Any, entity: Any, target_key: str, link_key: Any
+) -> Any | None:
+    """``criterion`` on ``link_key`` if the target's key is its only target column.
+
+    Else None: another target column is tested, or the criterion holds a
+    subquery (a nested subquery may name the target's table again, unaliased).
+    """
+    from sqlalchemy.sql.elements import ColumnClause
+    from sqlalchemy.sql.selectable import SelectBase
+    from sqlalchemy.sql.visitors import iterate, replacement_traverse
+
+    source = inspect(entity).selectable
+    name = getattr(entity, target_key).expression.name
+    found = False
+    for element in iterate(criterion):
+        if isinstance(element, SelectBase):
+            return None
+        if isinstance(element, ColumnClause) and element.table is source:
+            if element.name != name:
+                return None
+            found = True
+    if not found:
+        return None
+
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.table is source:
+            return link_key
+        return None
+
+    no_options: dict[str, Any] = {}
+    replaced: Any = replacement_traverse(criterion, no_options, swap)
+    return replaced
 
 
 class _State:
