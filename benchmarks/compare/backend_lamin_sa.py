@@ -86,6 +86,17 @@ class Backend:
         )
         return code, {}
 
+    def floor_code(self, op: str) -> str:
+        """A fresh process that only imports what ``op`` cannot do without.
+
+        SQLAlchemy for the connect; for the first artifact also pandas (the
+        script's own import) and pyarrow (the parquet bytes), LaminDB's too.
+        """
+        imports = "sqlalchemy.orm"
+        if op == "first_artifact":
+            imports = "pandas, pyarrow.parquet, sqlalchemy.orm"
+        return f"import {imports}\n" + _PEAK_RSS
+
     def first_artifact_code(self, where: Path) -> tuple[str, dict[str, str]]:
         """Init a new instance, save one DataFrame, exit."""
         code = (

@@ -187,6 +187,10 @@ def _row(op: Op, res: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     if pg:
         row["lamin_sa_pg"] = pg
         row["pg_over_sqlite"] = statistics.median(pg) / statistics.median(lsa)
+    if op.name in ("fresh_connect", "first_artifact"):
+        floors = [r["floor"] for r in res["lamin_sa"] if "floor" in r]
+        if floors:
+            row["floor"] = floors
     if op.name == "ingest_1gb":
         # the physical limit: copying the bytes, plus hashing what a copy reads
         ref = [r["cp"] + r["hash"] for r in res["lamin_sa"]]
@@ -231,6 +235,9 @@ def _table(rows: list[dict[str, Any]], ops: dict[str, Op]) -> str:
         if "vs_cp" in row:
             ref = _fmt(row["cp_plus_hash"], op.scale)
             ratio += f"; {row['vs_cp']:.2f}× cp + hash ({ref} s)"
+        if "floor" in row:
+            # a process importing only the libraries lamin-sa builds on
+            lsa += f"; imports alone {_fmt(row['floor'], op.scale)}"
         met = "yes" if row["met"] else "no"
         line = f"| {label} | {ldb} | {lsa} | {ratio} | {row['goal_text']} | {met} |"
         if with_pg and "lamin_sa_pg" in row:

@@ -192,12 +192,19 @@ class Worker:
 
     def fresh_connect(self, rep: int) -> dict[str, Any]:
         code, env = self.b.fresh_connect_code(self.workdir / "instance")
-        return self._child(code, env)
+        return self._with_floor("fresh_connect", self._child(code, env))
 
     def first_artifact(self, rep: int) -> dict[str, Any]:
         where = self.workdir / f"first-{rep}"
         code, env = self.b.first_artifact_code(where)
-        return self._child(code, env)
+        return self._with_floor("first_artifact", self._child(code, env))
+
+    def _with_floor(self, op: str, result: dict[str, Any]) -> dict[str, Any]:
+        """Add the time of a process that only imports what ``op`` needs."""
+        floor_code = getattr(self.b, "floor_code", None)
+        if floor_code is not None:
+            result["floor"] = self._child(floor_code(op), {})["value"]
+        return result
 
     def ingest_1gb(self, rep: int) -> dict[str, Any]:
         big = self.workdir / "big.bin"

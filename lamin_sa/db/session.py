@@ -149,11 +149,13 @@ session_factory = sessionmaker(expire_on_commit=False, autoflush=False)
 def open_session(engine: Engine) -> Session:
     """A session for an instance's own context (see :func:`close_session`).
 
-    On SQLite the session keeps one connection for its whole life: checking a
-    pooled connection out and in again for every transaction cost more than a
-    link insert or a small read itself (about 80 of 220 µs per ``add()``). No lock
-    is held between transactions (WAL). PostgreSQL sessions check a connection
-    out per transaction, so ``pool_pre_ping`` replaces one the server dropped.
+    The session keeps one connection for its whole life: checking a pooled
+    connection out and in again for every transaction cost more than a link
+    insert or a small read itself (about 80 of 220 µs per ``add()`` on SQLite; on
+    PostgreSQL the pool's liveness ping is a round trip more). No lock is held
+    between transactions (WAL). On PostgreSQL the reads of :func:`read` run in
+    autocommit mode (see ``_pg_begin``); a connection the server dropped is
+    replaced: a read runs again, a write after a pause pings first.
 
     Example:
         >>> session = open_session(make_engine("sqlite:///lamin.db"))
@@ -223,7 +225,8 @@ def idle_connection(ctx: DBContext) -> Any:
     One statement on it runs as a snapshot of its own (SQLite's autocommit mode),
     without the ``BEGIN`` and ``COMMIT`` of a read transaction: for a hot
     single-statement read whose usual answer is "nothing". None for a host's
-    session, PostgreSQL (no kept connection) or while a transaction is open.
+    session, PostgreSQL (see :func:`first_row_outside_transaction`) or while a
+    transaction is open.
 
     Example:
         >>> raw = idle_connection(current())
@@ -255,10 +258,11 @@ def first_row_outside_transaction(
     """Run one SELECT outside any transaction of the instance's own session.
 
     For a hot read whose usual answer is "nothing" (is this hash stored?): on
-    the idle kept SQLite connection (:func:`idle_connection`) or a pooled
+    the idle kept SQLite connection (:func:`idle_connection`) or the idle kept
     PostgreSQL connection in autocommit mode, one statement is its own snapshot
     and needs no ``BEGIN`` and ``COMMIT``. A host's session, an open transaction
-    or a statement SQLAlchemy must render itself is not served here.
+    or a statement SQLAlchemy must render itself is not served here, nor is a
+    PostgreSQL connection that failed (it is invalidated and reconnects).
 
     Args:
         stmt: A Core SELECT.
