@@ -215,6 +215,25 @@ def _row(op: Op, res: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return row
 
 
+def _settle_postgres(url: str) -> None:
+    """Do now what autovacuum does within a minute of the fixtures' writes.
+
+    Its VACUUM and ANALYZE would otherwise run during the timed operations,
+    taking a core of this machine and changing PostgreSQL's plans mid-run (the
+    planner has no statistics of tables it has not analyzed yet).
+    """
+    from sqlalchemy import text
+
+    from lamin_sa.db.session import make_engine
+
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
+    finally:
+        engine.dispose()
+
+
 def _table(rows: list[dict[str, Any]], ops: dict[str, Op]) -> str:
     with_pg = any("lamin_sa_pg" in row for row in rows)
     pg_head = " lamin-sa on PostgreSQL | PostgreSQL ÷ SQLite |" if with_pg else ""
@@ -304,6 +323,8 @@ def main() -> None:
             for name, w in workers.items():
                 setup.setdefault(step, {})[name] = w._read()["value"]
                 print(f"  {step:<16} {name:<8} {setup[step][name]:8.2f} s", flush=True)
+        if args.pg_url:
+            _settle_postgres(args.pg_url)
         for op in ops:
             reps = args.slow_reps if op.slow else args.reps
             # the PostgreSQL worker inits its instance on PostgreSQL; a fresh
