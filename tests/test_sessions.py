@@ -205,3 +205,54 @@ def test_a_connection_the_server_dropped_is_replaced(ctx, monkeypatch):
     _terminate(ctx, _kept_pid(ctx))
     assert dbs.first_row_outside_transaction(stmt, {}) == (False, None)
     assert dbs.first_row_outside_transaction(stmt, {})[0] is True
+
+
+def test_a_single_link_add_is_one_statement_in_autocommit(ctx):
+    from sqlalchemy.exc import IntegrityError as SAIntegrityError
+
+    from lamin_sa.errors import LaminSAError
+
+    child, a, b, gone = (ULabel(name=n) for n in ("child", "a", "b", "gone"))
+    for label in (child, a, b, gone):
+        label.save()
+    modes: list[tuple[str, object]] = []
+
+    def on(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        mode = getattr(conn.connection.dbapi_connection, "autocommit", None)
+        if "core_ulabel_parent" in statement:  # not the records' own loads
+            modes.append((statement.split()[0], mode))
+
+    event.listen(ctx.engine, "before_cursor_execute", on)
+    try:
+        child.parents.add(a)  # one statement
+        child.parents.add(a)  # stored already: nothing new, no error
+        child.parents.add(b, gone)  # a read and an insert: one transaction
+    finally:
+        event.remove(ctx.engine, "before_cursor_execute", on)
+    if ctx.engine.dialect.name == "postgresql":
+        # the collection's first load, two single adds in autocommit, then the
+        # two-label add: its read and insert in one transaction
+        assert modes == [
+            ("SELECT", False),
+            ("INSERT", True),
+            ("INSERT", True),
+            ("SELECT", False),
+            ("INSERT", False),
+        ]
+    with ctx.engine.connect() as other:  # committed: another connection sees them
+        n = other.scalar(text("SELECT count(*) FROM core_ulabel_parent"))
+        assert n == 3
+        other.execute(text("DELETE FROM core_ulabel_parent"))
+        other.execute(text("DELETE FROM core_ulabel WHERE name = 'gone'"))
+        other.commit()
+    # a link to a label deleted elsewhere fails and stores nothing
+    try:
+        child.parents.add(gone)
+    except (LaminSAError, SAIntegrityError):
+        pass
+    else:
+        raise AssertionError("a link to a deleted label went in")
+    child.parents.add(b)
+    with ctx.engine.connect() as other:
+        pairs = other.execute(text("SELECT count(*) FROM core_ulabel_parent"))
+        assert pairs.scalar() == 1

@@ -138,9 +138,12 @@ def _pg_begin(conn: Connection) -> None:
     options = conn.get_execution_options()
     if options.get("lamin_kept"):
         dbapi_connection = conn.connection.dbapi_connection
-        read_only = bool(options.get("lamin_read")) and not options.get("lamin_write")
-        if dbapi_connection is not None and dbapi_connection.autocommit != read_only:
-            dbapi_connection.autocommit = read_only
+        # a single statement is atomic on its own: see write_connection
+        auto = bool(options.get("lamin_one_statement")) or (
+            bool(options.get("lamin_read")) and not options.get("lamin_write")
+        )
+        if dbapi_connection is not None and dbapi_connection.autocommit != auto:
+            dbapi_connection.autocommit = auto
 
 
 session_factory = sessionmaker(expire_on_commit=False, autoflush=False)
@@ -400,14 +403,23 @@ def write_transaction(ctx: DBContext | None = None) -> Iterator[Session]:
 
 
 @contextlib.contextmanager
-def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
+def write_connection(
+    ctx: DBContext | None = None, *, one_statement: bool = False
+) -> Iterator[Connection]:
     """Run Core statements in one write transaction straight on the kept connection.
 
-    For hot single-statement writes (a link ``add()``): on SQLite the instance's
-    session keeps its connection (:func:`open_session`), and a transaction of that
+    For hot single-statement writes (a link ``add()``): the instance's session
+    keeps its connection (:func:`open_session`), and a transaction of that
     connection skips the session's own transaction bookkeeping (about a sixth of
-    a link insert). The block must not use the session. Anywhere else (a host's
-    session, PostgreSQL) this is :func:`write_transaction`'s connection.
+    a link insert on SQLite). The block must not use the session. In a host's
+    session this is :func:`write_transaction`'s connection.
+
+    Args:
+        ctx: The context (default: the active one).
+        one_statement: The block runs exactly one statement. On PostgreSQL it
+            then runs in autocommit mode: one statement is atomic by itself, and
+            its commit waits for the WAL flush as any commit does, without the
+            round trips of ``BEGIN`` and ``COMMIT``.
 
     Example:
         >>> with write_connection() as conn:
@@ -424,7 +436,10 @@ def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
         if session.in_transaction():
             _end_transaction(session)  # a read left open ends first
         _fresh_for_write(ctx, bind)
-        bind.execution_options(lamin_write=True)
+        if one_statement and bind.dialect.name == "postgresql":
+            bind.execution_options(lamin_one_statement=True)
+        else:
+            bind.execution_options(lamin_write=True)
         with bind.begin():
             yield bind
     except DBAPIError as e:
@@ -432,7 +447,7 @@ def write_connection(ctx: DBContext | None = None) -> Iterator[Connection]:
             raise
         raise err from e
     finally:
-        bind.execution_options(lamin_write=False)
+        bind.execution_options(lamin_write=False, lamin_one_statement=False)
 
 
 __all__ = [

@@ -212,7 +212,7 @@ def add_related(
         by_value = {getattr(r, spec.target_key): r for r in records}
         values = list(by_value)
         # Core statements only: the kept connection's own transaction serves
-        with write_connection(ctx) as conn:
+        with write_connection(ctx, one_statement=len(values) == 1) as conn:
             # a link another process added meanwhile is kept, not an error
             if len(values) == 1:
                 # the common single add: one statement (the unique pair decides)
