@@ -45,7 +45,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, ClauseElement, ColumnElement
 
 from lamin_sa.db.base import UTCDateTime
-from lamin_sa.db.sql import to_date, utc
+from lamin_sa.db.sql import to_date, usually_true, utc
 from lamin_sa.errors import FieldError, NotSavedError, ValidationError
 from lamin_sa.query.lookups import LOOKUPS, NULL_SAFE, as_in_values
 
@@ -115,6 +115,9 @@ class ModelInfo:
     has_visibility: bool
     choices: tuple[str, ...] = field(default=())
     n_props: int = 0
+    #: the implicit ``visibility == 1`` (None: no visibility column); built once,
+    #: as an immutable expression it is shared by every statement that uses it
+    visible: Any = None
 
     @property
     def pk(self) -> Any:
@@ -226,6 +229,11 @@ def _build_info(model: type) -> ModelInfo:
         has_visibility="visibility" in columns,
         choices=tuple(sorted([*columns, *relationships])),
         n_props=len(mapper.attrs),
+        visible=(
+            usually_true(columns["visibility"] == 1)
+            if "visibility" in columns
+            else None
+        ),
     )
 
 
@@ -749,7 +757,7 @@ def _semi_exists(
         stmt = stmt.where(criterion)
     if semi.picked_nullable:
         stmt = stmt.where(picked.is_not(None))
-    local = getattr(parent, semi.local_key)
+    local = _column(parent, semi.local_key)
     test = local.in_(stmt.correlate_except(*froms).scalar_subquery())
     if semi.local_nullable:
         return and_(local.is_not(None), test)
@@ -764,12 +772,24 @@ def _on_link_column(
     Else None: another target column is tested, or the criterion holds a
     subquery (a nested subquery may name the target's table again, unaliased).
     """
-    from sqlalchemy.sql.elements import ColumnClause
+    from sqlalchemy.sql.elements import BindParameter, ColumnClause
     from sqlalchemy.sql.selectable import SelectBase
     from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
     source = inspect(entity).selectable
     name = getattr(entity, target_key).expression.name
+    left = getattr(criterion, "left", None)
+    if (
+        isinstance(criterion, BinaryExpression)
+        and criterion.operator in (operators.eq, operators.in_op)
+        and isinstance(criterion.right, BindParameter)
+        and isinstance(left, ColumnClause)
+        and left.table is source
+        and left.name == name
+    ):
+        # ``key == value`` or ``key IN (values)``, the usual case: the same
+        # comparison on the link column, without a traversal (most of a compile)
+        return criterion.operator(link_key, criterion.right)
     found = False
     for element in iterate(criterion):
         if isinstance(element, SelectBase):

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement, True_
 
 from lamin_sa.db.context import DBContext
 from lamin_sa.db.session import read
-from lamin_sa.db.sql import raw_columns, usually_true
+from lamin_sa.db.sql import raw_columns
 from lamin_sa.errors import (
     FieldError,
     LaminSAError,
@@ -471,7 +471,7 @@ class QuerySet:
 
     def _visible(self) -> ColumnElement[bool]:
         """The implicit ``visibility == 1``, marked as true for nearly every row."""
-        return usually_true(self._info.columns["visibility"] == 1)
+        return self._info.visible  # type: ignore[no-any-return]
 
     def _select(
         self,
