@@ -117,7 +117,7 @@ class ModelInfo:
     n_props: int = 0
     #: the implicit ``visibility == 1`` (None: no visibility column); built once,
     #: as an immutable expression it is shared by every statement that uses it
-    visible: Any = None
+    visible: ColumnElement[bool] | None = None
 
     @property
     def pk(self) -> Any:
@@ -778,14 +778,13 @@ def _on_link_column(
 
     source = inspect(entity).selectable
     name = getattr(entity, target_key).expression.name
-    left = getattr(criterion, "left", None)
     if (
         isinstance(criterion, BinaryExpression)
         and criterion.operator in (operators.eq, operators.in_op)
         and isinstance(criterion.right, BindParameter)
-        and isinstance(left, ColumnClause)
-        and left.table is source
-        and left.name == name
+        and isinstance(criterion.left, ColumnClause)
+        and criterion.left.table is source
+        and criterion.left.name == name
     ):
         # ``key == value`` or ``key IN (values)``, the usual case: the same
         # comparison on the link column, without a traversal (most of a compile)

@@ -471,7 +471,9 @@ class QuerySet:
 
     def _visible(self) -> ColumnElement[bool]:
         """The implicit ``visibility == 1``, marked as true for nearly every row."""
-        return self._info.visible  # type: ignore[no-any-return]
+        visible = self._info.visible
+        assert visible is not None  # only models with a visibility column get here
+        return visible
 
     def _select(
         self,
